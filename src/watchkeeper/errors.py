@@ -1,0 +1,175 @@
+"""Errors raised by watchkeeper.
+
+Every error a user can cause derives from :class:`WatchkeeperError`. Errors about a query carry the
+query text and a :class:`SourceSpan`, so that :meth:`KqlError.render` can print the offending line
+with a caret under the column::
+
+    WatchkeeperError
+    ├── KqlError                  query text + span; .render() shows line, column and caret
+    │   ├── KqlSyntaxError        stage "parse": the text is not KQL
+    │   ├── KqlBindError          stage "bind": unknown table/column/function, wrong types or arity
+    │   └── UnsupportedError      the construct is KQL, but watchkeeper cannot compile it (yet)
+    ├── CatalogError              unknown table, bad schema, bad custom table name
+    ├── StoreError                the event store failed
+    │   ├── IngestError           rows that cannot be coerced to the table schema
+    │   ├── QueryLimitError       a query exceeded a configured limit
+    │   │   ├── RowLimitExceeded  more rows than the result row limit
+    │   │   └── QueryTimeout      longer than the query time limit
+    │   └── QueryExecutionError   the engine rejected the compiled SQL at run time
+    └── ConfigurationError        settings that cannot work
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CatalogError",
+    "ConfigurationError",
+    "IngestError",
+    "KqlBindError",
+    "KqlError",
+    "KqlSyntaxError",
+    "QueryExecutionError",
+    "QueryLimitError",
+    "QueryTimeout",
+    "RowLimitExceeded",
+    "SourceSpan",
+    "StoreError",
+    "UnsupportedError",
+    "WatchkeeperError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpan:
+    """A half-open character range ``[start, end)`` in the query text."""
+
+    start: int
+    end: int
+
+    def line_col(self, text: str) -> tuple[int, int]:
+        """1-based line and column of ``start`` in ``text``."""
+        before = text[: self.start]
+        line = before.count("\n") + 1
+        col = self.start - (before.rfind("\n") + 1) + 1
+        return line, col
+
+    def cover(self, other: SourceSpan) -> SourceSpan:
+        """The smallest span containing both spans."""
+        return SourceSpan(min(self.start, other.start), max(self.end, other.end))
+
+
+class WatchkeeperError(Exception):
+    """Base of every error watchkeeper raises on purpose."""
+
+
+class KqlError(WatchkeeperError):
+    """An error in a KQL query, located by a span in the query text."""
+
+    stage = "kql"
+
+    def __init__(self, message: str, span: SourceSpan | None = None, text: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.text = text
+
+    def with_text(self, text: str) -> KqlError:
+        """Attach the query text (the parser knows it, deeper stages may not)."""
+        if self.text is None:
+            self.text = text
+        return self
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line_col(self.text)[0] if self.span and self.text is not None else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.line_col(self.text)[1] if self.span and self.text is not None else None
+
+    def render(self) -> str:
+        """The message, then the query line with a caret under the error."""
+        head = f"{self.stage} error: {self.message}"
+        if self.span is None or self.text is None:
+            return head
+        line, col = self.span.line_col(self.text)
+        source_line = self.text.splitlines()[line - 1] if self.text.splitlines() else ""
+        width = max(1, min(self.span.end - self.span.start, len(source_line) - col + 1))
+        caret = " " * (col - 1) + "^" * width
+        return f"{head}\n  --> line {line}, column {col}\n   | {source_line}\n   | {caret}"
+
+    def __str__(self) -> str:
+        if self.span is None or self.text is None:
+            return self.message
+        line, col = self.span.line_col(self.text)
+        return f"{self.message} (line {line}, column {col})"
+
+
+class KqlSyntaxError(KqlError):
+    """The query text is not valid KQL."""
+
+    stage = "syntax"
+
+
+class KqlBindError(KqlError):
+    """The query names something that does not exist or combines types KQL does not allow."""
+
+    stage = "bind"
+
+
+class UnsupportedError(KqlError):
+    """Valid KQL that watchkeeper cannot compile; the message names the operator or function."""
+
+    stage = "unsupported"
+
+    def __init__(self, what: str, span: SourceSpan | None = None, text: str | None = None) -> None:
+        message = what if what.startswith("unsupported") else f"unsupported: {what}"
+        super().__init__(message, span, text)
+
+
+class CatalogError(WatchkeeperError):
+    """A table or schema problem outside of a query (unknown table, invalid custom table name)."""
+
+
+class ConfigurationError(WatchkeeperError):
+    """Settings that cannot work together."""
+
+
+class StoreError(WatchkeeperError):
+    """The event store could not do what was asked."""
+
+
+class IngestError(StoreError):
+    """Rows that cannot be stored in their table; ``reasons`` lists them by row index."""
+
+    def __init__(self, message: str, reasons: list[tuple[int, str]] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+class QueryExecutionError(StoreError):
+    """The engine rejected the compiled SQL when it ran (for example a failed conversion)."""
+
+
+class QueryLimitError(StoreError):
+    """A query exceeded one of the configured limits."""
+
+
+class RowLimitExceeded(QueryLimitError):
+    """The result has more rows than the configured row limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"query result exceeds the row limit of {limit} rows; add '| take N' or raise the limit"
+        )
+        self.limit = limit
+
+
+class QueryTimeout(QueryLimitError):
+    """The query ran longer than the configured time limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"query exceeded the time limit of {seconds:g} s and was cancelled")
+        self.seconds = seconds

@@ -1,0 +1,151 @@
+"""Layer 1: the KQL compiler. Pure: text in, SQL (or a sqlglot tree) out; no store, no I/O.
+
+Stages, each a module: :mod:`tokens` -> :mod:`parser` (syntax tree, :mod:`ast`) -> :mod:`binder`
+(typed plan, :mod:`plan`) -> :mod:`lower` (sqlglot tree) -> SQL text for a :mod:`dialects` entry.
+
+>>> from watchkeeper import kql
+>>> kql.compile('datatable(a:int)[1, 2] | where a > 1')  # doctest: +ELLIPSIS
+'SELECT ...'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlglot import exp
+
+from watchkeeper.errors import KqlError, KqlSyntaxError, UnsupportedError
+from watchkeeper.kql import functions as _functions  # noqa: F401  (registers the function library)
+from watchkeeper.kql import lower_grouping as _lower_grouping  # noqa: F401  (registers lowerings)
+from watchkeeper.kql import lower_joins as _lower_joins  # noqa: F401
+from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
+from watchkeeper.kql.ast import Query
+from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
+from watchkeeper.kql.dialects import get_dialect
+from watchkeeper.kql.lower import Lowerer
+from watchkeeper.kql.parser import parse
+from watchkeeper.kql.plan import BExpr, Relation, tables_read
+from watchkeeper.kql.scope import StoredFunction
+from watchkeeper.schema.catalog import Catalog
+from watchkeeper.schema.types import KqlType
+
+__all__ = [
+    "ColumnProbe",
+    "CompiledQuery",
+    "StoredFunction",
+    "bind",
+    "compile",
+    "keys_sql",
+    "lower",
+    "parse",
+    "translate",
+]
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One tabular result of a query: its SQL and the KQL schema of its rows."""
+
+    sql: str
+    columns: tuple[tuple[str, KqlType], ...]
+    dialect: str
+    options: dict[str, Any] = field(default_factory=dict)
+    tables: tuple[str, ...] = ()
+
+
+def bind(
+    text: str,
+    catalog: Catalog | None = None,
+    *,
+    open_tables: bool = True,
+    functions: Mapping[str, StoredFunction] | None = None,
+    probe: ColumnProbe | None = None,
+    now: datetime | None = None,
+) -> BoundQuery:
+    """Parse and bind ``text``: the typed plan of every tabular statement."""
+    syntax = parse(text)
+    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now)
+
+
+def _bind_syntax(
+    syntax: Query,
+    text: str,
+    catalog: Catalog | None,
+    open_tables: bool,
+    functions: Mapping[str, StoredFunction] | None,
+    probe: ColumnProbe | None,
+    now: datetime | None,
+) -> BoundQuery:
+    binder = Binder(
+        catalog if catalog is not None else Catalog.sentinel(),
+        text,
+        now=now or datetime.now(UTC),
+        open_tables=open_tables,
+        functions=functions,
+        probe=probe,
+    )
+    return binder.bind_query(syntax)
+
+
+def translate(
+    text: str,
+    catalog: Catalog | None = None,
+    dialect: str = "duckdb",
+    *,
+    open_tables: bool = True,
+    functions: Mapping[str, StoredFunction] | None = None,
+    probe: ColumnProbe | None = None,
+    now: datetime | None = None,
+) -> list[CompiledQuery]:
+    """Compile every tabular statement of ``text``.
+
+    ``open_tables`` lets tables the catalog does not know compile with an open schema (a rule for
+    a table not yet ingested still translates); a workspace passes False so that a typo in a
+    table name is an error. ``now`` fixes ``now()``/``ago()`` (default: the current time).
+    Raises :class:`~watchkeeper.errors.KqlError` (with line, column and caret via ``render()``).
+    """
+    try:
+        target = get_dialect(dialect)
+        bound = bind(text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now)
+        out = []
+        for relation in bound.relations:
+            tree = Lowerer(target, bound.now).query(relation)
+            sql = tree.sql(dialect=target.sqlglot_dialect)
+            columns = tuple((c.name, c.type) for c in relation.schema.columns)
+            tables = tuple(tables_read(relation))
+            out.append(CompiledQuery(sql, columns, target.name, bound.options, tables))
+        return out
+    except KqlError as exc:
+        raise exc.with_text(text) from None
+    except RecursionError:
+        raise KqlSyntaxError("the query is nested too deeply", None, text) from None
+    except Exception as exc:  # a compiler bug must not surface as a traceback to the user
+        raise UnsupportedError(f"internal compiler error ({type(exc).__name__}: {exc})", None, text) from exc
+
+
+def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:  # noqa: A001
+    """Compile a KQL query to SQL for ``dialect`` (``duckdb`` or ``clickhouse``).
+
+    ``catalog`` defaults to :meth:`Catalog.sentinel`. A query with several tabular statements
+    compiles to the SQL of the first (Kusto's primary result).
+    """
+    return translate(kql, catalog, dialect)[0].sql
+
+
+def keys_sql(relation: Relation, bag: BExpr, dialect: str, now: datetime) -> str:
+    """SQL listing the distinct property names of a dynamic expression over a relation (what
+    ``bag_unpack`` needs to know about the data before it can name its columns)."""
+    return Lowerer(get_dialect(dialect), now).distinct_keys(relation, bag).sql(dialect=get_dialect(dialect).sqlglot_dialect)
+
+
+def lower(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> exp.Query:
+    """Like :func:`compile`, but return the sqlglot expression tree."""
+    target = get_dialect(dialect)
+    try:
+        bound = bind(kql, catalog)
+        return Lowerer(target, bound.now).query(bound.relations[0])
+    except KqlError as exc:
+        raise exc.with_text(kql) from None

@@ -1,0 +1,267 @@
+"""``_lower_<Relation>`` for ``summarize`` (:class:`Aggregate`), ``make-series`` and ``mv-expand``.
+
+Two rewrites keep compiled queries as fast as hand-written SQL: a ``summarize`` made only of
+``arg_max``/``arg_min`` over one expression becomes ``QUALIFY row_number() ... = 1`` (one sort per
+group instead of one aggregate per column), and several ``percentile``s of one value share one
+``quantile`` list.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from watchkeeper.kql import plan as p
+from watchkeeper.kql.functions.conversions import CONVERT_TO, json_ready
+from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, OrderKey, Resolver, col, ident
+from watchkeeper.kql.lower_relations import _mergeable
+from watchkeeper.schema.types import KqlType
+
+__all__: list[str] = []
+
+_T = KqlType
+
+
+def _aliased(expr: exp.Expression, name: str) -> exp.Expression:
+    return exp.Alias(this=expr, alias=ident(name))
+
+
+def _input(lw: Lowerer, low: Lowered, exprs: list[p.BExpr]) -> tuple[exp.Select, Resolver]:
+    """The SELECT to aggregate in: ``low`` itself when nothing stops it, else a new one over it."""
+    if _mergeable(low, exprs, allow_computed_once=False):
+        select = low.select.copy()
+        select.set("expressions", [])
+        return select, lw.inline(low)
+    select, resolve, _ = lw.wrap(low)
+    return select, resolve
+
+
+def _aggregate(lw: Lowerer, rel: p.Aggregate) -> Lowered:
+    low = lw.relation(rel.input)
+    calls = [item.call for item in rel.aggregates]
+    fast = _arg_extreme_form(rel)
+    if fast is not None and rel.keys:
+        return _aggregate_by_row(lw, rel, low, fast)
+    select, resolve = _input(lw, low, list(rel.keys) + list(calls))
+    keys = [lw.expr(k, resolve) for k in rel.keys]
+    outputs: dict[str, exp.Expression] = {}
+    for column, key in zip(rel.key_columns, keys, strict=True):
+        outputs[column.sql] = key
+    shared = _shared_quantiles(lw, rel, resolve)
+    for item in rel.aggregates:
+        name = item.columns[0].sql
+        outputs[name] = shared.get(name) or lw.expr(item.call, resolve)
+    select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
+    if keys:
+        select = select.group_by(*[k.copy() for k in keys], copy=False)
+    names = [c.sql for c in rel.schema.columns]
+    return Lowered(select, names, {n: col(n) for n in names}) if keys or rel.aggregates else Lowered(
+        select, names, outputs)  # fmt: skip
+
+
+def _arg_extreme_form(rel: p.Aggregate) -> tuple[str, p.BExpr] | None:
+    """('max'|'min', by-expression) when every aggregate is part of one arg_max/arg_min."""
+    kind: str | None = None
+    by: p.BExpr | None = None
+    for item in rel.aggregates:
+        call = item.call
+        name = call.fn.name
+        if name not in ("_arg_max_value", "_arg_max_pick", "_arg_min_value", "_arg_min_pick"):
+            return None
+        this_kind = "max" if "max" in name else "min"
+        this_by = call.args[0] if name.endswith("_value") else call.args[1]
+        if kind is None:
+            kind, by = this_kind, this_by
+        elif kind != this_kind or this_by != by:
+            return None
+    if kind is None or by is None:
+        return None
+    return kind, by
+
+
+def _aggregate_by_row(lw: Lowerer, rel: p.Aggregate, low: Lowered, form: tuple[str, p.BExpr]) -> Lowered:
+    kind, by = form
+    select, resolve, _ = lw.wrap(low)
+    keys = [lw.expr(k, resolve) for k in rel.keys]
+    outputs: dict[str, exp.Expression] = {}
+    for column, key in zip(rel.key_columns, keys, strict=True):
+        outputs[column.sql] = key
+    for item in rel.aggregates:
+        value = item.call.args[0]
+        outputs[item.columns[0].sql] = lw.expr(value, resolve)
+    order = exp.Ordered(this=lw.expr(by, resolve), desc=kind == "max", nulls_first=False)
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k in keys], order=exp.Order(expressions=[order]))
+    select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
+    select = select.qualify(exp.EQ(this=rank, expression=exp.Literal.number(1)), copy=False)
+    names = [c.sql for c in rel.schema.columns]
+    return Lowered(select, names, {n: col(n) for n in names})
+
+
+def _shared_quantiles(lw: Lowerer, rel: p.Aggregate, resolve: Resolver) -> dict[str, exp.Expression]:
+    """Several percentile() of one value: one quantile list, each output picks its element."""
+    groups: dict[p.BExpr, list[p.AggregateItem]] = {}
+    for item in rel.aggregates:
+        if item.call.fn.name == "percentile":
+            groups.setdefault(item.call.args[0], []).append(item)
+    out: dict[str, exp.Expression] = {}
+    for value, items in groups.items():
+        if len(items) < 2:
+            continue
+        fractions = [float(i.call.args[1].value) / 100.0 for i in items]  # type: ignore[attr-defined]
+        quantiles = lw.dialect.quantile(lw.expr(value, resolve), fractions, single=False)
+        for position, item in enumerate(items, start=1):
+            picked = lw.dialect.call("list_extract", quantiles.copy(), exp.Literal.number(position))
+            out[item.columns[0].sql] = picked
+    return out
+
+
+# ---------------------------------------------------------------------------- make-series
+
+
+def _make_series(lw: Lowerer, rel: p.MakeSeries) -> Lowered:
+    d = lw.dialect
+    low = lw.relation(rel.input)
+    if rel.start is None or rel.stop is None or not isinstance(rel.step, p.BLiteral):
+        raise _unsupported("make-series without constant 'from', 'to' and 'step' bounds")
+    start_value, stop_value = rel.start, rel.stop
+    select, resolve, _ = lw.wrap(low)
+    axis = lw.expr(rel.axis, resolve)
+    start = lw.expr(start_value, resolve)
+    stop = lw.expr(stop_value, resolve)
+    step = int(rel.step.value)
+    is_time = rel.axis.type is _T.DATETIME
+    bins = _bin_count(rel)
+    if is_time:
+        offset: exp.Expression = exp.Sub(this=d.epoch_micros(axis), expression=d.epoch_micros(start))
+        index = d.int_div(offset, exp.Literal.number(max(1, step // 10)))
+    else:
+        index = d.cast(exp.Floor(this=exp.Div(this=exp.Sub(this=axis, expression=start),
+                                                expression=exp.Literal.number(step))), _T.LONG)  # fmt: skip
+    in_range = exp.And(this=exp.GTE(this=axis.copy(), expression=start.copy()),
+                       expression=exp.LT(this=axis.copy(), expression=stop))  # fmt: skip
+    keys = [lw.expr(k, resolve) for k in rel.keys]
+    inner_outputs = [_aliased(k, c.sql) for k, c in zip(keys, rel.key_columns, strict=True)]
+    inner_outputs.append(_aliased(index, "__wk_bin"))
+    for i, (item, _) in enumerate(rel.aggregates):
+        inner_outputs.append(_aliased(lw.expr(item.call, resolve), f"__wk_v{i}"))
+    group = [k.copy() for k in keys] + [index.copy()]
+    inner = select.select(*inner_outputs, copy=False).where(in_range, copy=False).group_by(*group, copy=False)
+    return _series_outer(lw, rel, inner, bins, start_value, step)
+
+
+def _bin_count(rel: p.MakeSeries) -> int:
+    from watchkeeper.kql.literals import ticks_from_datetime
+
+    assert isinstance(rel.start, p.BLiteral) and isinstance(rel.stop, p.BLiteral) and isinstance(rel.step, p.BLiteral)
+    start, stop = rel.start.value, rel.stop.value
+    if rel.axis.type is _T.DATETIME:
+        start, stop = ticks_from_datetime(start), ticks_from_datetime(stop)
+    step = rel.step.value
+    span = stop - start
+    return max(0, -(-int(span) // int(step))) if isinstance(step, int) and isinstance(span, int) else max(
+        0, int(-(-span // step)))  # fmt: skip
+
+
+def _series_outer(
+    lw: Lowerer, rel: p.MakeSeries, inner: exp.Select, bins: int, start: p.BExpr, step: int
+) -> Lowered:
+    d = lw.dialect
+    alias = lw.alias()
+    keys = [col(c.sql, alias) for c in rel.key_columns]
+    maps = []
+    for i in range(len(rel.aggregates)):
+        maps.append(_aliased(d.call("map", d.call("list", col("__wk_bin", alias)), d.call("list", col(f"__wk_v{i}", alias))),
+                             f"__wk_m{i}"))  # fmt: skip
+    grouped = exp.select(*[_aliased(k, c.sql) for k, c in zip(keys, rel.key_columns, strict=True)], *maps).from_(
+        inner.subquery(alias))
+    if keys:
+        grouped = grouped.group_by(*[k.copy() for k in keys], copy=False)
+    elif not rel.nonempty:
+        grouped = grouped.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)), copy=False)
+    outer_alias = lw.alias()
+    x = exp.column("_x")
+    outputs: list[exp.Expression] = [_aliased(col(c.sql, outer_alias), c.sql) for c in rel.key_columns]
+    for i, (item, default) in enumerate(rel.aggregates):
+        fill = lw.expr(default, _no_columns)
+        value = exp.Coalesce(this=exp.Bracket(this=col(f"__wk_m{i}", outer_alias), expressions=[x]), expressions=[fill])
+        values = d.call("list_transform", d.generate_series(exp.Literal.number(bins)),
+                        exp.Lambda(this=value, expressions=[exp.to_identifier("_x")]))  # fmt: skip
+        outputs.append(_aliased(d.list_to_json(values), item.columns[0].sql))
+    start_sql = lw.expr(start, _no_columns)
+    if rel.axis.type is _T.DATETIME:
+        point = d.add_micros(start_sql, exp.Mul(this=x, expression=exp.Literal.number(step // 10)))
+        point = json_ready(d, point, _T.DATETIME)
+    else:
+        point = exp.Add(this=start_sql, expression=exp.Mul(this=x, expression=exp.Literal.number(step)))
+    axis = d.call("list_transform", d.generate_series(exp.Literal.number(bins)),
+                  exp.Lambda(this=point, expressions=[exp.to_identifier("_x")]))  # fmt: skip
+    outputs.append(_aliased(d.list_to_json(axis), rel.axis_column.sql))
+    select = exp.select(*outputs).from_(grouped.subquery(outer_alias))
+    names = [c.sql for c in rel.schema.columns]
+    return Lowered(select, names, {n: col(n) for n in names})
+
+
+def _no_columns(column: p.Column) -> exp.Expression:
+    raise AssertionError("constant expected")
+
+
+def _unsupported(what: str) -> Exception:
+    from watchkeeper.errors import UnsupportedError
+
+    return UnsupportedError(what)
+
+
+# ---------------------------------------------------------------------------- mv-expand
+
+
+def _mv_expand(lw: Lowerer, rel: p.MvExpand) -> Lowered:
+    d = lw.dialect
+    low = lw.relation(rel.input)
+    select, resolve, alias = lw.wrap(low)
+    expanded = {column.sql: (expr, to_type) for column, expr, to_type in rel.expanded}
+    outputs: dict[str, exp.Expression] = {}
+    element_lists = []
+    for column in rel.schema.columns:
+        if column.sql in expanded:
+            expr, _ = expanded[column.sql]
+            elements = d.mv_elements(lw.expr(expr, resolve), expr.type, rel.bag_expansion)
+            if rel.limit is not None:
+                elements = d.call("list_slice", elements, exp.Literal.number(1), exp.Literal.number(rel.limit))
+            element_lists.append(elements)
+            outputs[column.sql] = d.unnest(elements)
+        elif rel.item_index is not None and column.sql == rel.item_index.sql:
+            continue
+        else:
+            outputs[column.sql] = col(column.sql, alias)
+    if rel.item_index is not None:
+        longest = d.call("greatest", *[d.list_length(e.copy()) for e in element_lists]) if len(element_lists) > 1 else (
+            d.list_length(element_lists[0].copy()))  # fmt: skip
+        outputs[rel.item_index.sql] = d.unnest(d.generate_series(longest))
+    kept_order = [k for k in low.order if k.name in outputs and k.name not in expanded]
+    for key in low.order:
+        if key.name not in outputs:
+            outputs[key.name] = col(key.name, alias)
+    select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
+    names = [c.sql for c in rel.schema.columns]
+    low_out = Lowered(select, names, {n: col(n) for n in outputs}, kept_order,
+                      [k.name for k in kept_order if k.name not in names])  # fmt: skip
+    return _convert_expanded(lw, rel, low_out)
+
+
+def _convert_expanded(lw: Lowerer, rel: p.MvExpand, low: Lowered) -> Lowered:
+    """Apply ``to typeof(T)``: elements that are not of type T become null."""
+    typed = [(column, to_type) for column, _, to_type in rel.expanded if to_type not in (None, _T.DYNAMIC)]
+    if not typed:
+        return low
+    select, _, alias = lw.wrap(low)
+    outputs: dict[str, exp.Expression] = {n: col(n, alias) for n in low.outputs}
+    for column, to_type in typed:
+        assert to_type is not None
+        spec = CONVERT_TO[to_type]
+        call = p.BCall(to_type, spec, (p.BColumn(_T.DYNAMIC, column),))
+        outputs[column.sql] = lw.expr(call, lambda c, a=alias: col(c.sql, a))
+    select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
+    return Lowered(select, low.columns, {n: col(n) for n in outputs}, low.order, low.hidden)
+
+
+_ = OrderKey
+_RELATIONS.update({p.Aggregate: _aggregate, p.MakeSeries: _make_series, p.MvExpand: _mv_expand})

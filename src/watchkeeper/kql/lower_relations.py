@@ -1,0 +1,294 @@
+"""``_lower_<Relation>`` for the row-wise relations: scans, literal rows, filters, projections,
+sort, limit, distinct, sample. Grouping, joins, unions and expansion are in
+:mod:`lower_grouping` and :mod:`lower_joins`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from sqlglot import exp
+
+from watchkeeper.kql import plan as p
+from watchkeeper.kql.functions.registry import FunctionKind
+from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, OrderKey, col, ident, is_simple, plain_column
+from watchkeeper.kql.literals import ticks_from_datetime
+from watchkeeper.schema.types import KqlType
+
+__all__: list[str] = []
+
+_T = KqlType
+
+
+def _aliased(expr: exp.Expression, name: str) -> exp.Expression:
+    return exp.Alias(this=expr, alias=ident(name))
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def _table_scan(lw: Lowerer, rel: p.TableScan) -> Lowered:
+    table = exp.Table(this=ident(rel.table))
+    if not rel.sources:
+        return Lowered(exp.select(exp.Star()).from_(table), [], {}, open=True)
+    exprs = {column.sql: col(physical) for column, physical in rel.sources}
+    select = exp.select(*[_aliased(e, n) for n, e in exprs.items()]).from_(table)
+    return Lowered(select, list(exprs), dict(exprs), open=rel.schema.open)
+
+
+def _no_columns(expr: p.Column) -> exp.Expression:
+    raise AssertionError("literal rows have no input columns")
+
+
+def _values(lw: Lowerer, rel: p.Values) -> Lowered:
+    names = [c.sql for c in rel.schema.columns]
+    d = lw.dialect
+    if not rel.rows:
+        select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(0)
+        return Lowered(select, names, {n: d.null(c.type) for n, c in zip(names, rel.schema.columns, strict=True)})
+    rows = []
+    for row in rel.rows:
+        cells = []
+        for value, column in zip(row, rel.schema.columns, strict=True):
+            lowered = lw.expr(value, _no_columns)
+            if not isinstance(value, p.BLiteral) and column.type not in (_T.UNKNOWN,) and value.type is not column.type:
+                lowered = d.cast(lowered, column.type)
+            cells.append(_aliased(lowered, column.sql))
+        rows.append(exp.select(*cells))
+    if len(rows) == 1:
+        only = rows[0]
+        return Lowered(only, names, {e.alias: e.this for e in only.expressions})
+    union: exp.Expression = rows[0]
+    for row_select in rows[1:]:
+        union = exp.union(union, row_select, distinct=False)
+    alias = lw.alias()
+    select = exp.select(*[col(n, alias) for n in names]).from_(exp.Subquery(this=union, alias=exp.TableAlias(
+        this=exp.to_identifier(alias))))  # fmt: skip
+    return Lowered(select, names, {n: col(n, alias) for n in names})
+
+
+def _range(lw: Lowerer, rel: p.Range) -> Lowered:
+    d = lw.dialect
+    column = rel.schema.columns[0]
+    count = _range_count(rel)
+    count_expr: exp.Expression = exp.Literal.number(count) if count is not None else _range_count_sql(lw, rel)
+    source, index = d.series(count_expr)
+    start = lw.expr(rel.start, _no_columns)
+    step = lw.expr(rel.step, _no_columns)
+    if column.type is _T.DATETIME:
+        micros = exp.Mul(this=index, expression=d.int_div(step, exp.Literal.number(10)))
+        value: exp.Expression = d.add_micros(start, micros)
+    else:
+        value = exp.Add(this=start, expression=exp.Mul(this=index, expression=step))
+        if column.type is _T.LONG:
+            value = d.cast(value, _T.LONG)
+    select = exp.select(_aliased(value, column.sql)).from_(source)
+    return Lowered(select, [column.sql], {column.sql: value})
+
+
+def _range_count(rel: p.Range) -> int | None:
+    values = [rel.start, rel.stop, rel.step]
+    if not all(isinstance(v, p.BLiteral) and v.value is not None for v in values):
+        return None
+    start, stop, step = (v.value for v in values if isinstance(v, p.BLiteral))
+    if isinstance(start, datetime) and isinstance(stop, datetime):
+        start, stop = ticks_from_datetime(start), ticks_from_datetime(stop)
+    span = (stop - start) / step
+    return max(0, math.floor(span + 1e-9) + 1)
+
+
+def _range_count_sql(lw: Lowerer, rel: p.Range) -> exp.Expression:
+    d = lw.dialect
+    start = lw.expr(rel.start, _no_columns)
+    stop = lw.expr(rel.stop, _no_columns)
+    step = lw.expr(rel.step, _no_columns)
+    if rel.start.type is _T.DATETIME:
+        span: exp.Expression = exp.Mul(
+            this=exp.Paren(this=exp.Sub(this=d.epoch_micros(stop), expression=d.epoch_micros(start))),
+            expression=exp.Literal.number(10),
+        )
+    else:
+        span = exp.Sub(this=stop, expression=start)
+    ratio = exp.Div(this=d.cast(span, _T.REAL), expression=step)
+    count = exp.Add(this=exp.Floor(this=ratio), expression=exp.Literal.number(1))
+    return d.cast(d.call("greatest", count, exp.Literal.number(0)), _T.LONG)
+
+
+# ---------------------------------------------------------------------------- filter, projection
+
+
+def _references(expr: p.BExpr) -> list[p.Column]:
+    return p.columns_used(expr)
+
+
+def _mergeable(low: Lowered, exprs: list[p.BExpr], *, allow_computed_once: bool) -> bool:
+    if not is_simple(low):
+        return False
+    counts: dict[str, int] = {}
+    for e in exprs:
+        if any(c.fn.kind is FunctionKind.WINDOW for c in p.calls_in(e)):
+            return False
+        if any(not c.fn.deterministic for c in p.calls_in(e)):
+            return False
+        for column in _references(e):
+            counts[column.sql] = counts.get(column.sql, 0) + 1
+    for name, uses in counts.items():
+        source = low.exprs.get(name)
+        if source is None:
+            return False
+        if not (plain_column(source) or isinstance(source, exp.Literal)):
+            if not allow_computed_once or uses > 1 or source.find(exp.Subquery):
+                return False
+    return True
+
+
+def _filter(lw: Lowerer, rel: p.Filter) -> Lowered:
+    low = lw.relation(rel.input)
+    if _mergeable(low, [rel.predicate], allow_computed_once=False):
+        pred = lw.expr(rel.predicate, lw.inline(low))
+        select = low.select.copy().where(pred, copy=False)
+        return Lowered(select, low.columns, low.exprs, low.order, low.hidden)
+    select, resolve, alias = lw.wrap(low)
+    pred = lw.expr(rel.predicate, resolve)
+    select = select.select(*_passthrough(low, alias), copy=False).where(pred, copy=False)
+    exprs = {n: col(n, alias) for n in low.outputs}
+    return Lowered(select, low.columns, exprs, low.order, low.hidden, low.open)
+
+
+def _projection(lw: Lowerer, rel: p.Projection) -> Lowered:
+    low = lw.relation(rel.input)
+    names = [c.sql for c in rel.schema.columns]
+    has_window = any(c.fn.kind is FunctionKind.WINDOW for e in rel.items for c in p.calls_in(e))
+    if not has_window and _mergeable(low, list(rel.items), allow_computed_once=True):
+        resolve = lw.inline(low)
+        select = low.select.copy()
+        select.set("expressions", [])
+        order_of = {n: low.exprs[n] for n in low.outputs if n in low.exprs}
+    else:
+        select, resolve, alias = lw.wrap(low)
+        order_of = {n: col(n, alias) for n in low.outputs}
+    window_order = [Lowerer._ordered(order_of[k.name].copy(), k) for k in low.order if k.name in order_of]
+    exprs: dict[str, exp.Expression] = {}
+    for name, item in zip(names, rel.items, strict=True):
+        exprs[name] = lw.expr(item, resolve, window_order)
+    order, hidden = _carry_order(low, rel, exprs, order_of)
+    projections = [_aliased(e, n) for n, e in exprs.items()]
+    if rel.schema.open and low.open:
+        projections.insert(0, _open_passthrough(low, rel))
+    select = select.select(*projections, copy=False)
+    return Lowered(select, names, {n: exprs[n] for n in exprs if n in names}, order, hidden, rel.schema.open)
+
+
+def _open_passthrough(low: Lowered, rel: p.Projection) -> exp.Expression:
+    """``*`` minus the known columns the projection drops or recomputes (open tables only)."""
+    kept = {c.sql for c in rel.schema.columns}
+    dropped = [ident(n) for n in low.columns if n not in kept] + [ident(n) for n in low.columns if n in kept]
+    star = exp.Star(**{"except_": [exp.Column(this=i) for i in dropped]}) if dropped else exp.Star()
+    return star
+
+
+def _carry_order(
+    low: Lowered, rel: p.Projection, exprs: dict[str, exp.Expression], order_of: dict[str, exp.Expression]
+) -> tuple[list[OrderKey], list[str]]:
+    """Keep the input's row order: a sort key the projection drops travels as a hidden column."""
+    order: list[OrderKey] = []
+    hidden: list[str] = []
+    for i, key in enumerate(low.order):
+        source = order_of.get(key.name)
+        if source is None:
+            continue
+        same = exprs.get(key.name)
+        if same is not None and same == source:
+            order.append(key)
+            continue
+        name = f"__wk_o{i + 1}"
+        while name in exprs:
+            name += "_"
+        exprs[name] = source.copy()
+        hidden.append(name)
+        order.append(OrderKey(name, key.descending, key.nulls_first))
+    return order, hidden
+
+
+# ---------------------------------------------------------------------------- order, limit, distinct
+
+
+def _sort(lw: Lowerer, rel: p.Sort) -> Lowered:
+    low = lw.relation(rel.input)
+    if not rel.keys:
+        return low
+    by_name = {n: n for n in low.outputs}
+    plain = [k for k in rel.keys if isinstance(k.expr, p.BColumn) and k.expr.column.sql in by_name]
+    if len(plain) == len(rel.keys):
+        order = [OrderKey(k.expr.column.sql, k.descending, k.nulls_first) for k in rel.keys  # type: ignore[attr-defined]
+                 ]  # fmt: skip
+        return Lowered(low.select, low.columns, low.exprs, order, [], low.open)
+    select, resolve, alias = lw.wrap(low)
+    outputs = {n: col(n, alias) for n in low.outputs}
+    order = []
+    hidden = []
+    for i, key in enumerate(rel.keys):
+        if isinstance(key.expr, p.BColumn) and key.expr.column.sql in outputs:
+            order.append(OrderKey(key.expr.column.sql, key.descending, key.nulls_first))
+            continue
+        name = f"__wk_s{i + 1}"
+        outputs[name] = lw.expr(key.expr, resolve)
+        hidden.append(name)
+        order.append(OrderKey(name, key.descending, key.nulls_first))
+    select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
+    return Lowered(select, low.columns, {n: col(n, alias) for n in outputs}, order, hidden, low.open)
+
+
+def _limit(lw: Lowerer, rel: p.Limit) -> Lowered:
+    low = lw.relation(rel.input)
+    assert isinstance(rel.count, p.BLiteral)
+    count = exp.Literal.number(max(0, int(rel.count.value)))
+    if low.select.args.get("limit") or low.select.args.get("order"):
+        select, _, alias = lw.wrap(low)
+        select = select.select(*_passthrough(low, alias), copy=False)
+        exprs = {n: col(n, alias) for n in low.outputs}
+    else:
+        select, exprs = low.select.copy(), low.exprs
+    if low.order:
+        # ORDER BY names the SELECT's own outputs (aliases win over FROM columns in both engines)
+        select = select.order_by(*[Lowerer._ordered(col(k.name), k) for k in low.order], copy=False)
+    select = select.limit(count, copy=False)
+    return Lowered(select, low.columns, exprs, low.order, low.hidden, low.open)
+
+
+def _passthrough(low: Lowered, alias: str) -> list[exp.Expression]:
+    if low.open:
+        return [exp.Star()]
+    return [_aliased(col(n, alias), n) for n in low.outputs]
+
+
+def _distinct(lw: Lowerer, rel: p.Distinct) -> Lowered:
+    low = lw.relation(rel.input)
+    select, _, alias = lw.wrap(low)
+    select = select.select(*[col(n, alias) for n in low.columns], copy=False).distinct(copy=False)
+    return Lowered(select, low.columns, {n: col(n, alias) for n in low.columns})
+
+
+def _sample(lw: Lowerer, rel: p.Sample) -> Lowered:
+    low = lw.relation(rel.input)
+    assert isinstance(rel.count, p.BLiteral)
+    select, _, alias = lw.wrap(low)
+    select = select.select(*[col(n, alias) for n in low.columns], copy=False)
+    select = select.order_by(lw.dialect.call("random"), copy=False).limit(int(rel.count.value), copy=False)
+    return Lowered(select, low.columns, {n: col(n, alias) for n in low.columns})
+
+
+_RELATIONS.update(
+    {
+        p.TableScan: _table_scan,
+        p.Values: _values,
+        p.Range: _range,
+        p.Filter: _filter,
+        p.Projection: _projection,
+        p.Sort: _sort,
+        p.Limit: _limit,
+        p.Distinct: _distinct,
+        p.Sample: _sample,
+    }
+)

@@ -1,0 +1,57 @@
+"""The event store seam: one small protocol, a DuckDB and a ClickHouse implementation, a memory twin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.types import KqlType
+from watchkeeper.store.result import QueryResult
+
+__all__ = ["EventStore", "QueryLimits"]
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Limits every query runs under. Hitting one is reported, never silent.
+
+    ``max_rows``: rows returned; more are cut and the result says ``truncated`` (Kusto's default
+    truncation is 500,000 rows). ``timeout``: seconds before the query is cancelled with
+    :class:`~watchkeeper.errors.QueryTimeout`. ``strict_rows`` raises
+    :class:`~watchkeeper.errors.RowLimitExceeded` instead of truncating.
+    """
+
+    max_rows: int = 500_000
+    timeout: float = 60.0
+    strict_rows: bool = False
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Append-only columnar storage of one workspace's events."""
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect compiled queries must be in (``duckdb`` or ``clickhouse``)."""
+        ...
+
+    def ensure_table(self, table: TableDef) -> None:
+        """Create ``table`` if missing; add columns it gained (custom tables grow)."""
+        ...
+
+    def append(self, table: TableDef, rows: pa.Table) -> int:
+        """Append rows already coerced to the table's storage types; returns the row count."""
+        ...
+
+    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+        """Run compiled SQL; values come back as watchkeeper Python values."""
+        ...
+
+    def custom_tables(self) -> list[TableDef]:
+        """The ``_CL`` tables this store holds, with their KQL column types."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,194 @@
+"""The embedded event store: one DuckDB database file per workspace (or in memory).
+
+Tables are created from the catalog on first use. DuckDB folds identifier case, so a column whose
+name differs from an earlier one only in case is stored under a suffixed name (see
+:attr:`TableDef.physical_names`). KQL types DuckDB cannot tell apart (a timespan is a BIGINT of
+ticks, dynamic is JSON) are recorded in ``_wk_columns`` so a reopened store knows them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from watchkeeper.errors import QueryExecutionError, QueryTimeout, RowLimitExceeded, StoreError
+from watchkeeper.schema.catalog import ColumnDef, TableDef
+from watchkeeper.schema.types import KqlType
+from watchkeeper.store.base import QueryLimits
+from watchkeeper.store.result import QueryResult, convert_rows
+
+__all__ = ["DuckDBEventStore"]
+
+_TYPES = {
+    KqlType.BOOL: "BOOLEAN",
+    KqlType.INT: "INTEGER",
+    KqlType.LONG: "BIGINT",
+    KqlType.REAL: "DOUBLE",
+    KqlType.DECIMAL: "DECIMAL(38, 18)",
+    KqlType.STRING: "VARCHAR",
+    KqlType.DATETIME: "TIMESTAMPTZ",
+    KqlType.TIMESPAN: "BIGINT",
+    KqlType.GUID: "UUID",
+    KqlType.DYNAMIC: "JSON",
+}
+_META = "_wk_columns"
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _sql(expression: exp.Expression) -> str:
+    return expression.sql(dialect="duckdb")
+
+
+class DuckDBEventStore:
+    """:class:`~watchkeeper.store.base.EventStore` on DuckDB."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path | None = None, *, threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"threads": str(threads)} if threads else {}
+        try:
+            self._con = duckdb.connect(str(self.path) if self.path else ":memory:", config=config)
+            # datetimes are UTC; ICU (built in) is loaded on first use, so set this after connecting
+            self._con.execute("SET TimeZone = 'UTC'")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the event store at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._known: dict[str, TableDef] = {}
+        self._con.execute(
+            f"CREATE TABLE IF NOT EXISTS {_META} (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
+            "ordinal INTEGER)"
+        )
+
+    # ---------------------------------------------------------------- schema
+
+    def ensure_table(self, table: TableDef) -> None:
+        with self._lock:
+            current = self._known.get(table.name) or self._read_table(table.name)
+            if current is None:
+                self._create(table)
+            else:
+                missing = [c for c in table.stored_columns if current.column(c.name) is None]
+                if missing:
+                    self._add_columns(table, current, missing)
+            self._known[table.name] = table if current is None else current.with_columns(table.stored_columns)
+
+    def _create(self, table: TableDef) -> None:
+        physical = table.physical_names
+        defs = [
+            exp.ColumnDef(this=_ident(physical[c.name]), kind=exp.DataType.build(_TYPES[c.type], dialect="duckdb"))
+            for c in table.stored_columns
+        ]
+        create = exp.Create(this=exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=defs),
+                            kind="TABLE", exists=True)  # fmt: skip
+        self._con.execute(_sql(create))
+        self._record_columns(table.name, table.stored_columns, start=0)
+
+    def _add_columns(self, table: TableDef, current: TableDef, missing: list[ColumnDef]) -> None:
+        grown = current.with_columns(missing)
+        physical = grown.physical_names
+        for column in missing:
+            alter = exp.Alter(this=exp.Table(this=_ident(table.name)), kind="TABLE", actions=[
+                exp.ColumnDef(this=_ident(physical[column.name]), kind=exp.DataType.build(
+                    _TYPES[column.type], dialect="duckdb"))])  # fmt: skip
+            self._con.execute(_sql(alter))
+        self._record_columns(table.name, missing, start=len(current.stored_columns))
+
+    def _record_columns(self, table: str, columns: tuple[ColumnDef, ...] | list[ColumnDef], start: int) -> None:
+        rows = [(table, c.name, c.type.value, start + i) for i, c in enumerate(columns)]
+        if rows:
+            self._con.executemany(f"INSERT INTO {_META} VALUES (?, ?, ?, ?)", rows)
+
+    def _read_table(self, name: str) -> TableDef | None:
+        rows = self._con.execute(
+            f"SELECT column_name, kql_type FROM {_META} WHERE table_name = ? ORDER BY ordinal", [name]
+        ).fetchall()
+        if not rows:
+            return None
+        return TableDef(name, tuple(ColumnDef(c, KqlType(t)) for c, t in rows))
+
+    def custom_tables(self) -> list[TableDef]:
+        with self._lock:
+            names = [r[0] for r in self._con.execute(
+                f"SELECT DISTINCT table_name FROM {_META} WHERE table_name LIKE '%\\_CL' ESCAPE '\\' ORDER BY 1"
+            ).fetchall()]  # fmt: skip
+            tables = [self._read_table(n) for n in names]
+        return [t for t in tables if t is not None]
+
+    def stored_tables(self) -> list[str]:
+        """Names of every table with data storage (catalog tables that were written or queried)."""
+        with self._lock:
+            return [r[0] for r in self._con.execute(f"SELECT DISTINCT table_name FROM {_META} ORDER BY 1").fetchall()]
+
+    # ---------------------------------------------------------------- data
+
+    def append(self, table: TableDef, rows: pa.Table) -> int:
+        if rows.num_rows == 0:
+            return 0
+        self.ensure_table(table)
+        physical = table.physical_names
+        renamed = rows.rename_columns([physical.get(n, n) for n in rows.column_names])
+        target = exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names])
+        select = exp.select(*[exp.column(_ident(n)) for n in renamed.column_names]).from_("_wk_batch")
+        insert = exp.Insert(this=target, expression=select)
+        with self._lock:
+            cursor = self._con.cursor()
+            try:
+                cursor.register("_wk_batch", renamed)
+                cursor.execute(_sql(insert))
+            except duckdb.Error as exc:
+                raise StoreError(f"could not append to {table.name}: {exc}") from exc
+            finally:
+                cursor.unregister("_wk_batch")
+                cursor.close()
+        return rows.num_rows
+
+    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+        started = time.perf_counter()
+        cursor = self._con.cursor()
+        timer = threading.Timer(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
+        try:
+            if timer:
+                timer.start()
+            cursor.execute(sql)
+            raw = cursor.fetchmany(limits.max_rows + 1)
+        except duckdb.InterruptException:
+            raise QueryTimeout(limits.timeout) from None
+        except duckdb.Error as exc:
+            if timer and not timer.is_alive() and limits.timeout > 0 and time.perf_counter() - started >= limits.timeout:
+                raise QueryTimeout(limits.timeout) from None
+            raise QueryExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
+        finally:
+            if timer:
+                timer.cancel()
+            cursor.close()
+        return _result(raw, columns, limits, sql, time.perf_counter() - started)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _result(
+    raw: list[tuple[object, ...]], columns: list[tuple[str, KqlType]], limits: QueryLimits, sql: str, elapsed: float
+) -> QueryResult:
+    truncated = len(raw) > limits.max_rows
+    if truncated and limits.strict_rows:
+        raise RowLimitExceeded(limits.max_rows)
+    rows = convert_rows(raw[: limits.max_rows], [t for _, t in columns])
+    warnings = [f"the result was cut to the row limit of {limits.max_rows} rows"] if truncated else []
+    return QueryResult(list(columns), rows, truncated, warnings, elapsed, sql)

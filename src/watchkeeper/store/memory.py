@@ -1,0 +1,67 @@
+"""The memory twin of the event store, for tests of the layers above.
+
+Rows live in Python as Arrow tables (``rows(table)`` shows exactly what was appended); queries
+run on a throw-away DuckDB connection over them, so behaviour matches the embedded store.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+
+from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.types import KqlType
+from watchkeeper.store.base import QueryLimits
+from watchkeeper.store.duckdb import DuckDBEventStore
+from watchkeeper.store.result import QueryResult
+
+__all__ = ["MemoryEventStore"]
+
+
+class MemoryEventStore:
+    """:class:`~watchkeeper.store.base.EventStore` keeping appended batches in memory."""
+
+    dialect = "duckdb"
+
+    def __init__(self) -> None:
+        self._tables: dict[str, TableDef] = {}
+        self._batches: dict[str, list[pa.Table]] = {}
+        self._lock = threading.Lock()
+
+    def ensure_table(self, table: TableDef) -> None:
+        with self._lock:
+            current = self._tables.get(table.name)
+            self._tables[table.name] = table if current is None else current.with_columns(table.stored_columns)
+            self._batches.setdefault(table.name, [])
+
+    def append(self, table: TableDef, rows: pa.Table) -> int:
+        self.ensure_table(table)
+        with self._lock:
+            self._batches[table.name].append(rows)
+        return rows.num_rows
+
+    def rows(self, table: str) -> list[dict[str, object]]:
+        """Every row appended to ``table``, as dicts (what a test asserts on)."""
+        with self._lock:
+            return [row for batch in self._batches.get(table, []) for row in batch.to_pylist()]
+
+    def custom_tables(self) -> list[TableDef]:
+        return [t for t in self._tables.values() if t.is_custom]
+
+    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+        engine = DuckDBEventStore(None)
+        try:
+            with self._lock:
+                snapshot = {name: (self._tables[name], list(batches)) for name, batches in self._batches.items()}
+            for table, batches in snapshot.values():
+                engine.ensure_table(table)
+                for batch in batches:
+                    engine.append(table, batch)
+            return engine.execute(sql, columns, limits)
+        finally:
+            engine.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._batches.clear()

@@ -1,0 +1,152 @@
+"""A workspace: the unit of data (one event store) that queries run against.
+
+>>> from watchkeeper import Workspace
+>>> ws = Workspace.open(None)              # in memory; Workspace.open("var/demo") for a folder
+>>> ws.ingest("Heartbeat_CL", [{"Computer": "web-1"}])
+1
+>>> ws.query("Heartbeat_CL | count").rows
+[(1,)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from watchkeeper import kql
+from watchkeeper.errors import CatalogError
+from watchkeeper.kql.plan import BExpr, Relation
+from watchkeeper.kql.scope import StoredFunction
+from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
+from watchkeeper.schema.types import KqlType
+from watchkeeper.settings import Settings
+from watchkeeper.store.base import EventStore, QueryLimits
+from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arrow
+from watchkeeper.store.duckdb import DuckDBEventStore
+from watchkeeper.store.result import QueryResult
+
+__all__ = ["EVENTS_FILE", "Workspace"]
+
+EVENTS_FILE = "events.duckdb"
+
+
+class Workspace:
+    """One workspace's event store with the KQL engine in front of it."""
+
+    def __init__(self, store: EventStore, *, limits: QueryLimits | None = None, path: Path | None = None) -> None:
+        self.store = store
+        self.limits = limits or QueryLimits()
+        self.path = path
+        self._base = Catalog.sentinel()
+        self._functions: dict[str, StoredFunction] = {}
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, settings: Settings | None = None) -> Workspace:
+        """Open (creating if needed) the workspace in folder ``path``; ``None`` keeps it in memory.
+
+        A path ending in ``.duckdb`` names the database file itself.
+        """
+        limits = None
+        if settings is not None:
+            limits = QueryLimits(max_rows=settings.query_row_limit, timeout=settings.query_timeout)
+        if path is None:
+            return cls(DuckDBEventStore(None), limits=limits)
+        folder = Path(path)
+        database = folder if folder.suffix == ".duckdb" else folder / EVENTS_FILE
+        return cls(DuckDBEventStore(database), limits=limits, path=folder)
+
+    # ---------------------------------------------------------------- catalog
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every table this workspace answers to: the shipped schemas and its custom tables."""
+        return self._base.with_tables(self.store.custom_tables())
+
+    def table(self, name: str) -> TableDef:
+        found = self.catalog.table(name)
+        if found is None:
+            raise CatalogError(f"unknown table '{name}'")
+        return found
+
+    # ---------------------------------------------------------------- data
+
+    def ingest(self, table: str, rows: Rows, *, now: datetime | None = None) -> int:
+        """Append rows (list of dicts, pyarrow Table or pandas DataFrame) to ``table``.
+
+        Values are coerced to the table's column types; a row that cannot be is an
+        :class:`~watchkeeper.errors.IngestError` naming it, and nothing is written. Writing to an
+        unknown ``..._CL`` table creates it with columns inferred from the rows; new fields add
+        columns to an existing custom table.
+        """
+        definition = self._table_for_write(table, rows)
+        batch = to_arrow(definition, rows, now=now or datetime.now(UTC))
+        return self.store.append(definition, batch)
+
+    def _table_for_write(self, name: str, rows: Rows) -> TableDef:
+        existing = self.catalog.table(name)
+        if existing is not None and not existing.is_custom:
+            return existing
+        if not is_custom_table_name(name):
+            raise CatalogError(
+                f"'{name}' is not a table of the catalog; custom tables must end in _CL (e.g. {name}_CL)"
+            )
+        inferred = infer_columns(rows)
+        if existing is None:
+            return custom_table(name, inferred)
+        return existing.with_columns(merge_columns(existing.columns, inferred))
+
+    # ---------------------------------------------------------------- queries
+
+    def translate(self, text: str, *, now: datetime | None = None) -> list[kql.CompiledQuery]:
+        """Compile ``text`` against this workspace (unknown tables are errors)."""
+        return kql.translate(
+            text,
+            self.catalog,
+            self.store.dialect,
+            open_tables=False,
+            functions=self._functions,
+            probe=self._probe,
+            now=now,
+        )
+
+    def query(self, text: str, *, limits: QueryLimits | None = None, now: datetime | None = None) -> QueryResult:
+        """Run a KQL query; returns its first (primary) result table.
+
+        Raises :class:`~watchkeeper.errors.KqlError` for a query that is not valid (with line,
+        column and caret in ``render()``), :class:`~watchkeeper.errors.QueryTimeout` when it runs
+        past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
+        """
+        compiled = self.translate(text, now=now)[0]
+        self._ensure_tables(compiled.tables)
+        return self.store.execute(compiled.sql, list(compiled.columns), limits or self.limits)
+
+    def _ensure_tables(self, names: Iterable[str]) -> None:
+        catalog = self.catalog
+        for name in names:
+            table = catalog.table(name)
+            if table is not None:
+                self.store.ensure_table(table)
+
+    def _probe(self, relation: Relation, bag: BExpr) -> list[str]:
+        now = datetime.now(UTC)
+        from watchkeeper.kql.plan import tables_read
+
+        self._ensure_tables(tables_read(relation))
+        sql = kql.keys_sql(relation, bag, self.store.dialect, now)
+        result = self.store.execute(sql, [("k", KqlType.STRING)], self.limits)
+        return [str(row[0]) for row in result.rows if row[0]]
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
