@@ -88,6 +88,8 @@ def _aggregate_items(
 ) -> list[tuple[str, BExpr]]:
     expr = item.expr
     ctx = row_context(rel, scope, aggregates=True)
+    if isinstance(expr, ast.Name) and expr.name == "count" and rel.schema.find("count") is None:
+        expr = ast.Call(expr.span, "count", (), expr.span)  # `summarize count by X` is count()
     if isinstance(expr, ast.Call) and expr.name in _MULTI:
         return _multi(b, rel, item, expr, ctx, key_names)
     bound = b.scalar(expr, ctx)

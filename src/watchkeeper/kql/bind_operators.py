@@ -204,7 +204,7 @@ def _project_reorder(b: Binder, rel: Relation, op: ast.ProjectReorder, scope: Sc
             matched.sort(key=lambda item: item[0].lower() if order == "granny-desc" else item[0], reverse=True)
         ordered.extend(matched)
         remaining = [item for item in remaining if item not in matched]
-    return project_columns(rel, ordered + remaining)
+    return project_columns(rel, ordered + remaining, open_schema=rel.schema.open)
 
 
 # ---------------------------------------------------------------------------- parse
@@ -224,7 +224,7 @@ def _parse(b: Binder, rel: Relation, op: ast.Parse, scope: Scope) -> Relation:
         items = _replace_or_append(items, name, expr)
     if op.where:
         rel = Filter(rel.schema, rel, matched)
-    return project_columns(rel, items)
+    return project_columns(rel, items, open_schema=rel.schema.open)
 
 
 # ---------------------------------------------------------------------------- take, sort, distinct

@@ -272,7 +272,20 @@ def _dynamic_call(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     return b.make_call(conv.TODYNAMIC, [value], expr)
 
 
+def _typeof(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
+    """``typeof(long)`` names a type (an argument of extract(), to typeof()): its value is the name."""
+    from watchkeeper.schema.types import parse_type_name
+
+    if len(expr.args) != 1 or not isinstance(expr.args[0], ast.Name):
+        raise b.error("typeof() expects a type name such as typeof(long)", expr)
+    kql_type = parse_type_name(expr.args[0].name)
+    if kql_type is None:
+        raise b.error(f"unknown type '{expr.args[0].name}'", expr.args[0])
+    return BLiteral(_T.STRING, kql_type.value)
+
+
 SPECIAL_FORMS: dict[str, Callable[[Binder, ast.Call, ExprContext], BExpr]] = {
+    "typeof": _typeof,
     "toscalar": _toscalar,
     "column_ifexists": _column_ifexists,
     "columnifexists": _column_ifexists,

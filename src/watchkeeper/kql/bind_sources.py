@@ -205,14 +205,19 @@ def expand_user_function(
         raise b.error(f"{let.name}() expects at most {len(params)} arguments, got {len(call.args)}", call)
     inner = fn.scope.child()
     arg_ctx = ctx or ExprContext(scope)
+    named = dict(call.named)
+    unknown = [k for k in named if all(p.name != k for p in params)]
+    if unknown:
+        raise b.error(f"{let.name}() has no parameter '{unknown[0]}'", call)
     for i, param in enumerate(params):
-        arg = call.args[i] if i < len(call.args) else param.default
+        supplied = call.args[i] if i < len(call.args) else named.get(param.name)
+        arg = supplied if supplied is not None else param.default
         if arg is None:
             raise b.error(f"{let.name}() is missing a value for parameter '{param.name}'", call)
         if param.columns is not None:
             inner.define(param.name, b.tabular(arg, scope))
         else:
-            value_ctx = arg_ctx if i < len(call.args) else ExprContext(fn.scope)
+            value_ctx = arg_ctx if supplied is not None else ExprContext(fn.scope)
             bound = b.scalar(arg, value_ctx)
             inner.define(param.name, b.coerce(bound, param.type, call) if param.type else bound)
     for inner_let in body.lets:

@@ -201,7 +201,7 @@ class Binder:
             sources.append((out, col.alias_of or col.name))
         physical = table.physical_names
         sources = [(c, physical.get(src, src)) for c, src in sources]
-        return TableScan(Schema(tuple(c for c, _ in sources)), name, tuple(sources))
+        return TableScan(Schema(tuple(c for c, _ in sources), open=table.open), name, tuple(sources))
 
     # ---------------------------------------------------------------- scalar expressions
 

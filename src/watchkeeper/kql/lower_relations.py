@@ -33,8 +33,10 @@ def _table_scan(lw: Lowerer, rel: p.TableScan) -> Lowered:
     if not rel.sources:
         return Lowered(exp.select(exp.Star()).from_(table), [], {}, open=True)
     exprs = {column.sql: col(physical) for column, physical in rel.sources}
+    if rel.schema.open:  # columns the catalog does not list pass through with '*'
+        return Lowered(exp.select(exp.Star()).from_(table), list(exprs), dict(exprs), open=True)
     select = exp.select(*[_aliased(e, n) for n, e in exprs.items()]).from_(table)
-    return Lowered(select, list(exprs), dict(exprs), open=rel.schema.open)
+    return Lowered(select, list(exprs), dict(exprs))
 
 
 def _no_columns(expr: p.Column) -> exp.Expression:

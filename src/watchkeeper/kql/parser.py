@@ -129,6 +129,8 @@ class _Parser:
                 lets.append(self.let_statement())
             elif self.tok.is_word("set") and self.peek().kind is TokenKind.IDENT:
                 options.append(self.set_statement())
+            elif self.tok.is_word("declare") and self.peek().is_word("query_parameters"):
+                lets.extend(self.declare_parameters())
             elif self.tok.is_word("declare", "alias", "restrict"):
                 raise UnsupportedError(f"'{self.tok.text}' statement", self.tok.span, self.text)
             else:
@@ -138,6 +140,19 @@ class _Parser:
         if not results:
             raise self.fail("the query has no tabular expression to run")
         return ast.Query(self.span_from(start), tuple(lets), tuple(results), tuple(options))
+
+    def declare_parameters(self) -> list[ast.Let]:
+        """``declare query_parameters(name:type [= default], ...)``: the defaults become ``let``s
+        (a caller that supplies parameter values binds them instead)."""
+        start = self.advance()
+        self.advance()
+        lets: list[ast.Let] = []
+        for param in self.params():
+            # without a default and without a caller-supplied value, the parameter is a typed null
+            value = param.default or ast.Literal(param.span, None, param.type or KqlType.STRING)
+            lets.append(ast.Let(param.span, param.name, value))
+        del start
+        return lets
 
     def set_statement(self) -> tuple[str, Any]:
         self.advance()
@@ -938,9 +953,9 @@ class _Parser:
         start = self.tok
         expr = self.primary()
         while True:
-            if self.tok.is_punct(".") and (
-                self.peek().kind is TokenKind.IDENT or self.peek().is_punct("[")
-            ):
+            if self.tok.is_punct(".") and self.peek().is_punct("["):
+                self.advance()  # `d.[0]` and `d.['key']` are index access written after a dot
+            elif self.tok.is_punct(".") and self.peek().kind is TokenKind.IDENT:
                 self.advance()
                 name, _ = self.identifier("a property name")
                 expr = ast.Member(self.span_from(start), expr, name)

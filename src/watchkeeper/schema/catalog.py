@@ -44,12 +44,23 @@ class ColumnDef:
     alias_of: str | None = None
 
 
+# Standard columns of every Log Analytics table (Azure Monitor "standard columns"): the workspace id
+# and the table name. A few schema exports omit them.
+_STANDARD = (
+    ColumnDef("TenantId", KqlType.STRING, "The Log Analytics workspace ID"),
+    ColumnDef("Type", KqlType.STRING, "The name of the table"),
+)
+# Tables whose columns depend on the resource that sends them: Log Analytics adds columns as
+# data arrives (AzureDiagnostics' `*_s`, `*_d` fields), so any column name may exist.
+_OPEN_TABLES = frozenset({"AzureDiagnostics"})
+
 @dataclass(frozen=True)
 class TableDef:
     """A table: its name and its columns in schema order."""
 
     name: str
     columns: tuple[ColumnDef, ...]
+    open: bool = False  # columns vary by data source (AzureDiagnostics): any column name may exist
     _by_name: dict[str, ColumnDef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -85,7 +96,7 @@ class TableDef:
     def with_columns(self, extra: Iterable[ColumnDef]) -> TableDef:
         """A copy with ``extra`` columns appended (existing names are kept as they are)."""
         new = [c for c in extra if c.name not in self._by_name]
-        return TableDef(self.name, self.columns + tuple(new)) if new else self
+        return TableDef(self.name, self.columns + tuple(new), self.open) if new else self
 
 
 def is_custom_table_name(name: str) -> bool:
@@ -148,6 +159,7 @@ def custom_table(name: str, columns: Iterable[tuple[str, KqlType]]) -> TableDef:
     cols = [ColumnDef(n, t) for n, t in columns]
     if not any(c.name == "TimeGenerated" for c in cols):
         cols.insert(0, ColumnDef("TimeGenerated", KqlType.DATETIME, "Time the record was ingested"))
+    cols.extend(c for c in _STANDARD if all(have.name != c.name for have in cols))
     return TableDef(name, tuple(cols))
 
 
@@ -161,11 +173,12 @@ def _shipped_tables() -> tuple[TableDef, ...]:
                 cols.append(col)
     tables = []
     for name, cols in columns.items():
+        if all(c.name != "TimeGenerated" for c in cols):
+            cols.insert(0, ColumnDef("TimeGenerated", KqlType.DATETIME, "Time the record was created"))
+        cols.extend(c for c in _STANDARD if all(have.name != c.name for have in cols))
         if _DEFENDER_TABLES.match(name) and all(c.name != "Timestamp" for c in cols):
-            time_col = next((c for c in cols if c.name == "TimeGenerated"), None)
-            if time_col is not None:
-                cols.append(ColumnDef("Timestamp", KqlType.DATETIME, "Event time", alias_of="TimeGenerated"))
-        tables.append(TableDef(name, tuple(cols)))
+            cols.append(ColumnDef("Timestamp", KqlType.DATETIME, "Event time", alias_of="TimeGenerated"))
+        tables.append(TableDef(name, tuple(cols), open=name in _OPEN_TABLES))
     return tuple(tables)
 
 

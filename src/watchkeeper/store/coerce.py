@@ -194,7 +194,7 @@ def to_arrow(table: TableDef, rows: Rows, *, now: datetime) -> pa.Table:
             problems.append((i, f"unknown column(s) {', '.join(sorted(extra))} for table {table.name}"))
     columns: list[pa.Array] = []
     for column in stored:
-        values, errors = _column_values(column, records, now)
+        values, errors = _column_values(column, records, now, table.name)
         problems.extend(errors)
         columns.append(pa.array(values, type=STORAGE_TYPES[column.type]))
     if problems:
@@ -218,6 +218,8 @@ def _arrow_fast_path(table: TableDef, rows: pa.Table, now: datetime) -> pa.Table
         if column.name not in rows.column_names:
             if column.name == "TimeGenerated":
                 fill: Any = now
+            elif column.name == "Type":
+                fill = table.name
             else:
                 fill = "" if column.type is KqlType.STRING else None
             columns.append(pa.array([fill] * rows.num_rows, type=target))
@@ -237,7 +239,9 @@ def _arrow_fast_path(table: TableDef, rows: pa.Table, now: datetime) -> pa.Table
     return pa.Table.from_arrays(columns, names=[c.name for c in table.stored_columns])
 
 
-def _column_values(column: ColumnDef, records: list[Mapping[str, Any]], now: datetime) -> tuple[list[Any], list[tuple[int, str]]]:
+def _column_values(
+    column: ColumnDef, records: list[Mapping[str, Any]], now: datetime, table_name: str
+) -> tuple[list[Any], list[tuple[int, str]]]:
     convert = _CONVERT[column.type]
     alias_sources = [column.name]
     values: list[Any] = []
@@ -250,6 +254,8 @@ def _column_values(column: ColumnDef, records: list[Mapping[str, Any]], now: dat
                 break
         if raw is None and column.name == "TimeGenerated":
             raw = record.get("Timestamp", now)
+        if raw is None and column.name == "Type":
+            raw = table_name
         if raw is None or (isinstance(raw, float) and raw != raw and column.type is not KqlType.REAL):
             values.append("" if column.type is KqlType.STRING else None)
             continue
