@@ -15,7 +15,8 @@ with a caret under the column::
     │   ├── QueryLimitError       a query exceeded a configured limit
     │   │   ├── RowLimitExceeded  more rows than the result row limit
     │   │   └── QueryTimeout      longer than the query time limit
-    │   └── QueryExecutionError   the engine rejected the compiled SQL at run time
+    │   ├── QueryExecutionError   the engine rejected the compiled SQL at run time
+    │   └── ExternalDataRefused   externaldata names a location outside the allowlist
     └── ConfigurationError        settings that cannot work
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 __all__ = [
     "CatalogError",
     "ConfigurationError",
+    "ExternalDataRefused",
     "IngestError",
     "KqlBindError",
     "KqlError",
@@ -151,6 +153,17 @@ class IngestError(StoreError):
 
 class QueryExecutionError(StoreError):
     """The engine rejected the compiled SQL when it ran (for example a failed conversion)."""
+
+
+class ExternalDataRefused(StoreError):
+    """``externaldata`` would read a file or URL the workspace does not allow."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"externaldata may not read '{location}': the location is not on this workspace's allowlist "
+            "(setting external_data_allow, WK_EXTERNAL_DATA_ALLOW)"
+        )
+        self.location = location
 
 
 class QueryLimitError(StoreError):

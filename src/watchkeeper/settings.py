@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     query_row_limit: int = Field(default=500_000, ge=1, description="rows a query may return")
     query_timeout: float = Field(default=60.0, gt=0, description="seconds before a query is cancelled")
+    external_data_allow: list[str] = Field(
+        default_factory=list,
+        description="prefixes of files/URLs externaldata may read (empty: externaldata is refused)",
+    )
 
     @classmethod
     def settings_customise_sources(

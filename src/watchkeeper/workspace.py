@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from watchkeeper import kql
-from watchkeeper.errors import CatalogError
+from watchkeeper.errors import CatalogError, ExternalDataRefused
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
@@ -29,16 +29,39 @@ from watchkeeper.store.result import QueryResult
 
 __all__ = ["EVENTS_FILE", "Workspace"]
 
+
+def _within(location: str, prefix: str) -> bool:
+    """Whether ``location`` lies under ``prefix``: URLs compare as text after normalising the
+    path (no ``..`` escapes); local paths compare as resolved real paths."""
+    if "://" in location or "://" in prefix:
+        from posixpath import normpath
+        from urllib.parse import urlsplit
+
+        loc, pre = urlsplit(location), urlsplit(prefix)
+        same_origin = (loc.scheme, loc.netloc) == (pre.scheme, pre.netloc)
+        loc_path = normpath(loc.path or "/")
+        return same_origin and (loc_path + "/").startswith(normpath(pre.path or "/").rstrip("/") + "/")
+    real, base = Path(location).resolve(), Path(prefix).resolve()
+    return real == base or base in real.parents
+
 EVENTS_FILE = "events.duckdb"
 
 
 class Workspace:
     """One workspace's event store with the KQL engine in front of it."""
 
-    def __init__(self, store: EventStore, *, limits: QueryLimits | None = None, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        limits: QueryLimits | None = None,
+        path: Path | None = None,
+        external_data_allow: Iterable[str] = (),
+    ) -> None:
         self.store = store
         self.limits = limits or QueryLimits()
         self.path = path
+        self.external_data_allow = tuple(external_data_allow)
         self._base = Catalog.sentinel()
         self._functions: dict[str, StoredFunction] = {}
 
@@ -49,13 +72,15 @@ class Workspace:
         A path ending in ``.duckdb`` names the database file itself.
         """
         limits = None
+        allow: list[str] = []
         if settings is not None:
             limits = QueryLimits(max_rows=settings.query_row_limit, timeout=settings.query_timeout)
+            allow = settings.external_data_allow
         if path is None:
-            return cls(DuckDBEventStore(None), limits=limits)
+            return cls(DuckDBEventStore(None), limits=limits, external_data_allow=allow)
         folder = Path(path)
         database = folder if folder.suffix == ".duckdb" else folder / EVENTS_FILE
-        return cls(DuckDBEventStore(database), limits=limits, path=folder)
+        return cls(DuckDBEventStore(database), limits=limits, path=folder, external_data_allow=allow)
 
     # ---------------------------------------------------------------- catalog
 
@@ -119,8 +144,15 @@ class Workspace:
         past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
         """
         compiled = self.translate(text, now=now)[0]
+        self._check_external(compiled.external)
         self._ensure_tables(compiled.tables)
         return self.store.execute(compiled.sql, list(compiled.columns), limits or self.limits)
+
+    def _check_external(self, locations: Iterable[str]) -> None:
+        """externaldata reads files and URLs from the server: only locations on the allowlist."""
+        for location in locations:
+            if not any(_within(location, prefix) for prefix in self.external_data_allow):
+                raise ExternalDataRefused(location)
 
     def _ensure_tables(self, names: Iterable[str]) -> None:
         catalog = self.catalog

@@ -27,7 +27,7 @@ from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
 from watchkeeper.kql.dialects import get_dialect
 from watchkeeper.kql.lower import Lowerer
 from watchkeeper.kql.parser import parse
-from watchkeeper.kql.plan import BExpr, Relation, tables_read
+from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
@@ -54,6 +54,7 @@ class CompiledQuery:
     dialect: str
     options: dict[str, Any] = field(default_factory=dict)
     tables: tuple[str, ...] = ()
+    external: tuple[str, ...] = ()  # files/URLs read by externaldata
 
 
 def bind(
@@ -116,7 +117,8 @@ def translate(
             sql = tree.sql(dialect=target.sqlglot_dialect)
             columns = tuple((c.name, c.type) for c in relation.schema.columns)
             tables = tuple(tables_read(relation))
-            out.append(CompiledQuery(sql, columns, target.name, bound.options, tables))
+            external = tuple(external_sources(relation))
+            out.append(CompiledQuery(sql, columns, target.name, bound.options, tables, external))
         return out
     except KqlError as exc:
         raise exc.with_text(text) from None

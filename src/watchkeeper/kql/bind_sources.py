@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from watchkeeper.errors import KqlError
 from watchkeeper.kql import ast
 from watchkeeper.kql.naming import SqlNames
-from watchkeeper.kql.plan import BExpr, BLiteral, Column, Range, Relation, Schema, UnionAll, Values
+from watchkeeper.kql.plan import BExpr, BLiteral, Column, ExternalData, Range, Relation, Schema, UnionAll, Values
 from watchkeeper.kql.scope import ExprContext, Scope, StoredFunction, UserFunction
 from watchkeeper.schema.types import KqlType
 
@@ -153,8 +153,21 @@ def _view(b: Binder, expr: ast.View, scope: Scope) -> Relation:
     return b.tabular(expr.body.result, inner)
 
 
+_EXTERNAL_FORMATS = frozenset({"csv", "tsv", "psv", "txt", "json", "multijson", "scsv", "tsve"})
+
+
 def _externaldata(b: Binder, expr: ast.Externaldata, scope: Scope) -> Relation:
-    raise b.unsupported("externaldata (reading external files is not enabled)", expr)
+    """Rows from files/URLs. Compiles to the engine's file reader; whether a workspace may read
+    a given location is a policy the workspace applies before running (see ``ExternalData``)."""
+    ctx = ExprContext(scope)
+    uris = tuple(str(b.constant(u, ctx, "an externaldata location")) for u in expr.uris)
+    options = {k.lower(): b.constant(v, ctx, f"the externaldata option {k}") for k, v in expr.options}
+    fmt = str(options.get("format", "csv")).lower()
+    if fmt not in _EXTERNAL_FORMATS:
+        raise b.unsupported(f"externaldata format '{fmt}'", expr)
+    skip = bool(options.get("ignorefirstrecord", False))
+    schema = Schema(SqlNames.columns(expr.columns))
+    return ExternalData(schema, uris, fmt, skip)
 
 
 SOURCES: dict[type, Callable[..., Relation]] = {

@@ -281,8 +281,28 @@ def _sample(lw: Lowerer, rel: p.Sample) -> Lowered:
     return Lowered(select, low.columns, {n: col(n, alias) for n in low.columns})
 
 
+def _external_data(lw: Lowerer, rel: p.ExternalData) -> Lowered:
+    d = lw.dialect
+    legs = []
+    typed = {c.sql: d.cast(col(c.sql), c.type) for c in rel.schema.columns}
+    for uri in rel.uris:
+        source = d.read_external(uri, rel.format, [(c.sql, c.type) for c in rel.schema.columns], rel.skip_first)
+        legs.append(exp.select(*[_aliased(e.copy(), n) for n, e in typed.items()]).from_(source))
+    union: exp.Expression = legs[0]
+    for leg in legs[1:]:
+        union = exp.union(union, leg, distinct=False)
+    names = [c.sql for c in rel.schema.columns]
+    if len(legs) == 1:
+        return Lowered(legs[0], names, typed)
+    alias = lw.alias()
+    select = exp.select(*[col(n, alias) for n in names]).from_(
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return Lowered(select, names, {n: col(n, alias) for n in names})
+
+
 _RELATIONS.update(
     {
+        p.ExternalData: _external_data,
         p.TableScan: _table_scan,
         p.Values: _values,
         p.Range: _range,

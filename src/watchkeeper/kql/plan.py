@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Aggregate", "AggregateItem", "BCall", "BColumn", "BExpr", "BLiteral", "BSubquery", "Column",
-    "Distinct", "Filter", "Join", "Limit", "MakeSeries", "MvExpand", "Projection", "Range", "Relation",
+    "Distinct", "ExternalData", "Filter", "Join", "Limit", "MakeSeries", "MvExpand", "Projection", "Range", "Relation",
     "Sample", "Schema", "Sort", "SortSpec", "TableScan", "UnionAll", "Values", "calls_in",
-    "columns_used", "tables_read",
+    "columns_used", "external_sources", "sources_read", "tables_read",
 ]  # fmt: skip
 
 
@@ -133,6 +133,15 @@ class Range(Relation):
     start: BExpr
     stop: BExpr
     step: BExpr
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalData(Relation):
+    """``externaldata``: rows read from files or URLs (``format`` csv, tsv, json, multijson, txt)."""
+
+    uris: tuple[str, ...]
+    format: str
+    skip_first: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,13 +278,25 @@ def calls_in(expr: BExpr) -> list[BCall]:
 
 def tables_read(root: Relation) -> list[str]:
     """Names of the stored tables a relation reads, subqueries included, in first-seen order."""
-    found: list[str] = []
+    return [name for kind, name in sources_read(root) if kind == "table"]
+
+
+def external_sources(root: Relation) -> list[str]:
+    """Files and URLs ``externaldata`` in the relation reads."""
+    return [name for kind, name in sources_read(root) if kind == "external"]
+
+
+def sources_read(root: Relation) -> list[tuple[str, str]]:
+    """``("table", name)`` and ``("external", uri)`` for everything a relation reads."""
+    found: list[tuple[str, str]] = []
     stack: list[object] = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, TableScan):
-            if node.table not in found:
-                found.append(node.table)
+            if ("table", node.table) not in found:
+                found.append(("table", node.table))
+        elif isinstance(node, ExternalData):
+            found.extend(("external", u) for u in node.uris if ("external", u) not in found)
         elif isinstance(node, BSubquery):
             stack.append(node.relation)
         elif isinstance(node, BCall):
