@@ -295,6 +295,22 @@ class Dialect:
     def unnest(self, value: exp.Expression) -> exp.Expression:
         return exp.Unnest(expressions=[value])
 
+    def read_external(
+        self, uri: str, fmt: str, columns: list[tuple[str, KqlType]], skip_first: bool
+    ) -> exp.Expression:
+        """A FROM source reading ``uri`` (``externaldata``) with the given columns as text."""
+        spec = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(n), expression=exp.Literal.string(
+            "VARCHAR")) for n, _ in columns])  # fmt: skip
+        if fmt in ("json", "multijson"):
+            reader = fn("read_json", exp.Literal.string(uri), exp.PropertyEQ(this=exp.column("columns"), expression=spec))
+        else:
+            delimiter = {"tsv": "\t", "tsve": "\t", "psv": "|", "scsv": ";"}.get(fmt, ",")
+            reader = fn("read_csv", exp.Literal.string(uri),
+                        exp.PropertyEQ(this=exp.column("columns"), expression=spec),
+                        exp.PropertyEQ(this=exp.column("header"), expression=exp.Boolean(this=skip_first)),
+                        exp.PropertyEQ(this=exp.column("delim"), expression=exp.Literal.string(delimiter)))  # fmt: skip
+        return exp.Table(this=reader)
+
     def series(self, count: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
         """A FROM source of ``count`` rows and the column numbering them 0 .. count-1."""
         source = exp.Table(this=fn("range", count),
@@ -528,6 +544,15 @@ class ClickHouseDialect(Dialect):
 
     def unnest(self, value: exp.Expression) -> exp.Expression:
         return fn("arrayJoin", value)
+
+    def read_external(
+        self, uri: str, fmt: str, columns: list[tuple[str, KqlType]], skip_first: bool
+    ) -> exp.Expression:
+        structure = ", ".join(f"{exp.to_identifier(n, quoted=True).sql('clickhouse')} Nullable(String)" for n, _ in columns)
+        ch_format = {"json": "JSONEachRow", "multijson": "JSONEachRow", "tsv": "TabSeparated"}.get(
+            fmt, "CSVWithNames" if skip_first else "CSV")  # fmt: skip
+        reader = fn("url", exp.Literal.string(uri), exp.Literal.string(ch_format), exp.Literal.string(structure))
+        return exp.Table(this=reader)
 
     def series(self, count: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
         source = exp.Table(this=fn("numbers", count), alias=exp.TableAlias(this=exp.to_identifier("_wk_r")))
