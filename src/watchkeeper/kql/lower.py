@@ -126,7 +126,9 @@ class Lowerer:
         if not low.hidden and not low.open and own_outputs == low.columns:
             if not low.order:
                 return low.select
-            if not low.select.args.get("order") and not low.select.args.get("limit"):
+            if low.select.args.get("order"):
+                return low.select  # `take`/`top` already ordered this SELECT by exactly this order
+            if not low.select.args.get("limit"):
                 return low.select.order_by(*[self._ordered(col(k.name), k) for k in low.order])
         alias = self.alias()
         if low.open:
