@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_operators import passthrough, project_columns, row_context
 from watchkeeper.kql.functions.registry import AGGREGATES, OPERATORS, SCALARS, FunctionKind
-from watchkeeper.kql.naming import SqlNames, aggregate_column_name, dedupe_name, expression_name
+from watchkeeper.kql.naming import SqlNames, aggregate_column_name, dedupe_name, expression_name, grouping_name
 from watchkeeper.kql.plan import (
     Aggregate,
     AggregateItem,
@@ -48,7 +48,7 @@ def _keys(b: Binder, rel: Relation, by: tuple[ast.Assign, ...], scope: Scope) ->
         if item.names:
             name = item.names[0]
         else:
-            name = expression_name(item.expr) or ""
+            name = grouping_name(item.expr) or ""
             if not name:
                 unnamed += 1
                 name = f"Column{unnamed}"
@@ -97,11 +97,28 @@ def _aggregate_items(
         raise b.error("summarize needs an aggregate function here (count(), sum(), make_set()...)", expr)
     if item.names:
         return [(item.names[0], bound)]
-    if isinstance(expr, ast.Call) and isinstance(bound, BCall) and bound.fn.kind is FunctionKind.AGGREGATE:
-        prefix = bound.fn.column_name or expr.name
-        arg = expr.args[0] if expr.args and expr.name not in ("count", "countif") else None
+    named = _aggregate_call(expr)
+    if named is not None:
+        spec = AGGREGATES[named.name]
+        prefix = spec.column_name or named.name
+        arg = named.args[0] if named.args and named.name not in ("count", "countif") else None
         return [(aggregate_column_name(prefix, arg), bound)]
     return [(f"Column{len(key_names) + 1}", bound)]
+
+
+def _aggregate_call(expr: ast.Expr) -> ast.Call | None:
+    """The aggregate an unnamed item is named after, looking through conversions
+    (``tostring(make_set(x))`` is named ``set_x``)."""
+    while isinstance(expr, ast.Call):
+        if expr.name in AGGREGATES:
+            return expr
+        if expr.name not in _CONVERSIONS or not expr.args:
+            return None
+        expr = expr.args[0]
+    return None
+
+
+_CONVERSIONS = frozenset({"tostring", "toint", "tolong", "toreal", "todouble", "todynamic", "tobool", "todatetime"})
 
 
 def _has_aggregate(expr: BExpr) -> bool:

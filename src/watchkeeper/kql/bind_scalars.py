@@ -76,6 +76,9 @@ def _index(b: Binder, expr: ast.Index, ctx: ExprContext) -> BExpr:
 
 def _dynamic_access(b: Binder, target: BExpr, key: str | int, node: ast.Node) -> BExpr:
     """``d.a.b[0]`` as one path access on the dynamic value."""
+    if target.type is _T.STRING:
+        # schema exports type some JSON columns as string; Sentinel content reads them as dynamic
+        target = b.make_call(conv.TODYNAMIC, [target], node)
     if target.type not in (_T.DYNAMIC, _T.UNKNOWN):
         raise b.error(f"cannot access property '{key}' of a value of type {target.type}", node)
     if isinstance(target, BCall) and target.fn is DYNAMIC_GET and target.options[0] is not None:

@@ -73,7 +73,9 @@ def _print(b: Binder, expr: ast.Print, scope: Scope) -> Relation:
     for i, item in enumerate(expr.items):
         from watchkeeper.kql.bind_operators import bind_assign
 
-        for name, bound in bind_assign(b, item, ctx, default_name=f"print_{i}"):
+        # print names unnamed items print_0, print_1... even when they are plain names
+        unnamed = item if item.names else ast.Assign(item.span, (f"print_{i}",), item.expr)
+        for name, bound in bind_assign(b, unnamed, ctx, default_name=f"print_{i}"):
             columns.append(names.column(name, bound.type))
             values.append(bound)
     return Values(Schema(tuple(columns)), (tuple(values),))

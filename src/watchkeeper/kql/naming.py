@@ -15,13 +15,23 @@ from watchkeeper.kql import ast
 from watchkeeper.kql.plan import Column
 from watchkeeper.schema.types import KqlType
 
-__all__ = ["SqlNames", "aggregate_column_name", "dedupe_name", "expression_name"]
+__all__ = ["SqlNames", "aggregate_column_name", "dedupe_name", "expression_name", "grouping_name"]
 
 # Functions whose result is named after their first argument (binning and conversions).
 _NAME_PASSTHROUGH = frozenset(
     {"bin", "floor", "bin_at", "bin_auto", "tostring", "toint", "tolong", "todouble", "toreal",
-     "todatetime", "tobool", "toboolean", "todynamic", "totimespan", "toguid", "todecimal", "tohex"}
+     "todatetime", "tobool", "toboolean", "todynamic", "totimespan", "toguid", "todecimal", "tohex",
+     "parse_json", "parsejson"}
 )  # fmt: skip
+
+
+def grouping_name(expr: ast.Expr) -> str | None:
+    """The name of an unnamed ``summarize ... by`` expression: a call is named after the column
+    it is first applied to (``by format_datetime(Timestamp, 'y-M-d')`` is ``Timestamp``)."""
+    name = expression_name(expr)
+    if name is None and isinstance(expr, ast.Call) and expr.args:
+        return grouping_name(expr.args[0])
+    return name
 
 
 def expression_name(expr: ast.Expr) -> str | None:

@@ -35,6 +35,7 @@ STRING_OPERATORS = frozenset(
     }
 )  # fmt: skip
 LIST_OPERATORS = frozenset({"in", "!in", "in~", "!in~", "has_any", "has_all", "has_any_cs", "has_all_cs"})
+_LIST_FORMS = {"has": "has_any", "has_cs": "has_any_cs"}
 COMPARISONS = frozenset({"==", "!=", "<>", "<", "<=", ">", ">=", "=~", "!~"})
 
 
@@ -114,6 +115,9 @@ class ExpressionParser(TokenCursor):
                 self.advance()
                 op = "!=" if tok.text == "<>" else tok.text
                 left = ast.Binary(self.span_from(start), op, left, self.additive())
+            elif tok.kind is TokenKind.IDENT and tok.text in _LIST_FORMS and self._list_follows():
+                self.advance()  # `x has ("a", "b")` means has_any
+                left = ast.InList(self.span_from(start), _LIST_FORMS[tok.text], left, self.list_items())
             elif tok.kind is TokenKind.IDENT and tok.text in STRING_OPERATORS:
                 self.advance()
                 op = tok.text
@@ -129,6 +133,26 @@ class ExpressionParser(TokenCursor):
                 left = self.between(start, left, tok.text.startswith("!"))
             else:
                 return left
+
+    def _list_follows(self) -> bool:
+        """``(`` after the operator opens a comma-separated list (not a parenthesised value)."""
+        if not self.peek().is_punct("("):
+            return False
+        depth, j = 0, self.i + 1
+        while j < len(self.tokens):
+            t = self.tokens[j]
+            if t.is_punct("(", "[", "{"):
+                depth += 1
+            elif t.is_punct(")", "]", "}"):
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and t.is_punct(","):
+                return True
+            elif t.kind is TokenKind.EOF:
+                return False
+            j += 1
+        return False
 
     def list_items(self) -> tuple[ast.Expr, ...]:
         self.expect_punct("(")
@@ -236,8 +260,8 @@ class ExpressionParser(TokenCursor):
     def identifier_expr(self) -> ast.Expr:
         tok = self.advance()
         word = tok.text
-        if word in ("true", "false") and not self.tok.is_punct("("):
-            return ast.Literal(tok.span, word == "true", KqlType.BOOL)
+        if word.lower() in ("true", "false") and not self.tok.is_punct("("):  # Kusto accepts True, TRUE
+            return ast.Literal(tok.span, word.lower() == "true", KqlType.BOOL)
         if word == "dynamic" and self.tok.is_punct("("):
             return self.dynamic_literal(tok)
         if self.tok.is_punct("("):
@@ -269,6 +293,8 @@ class ExpressionParser(TokenCursor):
         text = str(body)
         if text.lower() == "null" or text == "":
             return ast.Literal(tok.span, None, kql_type)
+        if kql_type is KqlType.DATETIME and text.lower() == "now":
+            return ast.Call(tok.span, "now", (), tok.span)
         try:
             value = _TYPED_PARSERS[kql_type](text)
         except (ValueError, InvalidOperation) as exc:

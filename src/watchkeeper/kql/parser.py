@@ -76,6 +76,8 @@ class _Parser(OperatorParser):
         start = self.expect_word("let")
         name, _ = self.identifier("a name for the let statement")
         self.expect_punct("=")
+        if self.tok.is_word("view") and self.peek().is_punct("(") and self.tokens[self.i + 2].kind is TokenKind.IDENT:
+            self.advance()  # `let f = view (p:type) { ... }` is a function that returns a table
         if self.tok.is_punct("(") and self.looks_like_function():
             params = self.params()
             body = self.function_body()

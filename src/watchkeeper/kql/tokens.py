@@ -122,7 +122,7 @@ class _Lexer:
         ch = text[pos]
         if ch in "'\"" or (ch in "@hH" and text[pos + 1 : pos + 2] in ("'", '"')):
             return self.string()
-        if ch == "@" and text[pos + 1 : pos + 3] in ("h'", 'h"', "H'", 'H"'):
+        if ch in "@hH" and text[pos : pos + 3] in ("@h'", '@h"', "@H'", '@H"', "h@'", 'h@"', "H@'", 'H@"'):
             return self.string()
         if ch in "`~" and text.startswith(ch * 3, pos):
             return self.multiline_string(ch * 3)
@@ -255,7 +255,11 @@ class _Lexer:
         if nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", self.text[pos + 2 : pos + 4]):
             out.append(chr(int(self.text[pos + 2 : pos + 4], 16)))
             return pos + 4
-        raise self.fail(f"unknown escape sequence '\\{nxt}' in string", pos, pos + 2)
+        if not nxt:
+            raise self.fail("string literal is not closed", start, pos + 1)
+        # Kusto keeps an unknown escape as written (a regex like "\d" in a plain string works)
+        out.append("\\" + nxt)
+        return pos + 2
 
     def multiline_string(self, fence: str) -> Token:
         start = self.pos
