@@ -1,7 +1,8 @@
 """Layer 1: the KQL compiler. Pure: text in, SQL (or a sqlglot tree) out; no store, no I/O.
 
 Stages, each a module: :mod:`tokens` -> :mod:`parser` (syntax tree, :mod:`ast`) -> :mod:`binder`
-(typed plan, :mod:`plan`) -> :mod:`lower` (sqlglot tree) -> SQL text for a :mod:`dialects` entry.
+(typed plan, :mod:`plan`) -> :mod:`prune` (unread columns dropped) -> :mod:`lower` (sqlglot tree)
+-> SQL text for a :mod:`dialects` entry.
 
 >>> from watchkeeper import kql
 >>> kql.compile('datatable(a:int)[1, 2] | where a > 1')  # doctest: +ELLIPSIS
@@ -28,6 +29,7 @@ from watchkeeper.kql.dialects import get_dialect
 from watchkeeper.kql.lower import Lowerer
 from watchkeeper.kql.parser import parse
 from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
+from watchkeeper.kql.prune import prune
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
@@ -112,7 +114,8 @@ def translate(
         target = get_dialect(dialect)
         bound = bind(text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now)
         out = []
-        for relation in bound.relations:
+        for bound_relation in bound.relations:
+            relation = prune(bound_relation)
             tree = Lowerer(target, bound.now).query(relation)
             sql = tree.sql(dialect=target.sqlglot_dialect)
             columns = tuple((c.name, c.type) for c in relation.schema.columns)
@@ -148,6 +151,6 @@ def lower(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> 
     target = get_dialect(dialect)
     try:
         bound = bind(kql, catalog)
-        return Lowerer(target, bound.now).query(bound.relations[0])
+        return Lowerer(target, bound.now).query(prune(bound.relations[0]))
     except KqlError as exc:
         raise exc.with_text(kql) from None

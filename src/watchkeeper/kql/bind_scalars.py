@@ -81,6 +81,9 @@ def _dynamic_access(b: Binder, target: BExpr, key: str | int, node: ast.Node) ->
         target = b.make_call(conv.TODYNAMIC, [target], node)
     if target.type not in (_T.DYNAMIC, _T.UNKNOWN):
         raise b.error(f"cannot access property '{key}' of a value of type {target.type}", node)
+    if isinstance(key, int) and isinstance(target, BCall) and target.fn.name == "split" and len(target.args) == 2:
+        index = BLiteral(_T.LONG, key)
+        return b.make_call(SCALARS["_split_part"], [target.args[0], target.args[1], index], node)
     if isinstance(target, BCall) and target.fn is DYNAMIC_GET and target.options[0] is not None:
         path = (*target.options[0], key)
         return b.make_call(DYNAMIC_GET, [target.args[0]], node, options=(path,))

@@ -9,6 +9,7 @@ from watchkeeper.kql.functions import (  # noqa: F401  (importing registers the 
     math,
     operators,
     parsing,
+    peephole,
     strings,
     window,
 )
