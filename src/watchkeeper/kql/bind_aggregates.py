@@ -101,7 +101,7 @@ def _aggregate_items(
     if named is not None:
         spec = AGGREGATES[named.name]
         prefix = spec.column_name or named.name
-        arg = named.args[0] if named.args and named.name not in ("count", "countif") else None
+        arg = named.args[0] if named.args and named.name != "countif" else None
         return [(aggregate_column_name(prefix, arg), bound)]
     return [(f"Column{len(key_names) + 1}", bound)]
 

@@ -90,6 +90,9 @@ def _union_legs(b: Binder, sources: tuple[ast.Expr, ...], scope: Scope, fuzzy: b
     legs: list[tuple[str, Relation]] = []
     for source in sources:
         if isinstance(source, ast.Star):
+            lets = sorted(n for n in scope.names() if fnmatch.fnmatchcase(n, source.pattern))
+            legs.extend((n, b.tabular(ast.Name(source.span, n), scope)) for n in lets
+                        if b.is_tabular(ast.Name(source.span, n), scope))  # fmt: skip
             names = [t for t in b.catalog if fnmatch.fnmatchcase(t, source.pattern)]
             legs.extend((n, b.table_scan(n, source)) for n in sorted(names))
             continue

@@ -64,10 +64,20 @@ def col(name: str, table: str | None = None) -> exp.Column:
 class _ExprContext:
     """The :class:`LowerContext` functions see while one expression list is lowered."""
 
-    def __init__(self, lowerer: Lowerer, resolve: Resolver, order: list[exp.Ordered]) -> None:
+    def __init__(
+        self, lowerer: Lowerer, resolve: Resolver, order: list[exp.Ordered], predicate: bool = False
+    ) -> None:
         self._lowerer = lowerer
         self._resolve = resolve
         self._order = order
+        # True while lowering the and/or skeleton of a `where`: there a null result and false are
+        # the same, so comparisons may use SQL's plain (index- and pushdown-friendly) form
+        self.predicate = predicate
+
+    def nested(self, predicate: bool) -> _ExprContext:
+        if predicate == self.predicate:
+            return self
+        return _ExprContext(self._lowerer, self._resolve, self._order, predicate)
 
     @property
     def dialect(self) -> Dialect:
@@ -202,8 +212,11 @@ class Lowerer:
 
     # ---------------------------------------------------------------- expressions
 
-    def expr(self, expr: p.BExpr, resolve: Resolver, order: list[exp.Ordered] | None = None) -> exp.Expression:
-        ctx = _ExprContext(self, resolve, order or [])
+    def expr(
+        self, expr: p.BExpr, resolve: Resolver, order: list[exp.Ordered] | None = None, *, predicate: bool = False
+    ) -> exp.Expression:
+        """Lower a scalar expression; ``predicate`` marks a ``where`` condition (see _ExprContext)."""
+        ctx = _ExprContext(self, resolve, order or [], predicate)
         return self._expr(expr, ctx, resolve)
 
     def _expr(self, expr: p.BExpr, ctx: _ExprContext, resolve: Resolver) -> exp.Expression:
@@ -212,7 +225,8 @@ class Lowerer:
         if isinstance(expr, p.BLiteral):
             return self.dialect.literal(expr.value, expr.type)
         if isinstance(expr, p.BCall):
-            args = [self._expr(a, ctx, resolve) for a in expr.args]
+            inner = ctx.nested(ctx.predicate and expr.fn.name in ("and", "or"))
+            args = [self._expr(a, inner, resolve) for a in expr.args]
             try:
                 return expr.fn.lower(ctx, expr, args)
             except UnsupportedError as exc:

@@ -148,11 +148,11 @@ def _mergeable(low: Lowered, exprs: list[p.BExpr], *, allow_computed_once: bool)
 def _filter(lw: Lowerer, rel: p.Filter) -> Lowered:
     low = lw.relation(rel.input)
     if _mergeable(low, [rel.predicate], allow_computed_once=False):
-        pred = lw.expr(rel.predicate, lw.inline(low))
+        pred = lw.expr(rel.predicate, lw.inline(low), predicate=True)
         select = low.select.copy().where(pred, copy=False)
         return Lowered(select, low.columns, low.exprs, low.order, low.hidden)
     select, resolve, alias = lw.wrap(low)
-    pred = lw.expr(rel.predicate, resolve)
+    pred = lw.expr(rel.predicate, resolve, predicate=True)
     select = select.select(*_passthrough(low, alias), copy=False).where(pred, copy=False)
     exprs = {n: col(n, alias) for n in low.outputs}
     return Lowered(select, low.columns, exprs, low.order, low.hidden, low.open)

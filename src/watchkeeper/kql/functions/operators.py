@@ -186,11 +186,33 @@ def _comparison(op: str) -> None:
     def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
         left = _plain(ctx, call.args[0], args[0])
         right = _plain(ctx, call.args[1], args[1])
+        if op in ("==", "!=") and not getattr(ctx, "predicate", False):
+            nullable = [_nullable(a) for a in call.args]
+            if all(nullable):
+                return _null_aware_equality(op, left, right)
+            if any(nullable):
+                return (exp.NullSafeEQ if op == "==" else exp.NullSafeNEQ)(this=left, expression=right)
         return cls(this=left, expression=right)
 
     py = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]  # fmt: skip
     operator(op, args=2, returns=_T.BOOL, fold=py)(lower)
+
+
+def _nullable(arg: BExpr) -> bool:
+    """Whether a value can be null (Kusto strings and non-null constants cannot)."""
+    return arg.type is not _T.STRING and not (isinstance(arg, BLiteral) and arg.value is not None)
+
+
+def _null_aware_equality(op: str, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    """Kusto: a value compared with null is unequal (``5 == null`` is false, ``5 != null`` true);
+    null compared with null is null."""
+    both_null = exp.And(this=exp.Is(this=left.copy(), expression=exp.Null()),
+                        expression=exp.Is(this=right.copy(), expression=exp.Null()))  # fmt: skip
+    same: exp.Expression = exp.NullSafeEQ(this=left, expression=right)
+    if op == "!=":
+        same = exp.NullSafeNEQ(this=left, expression=right)
+    return exp.If(this=both_null, true=exp.Null(), false=same)
 
 
 for _op in _COMPARE:
