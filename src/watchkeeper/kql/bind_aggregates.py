@@ -20,6 +20,7 @@ from watchkeeper.kql.plan import (
     BColumn,
     BExpr,
     BLiteral,
+    Column,
     Filter,
     Join,
     MakeSeries,
@@ -289,7 +290,8 @@ def _top_nested_levels(
         if current is None:
             current = kept
             continue
-        conditions = tuple((current.schema.columns[i], kept.schema.columns[i]) for i in range(depth))
+        key_names = [name for name, _ in keys[:depth]]
+        conditions = tuple((_column(current, n), _column(kept, n)) for n in key_names)
         prior = [c for c in current.schema.columns]
         right_cols = tuple(c for c in kept.schema.columns[depth:])
         names = SqlNames()
@@ -298,6 +300,12 @@ def _top_nested_levels(
     assert current is not None
     ordered = _reorder_top_nested(current, keys, aggs)
     return ordered
+
+
+def _column(rel: Relation, name: str) -> Column:
+    found = rel.schema.find(name)
+    assert found is not None, f"top-nested level column {name} missing"
+    return found
 
 
 def _reorder_top_nested(rel: Relation, keys: list[tuple[str, BExpr]], aggs: list[tuple[str, BExpr]]) -> Relation:

@@ -47,6 +47,7 @@ class Lowered:
     order: list[OrderKey] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)
     open: bool = False
+    aggregated: bool = False  # the SELECT aggregates (even without GROUP BY): nothing merges into it
 
     @property
     def outputs(self) -> list[str]:
@@ -283,7 +284,7 @@ def is_simple(low: Lowered) -> bool:
     s = low.select
     if any(s.args.get(k) for k in ("group", "limit", "distinct", "having", "qualify", "joins", "order", "with")):
         return False
-    if low.open:
+    if low.open or low.aggregated:
         return False
     return not any(e.find(exp.Window, exp.AggFunc, exp.Unnest) for e in s.expressions)
 

@@ -54,8 +54,7 @@ def _aggregate(lw: Lowerer, rel: p.Aggregate) -> Lowered:
     if keys:
         select = select.group_by(*[k.copy() for k in keys], copy=False)
     names = [c.sql for c in rel.schema.columns]
-    return Lowered(select, names, {n: col(n) for n in names}) if keys or rel.aggregates else Lowered(
-        select, names, outputs)  # fmt: skip
+    return Lowered(select, names, {n: col(n) for n in names}, aggregated=True)
 
 
 def _arg_extreme_form(rel: p.Aggregate) -> tuple[str, p.BExpr] | None:
@@ -93,7 +92,7 @@ def _aggregate_by_row(lw: Lowerer, rel: p.Aggregate, low: Lowered, form: tuple[s
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
     select = select.qualify(exp.EQ(this=rank, expression=exp.Literal.number(1)), copy=False)
     names = [c.sql for c in rel.schema.columns]
-    return Lowered(select, names, {n: col(n) for n in names})
+    return Lowered(select, names, {n: col(n) for n in names}, aggregated=True)
 
 
 def _shared_quantiles(lw: Lowerer, rel: p.Aggregate, resolve: Resolver) -> dict[str, exp.Expression]:
