@@ -15,9 +15,9 @@ from sqlglot import exp
 
 from watchkeeper.kql import ast
 from watchkeeper.kql.functions import conversions as conv
-from watchkeeper.kql.functions.registry import SCALARS, LowerContext, scalar
+from watchkeeper.kql.functions.registry import OPERATORS, SCALARS, LowerContext, scalar
 from watchkeeper.kql.functions.sqlparts import lit, num, or_empty, re2_escape
-from watchkeeper.kql.plan import BCall, BExpr
+from watchkeeper.kql.plan import BCall, BExpr, BLiteral
 from watchkeeper.schema.types import KqlType
 
 if TYPE_CHECKING:
@@ -56,10 +56,11 @@ def _regex_for(op: ast.Parse) -> tuple[str, list[tuple[str, KqlType | None, int]
             groups += _count_groups(part) if regex_mode else 0
         else:
             name, kql_type = part
-            typed = op.kind == "simple" and kql_type in _TYPED_GROUPS
-            if typed:
+            if kql_type in _TYPED_GROUPS:
                 assert kql_type is not None
-                pieces.append(_TYPED_GROUPS[kql_type])
+                shape = _TYPED_GROUPS[kql_type]
+                # relaxed: text of the type if it is there, else anything up to the next piece
+                pieces.append(f"({shape[1:-1]}|.*?)" if op.kind == "relaxed" else shape)
             elif regex_mode:
                 pieces.append("(.*?)" if lazy else "(.*)")
             else:
@@ -92,7 +93,20 @@ def parse_columns(b: Binder, source: BExpr, op: ast.Parse) -> tuple[list[tuple[s
         value = text if target is _T.STRING else b.make_call(conv.CONVERT_TO[target], [text], op)
         columns.append((name, value))
     matched = b.make_call(SCALARS["_regex_test"], [source], op, options=(regex,))
+    if op.kind == "simple":
+        # simple mode is all or nothing: a typed capture that does not convert fails the whole match
+        for _, value in columns:
+            if value.type is not _T.STRING:
+                converted = b.make_call(SCALARS["isnotnull"], [value], op)
+                matched = b.make_call(OPERATORS["and"], [matched, converted], op)
+        if any(value.type is not _T.STRING for _, value in columns):
+            columns = [(name, _only_if(b, matched, value, op)) for name, value in columns]
     return columns, matched
+
+
+def _only_if(b: Binder, matched: BExpr, value: BExpr, op: ast.Parse) -> BExpr:
+    empty = BLiteral(value.type, "" if value.type is _T.STRING else None)
+    return b.make_call(SCALARS["iff"], [matched, value, empty], op)
 
 
 def _after_literal(op: ast.Parse) -> str | None:
