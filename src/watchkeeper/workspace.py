@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,8 @@ from watchkeeper.errors import CatalogError, ExternalDataRefused
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
-from watchkeeper.schema.types import KqlType
+from watchkeeper.schema.types import TICKS_PER_SECOND, KqlType
+from watchkeeper.schema.values import parse_timespan_text
 from watchkeeper.settings import Settings
 from watchkeeper.store.base import EventStore, QueryLimits
 from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arrow
@@ -28,6 +29,23 @@ from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult
 
 __all__ = ["EVENTS_FILE", "Workspace"]
+
+
+def _requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> QueryLimits:
+    """Apply a query's ``set`` request properties: they may tighten the workspace limits, never
+    loosen them (``notruncation`` keeps the configured ceiling)."""
+    rows, timeout = limits.max_rows, limits.timeout
+    requested = options.get("truncationmaxrecords")
+    if isinstance(requested, int) and not isinstance(requested, bool) and requested > 0:
+        rows = min(rows, requested)
+    server_timeout = options.get("servertimeout")
+    if isinstance(server_timeout, str):
+        try:
+            seconds = parse_timespan_text(server_timeout) / TICKS_PER_SECOND
+            timeout = min(timeout, seconds) if seconds > 0 else timeout
+        except ValueError:
+            pass
+    return QueryLimits(max_rows=rows, timeout=timeout, strict_rows=limits.strict_rows)
 
 
 def _within(location: str, prefix: str) -> bool:
@@ -146,7 +164,8 @@ class Workspace:
         compiled = self.translate(text, now=now)[0]
         self._check_external(compiled.external)
         self._ensure_tables(compiled.tables)
-        return self.store.execute(compiled.sql, list(compiled.columns), limits or self.limits)
+        effective = _requested_limits(limits or self.limits, compiled.options)
+        return self.store.execute(compiled.sql, list(compiled.columns), effective)
 
     def _check_external(self, locations: Iterable[str]) -> None:
         """externaldata reads files and URLs from the server: only locations on the allowlist."""

@@ -26,6 +26,7 @@ from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
 from watchkeeper.kql.ast import Query
 from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
 from watchkeeper.kql.dialects import get_dialect
+from watchkeeper.kql.literals import parse_datetime_text
 from watchkeeper.kql.lower import Lowerer
 from watchkeeper.kql.parser import parse
 from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
@@ -68,8 +69,17 @@ def bind(
     probe: ColumnProbe | None = None,
     now: datetime | None = None,
 ) -> BoundQuery:
-    """Parse and bind ``text``: the typed plan of every tabular statement."""
+    """Parse and bind ``text``: the typed plan of every tabular statement.
+
+    ``set query_now = datetime(...)`` in the query fixes ``now()`` like the ``now`` argument.
+    """
     syntax = parse(text)
+    fixed = dict(syntax.options).get("query_now")
+    if isinstance(fixed, str):
+        try:
+            now = parse_datetime_text(fixed)
+        except ValueError:
+            raise KqlSyntaxError(f"query_now is not a datetime: {fixed!r}", None, text) from None
     return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now)
 
 
