@@ -23,7 +23,6 @@ from sqlglot import exp
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import plan as p
 from watchkeeper.kql.dialects import Dialect
-from watchkeeper.kql.functions.registry import FunctionKind
 
 __all__ = ["Lowered", "Lowerer", "OrderKey"]
 
@@ -114,7 +113,7 @@ class Lowerer:
         low = self.relation(rel)
         final = self.finish(low)
         for name, definition in self._cte_defs:
-            final = final.with_(name, as_=definition)
+            final = final.with_(name, as_=definition, copy=False)
         return final
 
     def distinct_keys(self, rel: p.Relation, bag: p.BExpr, limit: int = 1024) -> exp.Select:
@@ -125,10 +124,10 @@ class Lowerer:
         keys = self.dialect.unnest(self.dialect.json_keys(self.expr(bag, resolve)))
         inner = select.select(exp.Alias(this=keys, alias=ident("k")), copy=False)
         alias = self.alias()
-        outer = exp.select(col("k", alias)).distinct().from_(inner.subquery(alias))
-        outer = outer.order_by(col("k", alias)).limit(limit)
+        outer = exp.select(col("k", alias)).distinct(copy=False).from_(inner.subquery(alias, copy=False), copy=False)
+        outer = outer.order_by(col("k", alias), copy=False).limit(limit, copy=False)
         for name, definition in self._cte_defs:
-            outer = outer.with_(name, as_=definition)
+            outer = outer.with_(name, as_=definition, copy=False)
         return outer
 
     def finish(self, low: Lowered) -> exp.Select:
@@ -140,14 +139,14 @@ class Lowerer:
             if low.select.args.get("order"):
                 return low.select  # `take`/`top` already ordered this SELECT by exactly this order
             if not low.select.args.get("limit"):
-                return low.select.order_by(*[self._ordered(col(k.name), k) for k in low.order])
+                return low.select.order_by(*[self._ordered(col(k.name), k) for k in low.order], copy=False)
         alias = self.alias()
         if low.open:
-            outer = exp.select(exp.Star()).from_(low.select.subquery(alias))
+            outer = exp.select(exp.Star()).from_(low.select.subquery(alias, copy=False), copy=False)
         else:
-            outer = exp.select(*[col(c, alias) for c in low.columns]).from_(low.select.subquery(alias))
+            outer = exp.select(*[col(c, alias) for c in low.columns]).from_(low.select.subquery(alias, copy=False), copy=False)
         if low.order:
-            outer = outer.order_by(*[self._ordered(col(k.name, alias), k) for k in low.order])
+            outer = outer.order_by(*[self._ordered(col(k.name, alias), k) for k in low.order], copy=False)
         return outer
 
     def alias(self) -> str:
@@ -179,13 +178,13 @@ class Lowerer:
     def _from_cte(self, rel: p.Relation) -> Lowered:
         name = self._ctes[id(rel)]
         names = [c.sql for c in rel.schema.columns]
-        select = exp.select(*[col(n) for n in names] or [exp.Star()]).from_(exp.to_table(name))
+        select = exp.select(*[col(n) for n in names] or [exp.Star()]).from_(exp.to_table(name), copy=False)
         return Lowered(select, names, {n: col(n) for n in names}, open=rel.schema.open)
 
     def source(self, low: Lowered) -> tuple[exp.Expression, Resolver, str]:
         """Use ``low`` as the FROM of a new SELECT: (from clause, column resolver, alias)."""
         alias = self.alias()
-        subquery = low.select.subquery(alias)
+        subquery = low.select.subquery(alias, copy=False)
 
         def resolve(column: p.Column) -> exp.Expression:
             return col(column.sql, alias)
@@ -206,7 +205,7 @@ class Lowerer:
     def wrap(self, low: Lowered) -> tuple[exp.Select, Resolver, str]:
         """A new ``SELECT ... FROM (low)``; projections are added by the caller."""
         source, resolve, alias = self.source(low)
-        return exp.select().from_(source), resolve, alias
+        return exp.select().from_(source, copy=False), resolve, alias
 
     def order_exprs(self, low: Lowered, resolve_name: Callable[[str], exp.Expression]) -> list[exp.Ordered]:
         return [self._ordered(resolve_name(k.name), k) for k in low.order]
@@ -233,7 +232,7 @@ class Lowerer:
             except UnsupportedError as exc:
                 raise UnsupportedError(exc.message, expr.span) from None
         if isinstance(expr, p.BSubquery):
-            return self.subquery(expr)
+            return self.subquery(expr, copy=False)
         raise UnsupportedError(f"lowering of {type(expr).__name__}")
 
     def subquery(self, expr: p.BSubquery) -> exp.Expression:
@@ -244,15 +243,15 @@ class Lowerer:
         self._aliases = inner._aliases
         select = inner.finish(low)
         for name, definition in inner._cte_defs:
-            select = select.with_(name, as_=definition)
+            select = select.with_(name, as_=definition, copy=False)
         if expr.mode == "scalar":
             first = low.columns[0] if low.columns else None
             alias = self.alias()
-            scalar = exp.select(col(first, alias) if first else exp.Star()).from_(select.subquery(alias)).limit(1)
+            scalar = exp.select(col(first, alias) if first else exp.Star()).from_(select.subquery(alias, copy=False), copy=False).limit(1, copy=False)
             return exp.Subquery(this=scalar)
         if expr.mode == "list" and len(low.columns) > 1:
             alias = self.alias()
-            select = exp.select(col(low.columns[0], alias)).from_(select.subquery(alias))
+            select = exp.select(col(low.columns[0], alias)).from_(select.subquery(alias, copy=False), copy=False)
         return exp.Subquery(this=select)
 
 

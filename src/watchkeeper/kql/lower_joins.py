@@ -26,10 +26,10 @@ def _side(lw: Lowerer, low: Lowered, keys: list[str] | None = None) -> tuple[exp
     if keys:
         alias = lw.alias()
         rank = exp.Window(this=exp.RowNumber(), partition_by=[col(k, alias) for k in keys])
-        select = exp.select(exp.Star()).from_(select.subquery(alias)).qualify(
-            exp.EQ(this=rank, expression=exp.Literal.number(1)))  # fmt: skip
+        select = exp.select(exp.Star()).from_(select.subquery(alias, copy=False), copy=False).qualify(
+            exp.EQ(this=rank, expression=exp.Literal.number(1)), copy=False)  # fmt: skip
     alias = lw.alias()
-    return select.subquery(alias), alias
+    return select.subquery(alias, copy=False), alias
 
 
 def _join(lw: Lowerer, rel: p.Join) -> Lowered:
@@ -50,7 +50,7 @@ def _join(lw: Lowerer, rel: p.Join) -> Lowered:
         outputs[out.sql] = _maybe_empty(col(source.sql, la), source.type, left_nullable)
     for out, source in zip(columns[len(rel.left.schema.columns) :], rel.right_columns, strict=True):
         outputs[out.sql] = _maybe_empty(col(source.sql, ra), source.type, right_nullable)
-    select = exp.select(*[_aliased(e, n) for n, e in outputs.items()]).from_(left_from)
+    select = exp.select(*[_aliased(e, n) for n, e in outputs.items()]).from_(left_from, copy=False)
     select = select.join(right_from, on=on, join_type=_SQL_JOIN[kind], copy=False)
     names = [c.sql for c in columns]
     return Lowered(select, names, {n: col(n) for n in names})
@@ -83,7 +83,7 @@ def _semi(
     join_type = "LEFT ANTI" if kind.endswith("anti") else "LEFT SEMI"
     kept_alias = keep[1]
     names = [c.sql for c in rel.schema.columns]
-    select = exp.select(*[_aliased(col(n, kept_alias), n) for n in names]).from_(keep[0])
+    select = exp.select(*[_aliased(col(n, kept_alias), n) for n in names]).from_(keep[0], copy=False)
     select = select.join(other[0], on=on, join_type=join_type, copy=False)
     return Lowered(select, names, {n: col(n) for n in names})
 
@@ -107,10 +107,10 @@ def _union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
         legs.append(select.select(*outputs, copy=False))
     union: exp.Expression = legs[0]
     for leg in legs[1:]:
-        union = exp.union(union, leg, distinct=False)
+        union = exp.union(union, leg, distinct=False, copy=False)
     alias = lw.alias()
     select = exp.select(*[col(n, alias) for n in names]).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False)
     return Lowered(select, names, {n: col(n, alias) for n in names})
 
 

@@ -31,11 +31,11 @@ def _aliased(expr: exp.Expression, name: str) -> exp.Expression:
 def _table_scan(lw: Lowerer, rel: p.TableScan) -> Lowered:
     table = exp.Table(this=ident(rel.table))
     if not rel.sources:
-        return Lowered(exp.select(exp.Star()).from_(table), [], {}, open=True)
+        return Lowered(exp.select(exp.Star()).from_(table, copy=False), [], {}, open=True)
     exprs = {column.sql: col(physical) for column, physical in rel.sources}
     if rel.schema.open:  # columns the catalog does not list pass through with '*'
-        return Lowered(exp.select(exp.Star()).from_(table), list(exprs), dict(exprs), open=True)
-    select = exp.select(*[_aliased(e, n) for n, e in exprs.items()]).from_(table)
+        return Lowered(exp.select(exp.Star()).from_(table, copy=False), list(exprs), dict(exprs), open=True)
+    select = exp.select(*[_aliased(e, n) for n, e in exprs.items()]).from_(table, copy=False)
     return Lowered(select, list(exprs), dict(exprs))
 
 
@@ -47,7 +47,7 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
     names = [c.sql for c in rel.schema.columns]
     d = lw.dialect
     if not rel.rows:
-        select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(0)
+        select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(0, copy=False)
         return Lowered(select, names, {n: d.null(c.type) for n, c in zip(names, rel.schema.columns, strict=True)})
     rows = []
     for row in rel.rows:
@@ -63,10 +63,10 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
         return Lowered(only, names, {e.alias: e.this for e in only.expressions})
     union: exp.Expression = rows[0]
     for row_select in rows[1:]:
-        union = exp.union(union, row_select, distinct=False)
+        union = exp.union(union, row_select, distinct=False, copy=False)
     alias = lw.alias()
     select = exp.select(*[col(n, alias) for n in names]).from_(exp.Subquery(this=union, alias=exp.TableAlias(
-        this=exp.to_identifier(alias))))  # fmt: skip
+        this=exp.to_identifier(alias))), copy=False)  # fmt: skip
     return Lowered(select, names, {n: col(n, alias) for n in names})
 
 
@@ -85,7 +85,7 @@ def _range(lw: Lowerer, rel: p.Range) -> Lowered:
         value = exp.Add(this=start, expression=exp.Mul(this=index, expression=step))
         if column.type is _T.LONG:
             value = d.cast(value, _T.LONG)
-    select = exp.select(_aliased(value, column.sql)).from_(source)
+    select = exp.select(_aliased(value, column.sql)).from_(source, copy=False)
     return Lowered(select, [column.sql], {column.sql: value})
 
 
@@ -149,7 +149,7 @@ def _filter(lw: Lowerer, rel: p.Filter) -> Lowered:
     low = lw.relation(rel.input)
     if _mergeable(low, [rel.predicate], allow_computed_once=False):
         pred = lw.expr(rel.predicate, lw.inline(low), predicate=True)
-        select = low.select.copy().where(pred, copy=False)
+        select = low.select.where(pred, copy=False)  # low is consumed here: extend it in place
         return Lowered(select, low.columns, low.exprs, low.order, low.hidden)
     select, resolve, alias = lw.wrap(low)
     pred = lw.expr(rel.predicate, resolve, predicate=True)
@@ -164,7 +164,7 @@ def _projection(lw: Lowerer, rel: p.Projection) -> Lowered:
     has_window = any(c.fn.kind is FunctionKind.WINDOW for e in rel.items for c in p.calls_in(e))
     if not has_window and _mergeable(low, list(rel.items), allow_computed_once=True):
         resolve = lw.inline(low)
-        select = low.select.copy()
+        select = low.select
         select.set("expressions", [])
         order_of = {n: low.exprs[n] for n in low.outputs if n in low.exprs}
     else:
@@ -251,7 +251,7 @@ def _limit(lw: Lowerer, rel: p.Limit) -> Lowered:
         select = select.select(*_passthrough(low, alias), copy=False)
         exprs = {n: col(n, alias) for n in low.outputs}
     else:
-        select, exprs = low.select.copy(), low.exprs
+        select, exprs = low.select, low.exprs
     if low.order:
         # ORDER BY names the SELECT's own outputs (aliases win over FROM columns in both engines)
         select = select.order_by(*[Lowerer._ordered(col(k.name), k) for k in low.order], copy=False)
@@ -287,16 +287,16 @@ def _external_data(lw: Lowerer, rel: p.ExternalData) -> Lowered:
     typed = {c.sql: d.cast(col(c.sql), c.type) for c in rel.schema.columns}
     for uri in rel.uris:
         source = d.read_external(uri, rel.format, [(c.sql, c.type) for c in rel.schema.columns], rel.skip_first)
-        legs.append(exp.select(*[_aliased(e.copy(), n) for n, e in typed.items()]).from_(source))
+        legs.append(exp.select(*[_aliased(e.copy(), n) for n, e in typed.items()]).from_(source, copy=False))
     union: exp.Expression = legs[0]
     for leg in legs[1:]:
-        union = exp.union(union, leg, distinct=False)
+        union = exp.union(union, leg, distinct=False, copy=False)
     names = [c.sql for c in rel.schema.columns]
     if len(legs) == 1:
         return Lowered(legs[0], names, typed)
     alias = lw.alias()
     select = exp.select(*[col(n, alias) for n in names]).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False)
     return Lowered(select, names, {n: col(n, alias) for n in names})
 
 
