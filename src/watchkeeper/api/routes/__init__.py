@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource family; each only translates HTTP to the workspace."""

@@ -1,0 +1,50 @@
+"""The ``wk`` command: one typer application, one module per command family."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from watchkeeper import __version__
+from watchkeeper.cli.demo import demo_command
+from watchkeeper.cli.ingest import ingest_command
+from watchkeeper.cli.query import compile_command, query_command
+from watchkeeper.cli.serve import serve_command
+from watchkeeper.cli.tables import tables_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="wk",
+    help="watchkeeper: a self-hosted security operations platform. Hunt with KQL, serve it over HTTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("query")(query_command)
+app.command("compile")(compile_command)
+app.command("tables")(tables_command)
+app.command("ingest")(ingest_command)
+app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"watchkeeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """watchkeeper: a self-hosted security operations platform."""
+
+
+def main() -> None:
+    """Entry point of the ``wk`` script and ``python -m watchkeeper``."""
+    app(prog_name="wk")

@@ -1,0 +1,62 @@
+"""``wk demo``: build the synthetic demo workspace and say what is hidden in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from watchkeeper.cli.console import fail, load_settings, note, stdout_console
+from watchkeeper.demo import DEMO_SEED, MANIFEST_FILE, DemoBuild, build_demo, demo_exists
+
+__all__ = ["demo_command"]
+
+
+def demo_command(
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Folder to build it in (default: the default workspace)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing workspace there.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if a workspace exists.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same rows.")] = DEMO_SEED,
+    scale: Annotated[float, typer.Option(min=0.01, max=10.0, hidden=True)] = 1.0,
+) -> None:
+    """Build a demo workspace: 30 days of telemetry from a synthetic company, with attacks hidden in it."""
+    target = workspace or load_settings().workspace_path()
+    if demo_exists(target) and not force:
+        if if_missing:
+            note(f"demo: a workspace already exists at {target}; keeping it")
+            return
+        raise fail(f"error: {target} already holds a workspace; pass --force to replace it")
+    note(f"building the demo workspace in {target} ...")
+    build = build_demo(target, seed=seed, scale=scale, replace=force, progress=lambda line: note(f"  {line}"))
+    _summarise(build)
+
+
+def _summarise(build: DemoBuild) -> None:
+    manifest = build.manifest
+    console = stdout_console()
+    console.print(
+        f"Built {manifest.total_rows:,} rows from {manifest.hosts} hosts and {manifest.users:,} users, "
+        f"{manifest.start:%Y-%m-%d} to {manifest.end:%Y-%m-%d} (UTC), in {build.seconds:.1f} s."
+    )
+    attacks = Table("Attack", "When (UTC)", "Where", "Tables", title="Injected attacks")
+    for attack in manifest.attacks:
+        where = ", ".join(attack.hosts + attack.source_ips)
+        attacks.add_row(
+            Text(attack.name), f"{attack.start:%Y-%m-%d %H:%M}", Text(where), ", ".join(attack.rows)
+        )
+    console.print(attacks)
+    console.print(f"Manifest with the hunting queries: {build.path / MANIFEST_FILE}")
+    console.print(
+        Text(
+            f'Try: wk query --workspace {build.path} "SecurityEvent | where EventID == 1102 | project TimeGenerated, '
+            'Computer, Account"'
+        )
+    )
