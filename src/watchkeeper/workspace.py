@@ -152,6 +152,7 @@ class Workspace:
             functions=self._functions,
             probe=self._probe,
             now=now,
+            stored=self.store.stored_tables().__contains__,
         )
 
     def query(self, text: str, *, limits: QueryLimits | None = None, now: datetime | None = None) -> QueryResult:
@@ -163,7 +164,6 @@ class Workspace:
         """
         compiled = self.translate(text, now=now)[0]
         self._check_external(compiled.external)
-        self._ensure_tables(compiled.tables)
         effective = _requested_limits(limits or self.limits, compiled.options)
         return self.store.execute(compiled.sql, list(compiled.columns), effective)
 
@@ -173,18 +173,8 @@ class Workspace:
             if not any(_within(location, prefix) for prefix in self.external_data_allow):
                 raise ExternalDataRefused(location)
 
-    def _ensure_tables(self, names: Iterable[str]) -> None:
-        catalog = self.catalog
-        for name in names:
-            table = catalog.table(name)
-            if table is not None:
-                self.store.ensure_table(table)
-
     def _probe(self, relation: Relation, bag: BExpr) -> list[str]:
         now = datetime.now(UTC)
-        from watchkeeper.kql.plan import tables_read
-
-        self._ensure_tables(tables_read(relation))
         sql = kql.keys_sql(relation, bag, self.store.dialect, now)
         result = self.store.execute(sql, [("k", KqlType.STRING)], self.limits)
         return [str(row[0]) for row in result.rows if row[0]]

@@ -67,7 +67,4 @@ def _print_stored(ws: Workspace) -> None:
 
 
 def _stored_tables(ws: Workspace) -> list[str]:
-    # Only the DuckDB store lists what it holds; other stores answer with their custom tables.
-    listed = getattr(ws.store, "stored_tables", None)
-    names = listed() if callable(listed) else [t.name for t in ws.store.custom_tables()]
-    return [str(n) for n in names if ws.catalog.table(str(n)) is not None]
+    return sorted(n for n in ws.store.stored_tables() if ws.catalog.table(n) is not None)

@@ -11,7 +11,7 @@ Stages, each a module: :mod:`tokens` -> :mod:`parser` (syntax tree, :mod:`ast`) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,8 @@ from sqlglot import exp
 
 from watchkeeper.errors import KqlError, KqlSyntaxError, UnsupportedError
 from watchkeeper.kql import functions as _functions  # noqa: F401  (registers the function library)
-from watchkeeper.kql import lower_grouping as _lower_grouping  # noqa: F401  (registers lowerings)
+from watchkeeper.kql import lower_apply as _lower_apply  # noqa: F401  (registers lowerings)
+from watchkeeper.kql import lower_grouping as _lower_grouping  # noqa: F401
 from watchkeeper.kql import lower_joins as _lower_joins  # noqa: F401
 from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
 from watchkeeper.kql.ast import Query
@@ -68,6 +69,7 @@ def bind(
     functions: Mapping[str, StoredFunction] | None = None,
     probe: ColumnProbe | None = None,
     now: datetime | None = None,
+    stored: Callable[[str], bool] | None = None,
 ) -> BoundQuery:
     """Parse and bind ``text``: the typed plan of every tabular statement.
 
@@ -80,7 +82,7 @@ def bind(
             now = parse_datetime_text(fixed)
         except ValueError:
             raise KqlSyntaxError(f"query_now is not a datetime: {fixed!r}", None, text) from None
-    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now)
+    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now, stored)
 
 
 def _bind_syntax(
@@ -91,6 +93,7 @@ def _bind_syntax(
     functions: Mapping[str, StoredFunction] | None,
     probe: ColumnProbe | None,
     now: datetime | None,
+    stored: Callable[[str], bool] | None = None,
 ) -> BoundQuery:
     binder = Binder(
         catalog if catalog is not None else Catalog.sentinel(),
@@ -99,6 +102,7 @@ def _bind_syntax(
         open_tables=open_tables,
         functions=functions,
         probe=probe,
+        stored=stored,
     )
     return binder.bind_query(syntax)
 
@@ -112,17 +116,19 @@ def translate(
     functions: Mapping[str, StoredFunction] | None = None,
     probe: ColumnProbe | None = None,
     now: datetime | None = None,
+    stored: Callable[[str], bool] | None = None,
 ) -> list[CompiledQuery]:
     """Compile every tabular statement of ``text``.
 
     ``open_tables`` lets tables the catalog does not know compile with an open schema (a rule for
     a table not yet ingested still translates); a workspace passes False so that a typo in a
     table name is an error. ``now`` fixes ``now()``/``ago()`` (default: the current time).
+    ``stored`` tells which tables have storage: a known table without any reads as empty rows.
     Raises :class:`~watchkeeper.errors.KqlError` (with line, column and caret via ``render()``).
     """
     try:
         target = get_dialect(dialect)
-        bound = bind(text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now)
+        bound = bind(text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now, stored=stored)
         out = []
         for bound_relation in bound.relations:
             relation = prune(bound_relation)

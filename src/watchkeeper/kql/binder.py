@@ -22,7 +22,18 @@ from watchkeeper.kql import ast
 from watchkeeper.kql.functions import conversions as conv
 from watchkeeper.kql.functions.registry import AGGREGATES, NOT_CONSTANT, OPERATORS, SCALARS, FunctionKind, FunctionSpec
 from watchkeeper.kql.naming import SqlNames
-from watchkeeper.kql.plan import BCall, BColumn, BExpr, BLiteral, BSubquery, Column, Relation, Schema, TableScan
+from watchkeeper.kql.plan import (
+    BCall,
+    BColumn,
+    BExpr,
+    BLiteral,
+    BSubquery,
+    Column,
+    Relation,
+    Schema,
+    TableScan,
+    Values,
+)
 from watchkeeper.kql.scope import Binding, ExprContext, LazyLet, Scope, StoredFunction, UserFunction
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
@@ -57,8 +68,10 @@ class Binder:
         open_tables: bool = False,
         functions: Mapping[str, StoredFunction] | None = None,
         probe: ColumnProbe | None = None,
+        stored: Callable[[str], bool] | None = None,
     ) -> None:
         self.catalog = catalog
+        self.stored = stored
         self.text = text
         self.now = now
         self.open_tables = open_tables
@@ -201,7 +214,10 @@ class Binder:
             sources.append((out, col.alias_of or col.name))
         physical = table.physical_names
         sources = [(c, physical.get(src, src)) for c, src in sources]
-        return TableScan(Schema(tuple(c for c, _ in sources), open=table.open), name, tuple(sources))
+        schema = Schema(tuple(c for c, _ in sources), open=table.open)
+        if self.stored is not None and not self.stored(name):
+            return Values(Schema(schema.columns), ())  # a known table nothing was written to yet
+        return TableScan(schema, name, tuple(sources))
 
     # ---------------------------------------------------------------- scalar expressions
 

@@ -65,6 +65,7 @@ class DuckDBEventStore:
             raise StoreError(f"cannot open the event store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._known: dict[str, TableDef] = {}
+        self._stored: set[str] | None = None
         self._con.execute(
             f"CREATE TABLE IF NOT EXISTS {_META} (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
             "ordinal INTEGER)"
@@ -105,9 +106,21 @@ class DuckDBEventStore:
         self._record_columns(table.name, missing, start=len(current.stored_columns))
 
     def _record_columns(self, table: str, columns: tuple[ColumnDef, ...] | list[ColumnDef], start: int) -> None:
-        rows = [(table, c.name, c.type.value, start + i) for i, c in enumerate(columns)]
-        if rows:
-            self._con.executemany(f"INSERT INTO {_META} VALUES (?, ?, ?, ?)", rows)
+        if not columns:
+            return
+        batch = pa.table({
+            "table_name": [table] * len(columns),
+            "column_name": [c.name for c in columns],
+            "kql_type": [c.type.value for c in columns],
+            "ordinal": pa.array([start + i for i in range(len(columns))], pa.int32()),
+        })  # fmt: skip
+        self._con.register("_wk_meta_batch", batch)
+        try:
+            self._con.execute(f"INSERT INTO {_META} SELECT * FROM _wk_meta_batch")
+        finally:
+            self._con.unregister("_wk_meta_batch")
+        if self._stored is not None:
+            self._stored.add(table)
 
     def _read_table(self, name: str) -> TableDef | None:
         rows = self._con.execute(
@@ -125,10 +138,13 @@ class DuckDBEventStore:
             tables = [self._read_table(n) for n in names]
         return [t for t in tables if t is not None]
 
-    def stored_tables(self) -> list[str]:
-        """Names of every table with data storage (catalog tables that were written or queried)."""
+    def stored_tables(self) -> set[str]:
+        """Names of every table with storage (tables that were written to)."""
         with self._lock:
-            return [r[0] for r in self._con.execute(f"SELECT DISTINCT table_name FROM {_META} ORDER BY 1").fetchall()]
+            if self._stored is None:
+                rows = self._con.execute(f"SELECT DISTINCT table_name FROM {_META}").fetchall()
+                self._stored = {r[0] for r in rows}
+            return set(self._stored)
 
     # ---------------------------------------------------------------- data
 

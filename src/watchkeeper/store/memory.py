@@ -49,6 +49,10 @@ class MemoryEventStore:
     def custom_tables(self) -> list[TableDef]:
         return [t for t in self._tables.values() if t.is_custom]
 
+    def stored_tables(self) -> set[str]:
+        with self._lock:
+            return set(self._tables)
+
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         engine = DuckDBEventStore(None)
         try:
