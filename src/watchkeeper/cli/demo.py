@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from watchkeeper.cli.console import fail, load_settings, note, stdout_console
 from watchkeeper.demo import DEMO_SEED, MANIFEST_FILE, DemoBuild, build_demo, demo_exists
+from watchkeeper.schema.values import parse_datetime_text
 
 __all__ = ["demo_command"]
 
@@ -26,6 +28,10 @@ def demo_command(
     ] = False,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same rows.")] = DEMO_SEED,
     scale: Annotated[float, typer.Option(min=0.01, max=10.0, hidden=True)] = 1.0,
+    end: Annotated[
+        str,
+        typer.Option(help="When the 30 days end: 'today' (UTC midnight, so ago() finds data) or a datetime."),
+    ] = "today",
 ) -> None:
     """Build a demo workspace: 30 days of telemetry from a synthetic company, with attacks hidden in it."""
     target = workspace or load_settings().workspace_path()
@@ -35,8 +41,20 @@ def demo_command(
             return
         raise fail(f"error: {target} already holds a workspace; pass --force to replace it")
     note(f"building the demo workspace in {target} ...")
-    build = build_demo(target, seed=seed, scale=scale, replace=force, progress=lambda line: note(f"  {line}"))
+    build = build_demo(
+        target, seed=seed, scale=scale, replace=force, end=_end_of_window(end), progress=lambda line: note(f"  {line}")
+    )
     _summarise(build)
+
+
+def _end_of_window(text: str) -> datetime:
+    if text.strip().lower() == "today":
+        now = datetime.now(UTC)
+        return datetime(now.year, now.month, now.day, tzinfo=UTC)
+    try:
+        return parse_datetime_text(text)
+    except ValueError:
+        raise fail(f"error: --end must be 'today' or a datetime, not {text!r}") from None
 
 
 def _summarise(build: DemoBuild) -> None:

@@ -1,7 +1,8 @@
 """Layer 5: the demo environment ``wk demo`` builds.
 
 A deterministic synthetic organisation (3,000 people, 300 machines) logging for 30 days, ending at
-:data:`DEMO_END` (2026-01-01T00:00:00Z), into SecurityEvent, SigninLogs, DeviceProcessEvents,
+``end`` (default :data:`DEMO_END`, 2026-01-01T00:00:00Z; ``wk demo`` ends it at today's midnight UTC
+so that ``ago()`` queries find data), into SecurityEvent, SigninLogs, DeviceProcessEvents,
 DeviceNetworkEvents and Syslog, with attacks hidden in it. ``demo-manifest.json`` in the workspace
 folder lists every attack with the hunting queries that find it.
 

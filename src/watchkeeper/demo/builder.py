@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from watchkeeper.demo.manifest import MANIFEST_FILE, Manifest
 from watchkeeper.demo.security_events import background_security_events
 from watchkeeper.demo.signins import background_signins
 from watchkeeper.demo.syslog import background_syslog
-from watchkeeper.demo.world import DEMO_SEED, World, build_world
+from watchkeeper.demo.world import DEMO_END, DEMO_SEED, World, build_world
 from watchkeeper.workspace import EVENTS_FILE, Workspace
 
 __all__ = ["BACKGROUND", "DemoBuild", "build_demo", "demo_exists"]
@@ -51,17 +52,20 @@ def build_demo(
     scale: float = 1.0,
     replace: bool = False,
     progress: Callable[[str], None] | None = None,
+    end: datetime = DEMO_END,
 ) -> DemoBuild:
     """Build the deterministic demo workspace in folder ``path``.
 
-    The same ``seed`` and ``scale`` give the same rows. ``scale`` sizes the organisation and the
+    The same ``seed``, ``scale`` and ``end`` give the same rows; ``end`` is when the 30 days stop. ``scale`` sizes the organisation and the
     background volume (1.0: 3,000 users, 300 hosts, about 320,000 rows); the attacks are always
     all there. An existing workspace is an error (``FileExistsError``) unless ``replace``.
     """
     started = time.perf_counter()
     folder = Path(path)
     _prepare(folder, replace)
-    world = build_world(seed, users=max(200, round(3000 * scale)), workstations=max(60, round(240 * scale)))
+    world = build_world(
+        seed, users=max(200, round(3000 * scale)), workstations=max(60, round(240 * scale)), end=end
+    )
     manifest = Manifest(seed, world.start, world.end, len(world.windows) + len(world.linux), len(world.users))
     say = progress or (lambda _message: None)
     with Workspace.open(folder) as ws:

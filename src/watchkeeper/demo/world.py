@@ -151,9 +151,12 @@ class World:
         return next(h for h in self.servers + self.linux if h.name == name)
 
 
-def build_world(seed: int = DEMO_SEED, *, users: int = 3000, workstations: int = 240) -> World:
-    """The demo organisation: ``users`` people, ``workstations`` PCs, 20 Windows and 40 Linux servers."""
-    world = World(seed, DEMO_END, DEMO_DAYS, [], [], [], [])
+def build_world(
+    seed: int = DEMO_SEED, *, users: int = 3000, workstations: int = 240, end: datetime = DEMO_END
+) -> World:
+    """The demo organisation: ``users`` people, ``workstations`` PCs, 20 Windows and 40 Linux servers,
+    logging for the days before ``end``. Rows depend on ``seed`` and are placed relative to ``end``."""
+    world = World(seed, end, DEMO_DAYS, [], [], [], [])
     workstations = min(workstations, users)
     world.users = _users(world.rng("users"), users, admins_among=workstations)
     rng = world.rng("hosts")
