@@ -232,7 +232,7 @@ class Lowerer:
             except UnsupportedError as exc:
                 raise UnsupportedError(exc.message, expr.span) from None
         if isinstance(expr, p.BSubquery):
-            return self.subquery(expr, copy=False)
+            return self.subquery(expr)
         raise UnsupportedError(f"lowering of {type(expr).__name__}")
 
     def subquery(self, expr: p.BSubquery) -> exp.Expression:
