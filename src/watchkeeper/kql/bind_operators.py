@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 from watchkeeper.kql import ast
 from watchkeeper.kql.functions.parsing import parse_columns
 from watchkeeper.kql.naming import SqlNames, expression_name
+from watchkeeper.kql.functions.dynamic import DYNAMIC_GET
 from watchkeeper.kql.plan import (
+    BCall,
     BColumn,
     BExpr,
     BLiteral,
@@ -56,16 +58,40 @@ def row_context(rel: Relation, scope: Scope, *, aggregates: bool = False) -> Exp
 def bind_assign(
     b: Binder, item: ast.Assign, ctx: ExprContext, default_name: str | None
 ) -> list[tuple[str, BExpr]]:
-    """One ``name = expr`` item; an unnamed one gets Kusto's inferred name or ``default_name``."""
+    """One ``name = expr`` item; an unnamed one gets Kusto's inferred name or ``default_name``.
+
+    A function with several outputs (``series_stats``, ``series_fit_line``...) spreads into one
+    column per output: ``(a, b) = f(x)`` names them, unnamed they are ``f_x_<output>``.
+    """
     bound = b.scalar(item.expr, ctx)
+    outputs = _outputs(bound)
+    if outputs and len(item.names) != 1:
+        return _spread(b, item, bound, outputs)
     if item.names:
         if len(item.names) != 1:
-            raise b.error("only summarize aggregates can assign several names", item)
+            raise b.error("several names need a function with several outputs, e.g. series_fit_line()", item)
         return [(item.names[0], bound)]
     name = expression_name(item.expr) or default_name
     if name is None:
         raise b.error("this expression needs a name: write Name = expression", item)
     return [(name, bound)]
+
+
+def _outputs(bound: BExpr) -> tuple[str, ...]:
+    if isinstance(bound, BCall):
+        return tuple(bound.fn.extra.get("outputs") or ())
+    return ()
+
+
+def _spread(b: Binder, item: ast.Assign, bound: BExpr, outputs: tuple[str, ...]) -> list[tuple[str, BExpr]]:
+    assert isinstance(bound, BCall)
+    first = item.expr.args[0] if isinstance(item.expr, ast.Call) and item.expr.args else None
+    base = f"{bound.fn.name}_{expression_name(first) if first is not None else ''}"
+    if len(item.names) > len(outputs):
+        raise b.error(f"{bound.fn.name}() has {len(outputs)} outputs, not {len(item.names)}", item)
+    names = list(item.names) or [f"{base}_{key}" for key in outputs]
+    return [(name, b.make_call(DYNAMIC_GET, [bound], item, options=((key,),))) for name, key in zip(
+        names, outputs, strict=False)]  # fmt: skip
 
 
 def passthrough(rel: Relation) -> list[tuple[str, BExpr]]:
