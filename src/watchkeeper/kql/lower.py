@@ -114,7 +114,7 @@ class Lowerer:
         final = self.finish(low)
         for name, definition in self._cte_defs:
             final = final.with_(name, as_=definition, copy=False)
-        return final
+        return parenthesize(final)
 
     def distinct_keys(self, rel: p.Relation, bag: p.BExpr, limit: int = 1024) -> exp.Select:
         """``SELECT DISTINCT`` property names of ``bag`` over ``rel`` (bag_unpack's probe)."""
@@ -128,7 +128,7 @@ class Lowerer:
         outer = outer.order_by(col("k", alias), copy=False).limit(limit, copy=False)
         for name, definition in self._cte_defs:
             outer = outer.with_(name, as_=definition, copy=False)
-        return outer
+        return parenthesize(outer)
 
     def finish(self, low: Lowered) -> exp.Select:
         """Order the rows and keep only the visible columns."""
@@ -253,6 +253,27 @@ class Lowerer:
             alias = self.alias()
             select = exp.select(col(low.columns[0], alias)).from_(select.subquery(alias, copy=False), copy=False)
         return exp.Subquery(this=select)
+
+
+_OPERATOR_PARENTS = (exp.Binary, exp.Unary, exp.Between, exp.In)
+_OPERATOR_CHILDREN = (exp.Binary, exp.Between, exp.In, exp.Not, exp.Neg)
+_NO_PARENS = (exp.Paren, exp.Alias, exp.Escape, exp.PropertyEQ, exp.Dot)
+
+
+def parenthesize(tree: exp.Expression) -> exp.Expression:
+    """Put parentheses around every operator that is an operand of another operator.
+
+    sqlglot prints a tree as built, without adding parentheses, so ``Mul(a, Add(b, 4))`` would read
+    ``a * b + 4``. Lowering composes operators freely; this pass makes the text mean the tree.
+    """
+    for node in list(tree.walk()):
+        if not isinstance(node, _OPERATOR_PARENTS) or isinstance(node, _NO_PARENS):
+            continue
+        for key in ("this", "expression", "low", "high"):
+            child = node.args.get(key)
+            if isinstance(child, _OPERATOR_CHILDREN) and not isinstance(child, _NO_PARENS):
+                node.set(key, exp.Paren(this=child))
+    return tree
 
 
 def _shared_relations(root: p.Relation) -> set[int]:
