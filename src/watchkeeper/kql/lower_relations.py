@@ -179,7 +179,45 @@ def _projection(lw: Lowerer, rel: p.Projection) -> Lowered:
     if rel.schema.open and low.open:
         projections.insert(0, _open_passthrough(low, rel))
     select = select.select(*projections, copy=False)
+    if has_window:
+        select = _hoist_nested_windows(select)
     return Lowered(select, names, {n: exprs[n] for n in exprs if n in names}, order, hidden, rel.schema.open)
+
+
+def _innermost_nested_windows(select: exp.Select) -> list[exp.Window]:
+    """Windows inside another window (``row_number(1, prev(x) != x)``) with none inside themselves."""
+    found = []
+    for window in select.find_all(exp.Window):
+        inside_window = any(isinstance(a, exp.Window) for a in _ancestors(window, select))
+        if inside_window and not any(w is not window for w in window.find_all(exp.Window)):
+            found.append(window)
+    return found
+
+
+def _ancestors(node: exp.Expression, stop: exp.Expression) -> list[exp.Expression]:
+    out = []
+    parent = node.parent
+    while parent is not None and parent is not stop:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _hoist_nested_windows(select: exp.Select) -> exp.Select:
+    """SQL forbids a window inside a window: compute the inner ones in a SELECT underneath, under
+    the same alias, so every column reference of the outer SELECT stays valid."""
+    level = 0
+    while inner_windows := _innermost_nested_windows(select):
+        source = select.args["from_"].this
+        alias = source.alias
+        inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias))).from_(source, copy=False)
+        for window in inner_windows:
+            level += 1
+            name = f"__wk_w{level}"
+            inner = inner.select(_aliased(window.copy(), name), copy=False)
+            window.replace(col(name, alias))
+        select.set("from_", exp.From(this=inner.subquery(alias, copy=False)))
+    return select
 
 
 def _open_passthrough(low: Lowered, rel: p.Projection) -> exp.Expression:
