@@ -49,25 +49,26 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
     if not rel.rows:
         select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(0, copy=False)
         return Lowered(select, names, {n: d.null(c.type) for n, c in zip(names, rel.schema.columns, strict=True)})
-    rows = []
-    for row in rel.rows:
-        cells = []
-        for value, column in zip(row, rel.schema.columns, strict=True):
-            lowered = lw.expr(value, _no_columns)
-            if not isinstance(value, p.BLiteral) and column.type not in (_T.UNKNOWN,) and value.type is not column.type:
-                lowered = d.cast(lowered, column.type)
-            cells.append(_aliased(lowered, column.sql))
-        rows.append(exp.select(*cells))
+    rows = [[_cell(lw, value, column) for value, column in zip(row, rel.schema.columns, strict=True)]
+            for row in rel.rows]  # fmt: skip
     if len(rows) == 1:
-        only = rows[0]
+        only = exp.select(*[_aliased(cell, n) for cell, n in zip(rows[0], names, strict=True)])
         return Lowered(only, names, {e.alias: e.this for e in only.expressions})
-    union: exp.Expression = rows[0]
-    for row_select in rows[1:]:
-        union = exp.union(union, row_select, distinct=False, copy=False)
+    # VALUES keeps the rows in the order written (Kusto's datatable order), unlike UNION ALL
     alias = lw.alias()
-    select = exp.select(*[col(n, alias) for n in names]).from_(exp.Subquery(this=union, alias=exp.TableAlias(
-        this=exp.to_identifier(alias))), copy=False)  # fmt: skip
+    values = exp.Values(
+        expressions=[exp.Tuple(expressions=row) for row in rows],
+        alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[ident(n) for n in names]),
+    )
+    select = exp.select(*[_aliased(col(n, alias), n) for n in names]).from_(values, copy=False)
     return Lowered(select, names, {n: col(n, alias) for n in names})
+
+
+def _cell(lw: Lowerer, value: p.BExpr, column: p.Column) -> exp.Expression:
+    lowered = lw.expr(value, _no_columns)
+    if isinstance(value, p.BLiteral) or column.type is _T.UNKNOWN or value.type is column.type:
+        return lowered
+    return lw.dialect.cast(lowered, column.type)
 
 
 def _range(lw: Lowerer, rel: p.Range) -> Lowered:
