@@ -103,7 +103,8 @@ def _aggregate_items(
         spec = AGGREGATES[named.name]
         prefix = spec.column_name or named.name
         arg = named.args[0] if named.args and named.name != "countif" else None
-        return [(aggregate_column_name(prefix, arg), bound)]
+        more = named.args[1 : int(spec.extra.get("named_args", 1))]
+        return [(aggregate_column_name(prefix, arg, "", *more), bound)]
     return [(f"Column{len(key_names) + 1}", bound)]
 
 
@@ -213,6 +214,8 @@ def make_series(b: Binder, rel: Relation, op: ast.MakeSeries, scope: Scope) -> R
     stop = b.scalar(op.stop, const_ctx) if op.stop is not None else None
     if not isinstance(step, BLiteral):
         raise b.error("the make-series step must be a constant", op.step)
+    if op.in_range and stop is not None:
+        stop = _inclusive_stop(b, stop, op)
     names = SqlNames()
     key_columns = tuple(names.column(n, e.type) for n, e in keys)
     aggregates: list[tuple[AggregateItem, BExpr]] = []
@@ -229,6 +232,19 @@ def make_series(b: Binder, rel: Relation, op: ast.MakeSeries, scope: Scope) -> R
     node = MakeSeries(schema, rel, tuple(e for _, e in keys), key_columns, tuple(aggregates), axis, axis_column,
                       start, stop, step, op.kind == "nonempty")  # fmt: skip
     return node
+
+
+def _inclusive_stop(b: Binder, stop: BExpr, op: ast.MakeSeries) -> BExpr:
+    """``in range(start, stop, step)`` includes ``stop``: as an exclusive ``to``, stop plus the
+    smallest step of its type (1 µs for datetimes, 1 for whole numbers)."""
+    nudge: BLiteral
+    if stop.type is _T.DATETIME:
+        nudge = BLiteral(_T.TIMESPAN, 10)
+    elif stop.type in (_T.REAL, _T.DECIMAL):
+        nudge = BLiteral(_T.REAL, 1e-9)
+    else:
+        nudge = BLiteral(stop.type, 1)
+    return b.make_call(b.operator_spec("+", op), [stop, nudge], op)
 
 
 def _default_fill(expr: BExpr) -> BExpr:

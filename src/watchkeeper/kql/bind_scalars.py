@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from watchkeeper.kql import ast
@@ -290,7 +291,28 @@ def _typeof(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     return BLiteral(_T.STRING, kql_type.value)
 
 
+def _bin_auto(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
+    """``bin_auto(x)`` bins by the query's ``set query_bin_auto_size`` (and ``query_bin_auto_at``)."""
+    from watchkeeper.kql.literals import parse_datetime_text, parse_timespan_text
+
+    if len(expr.args) != 1:
+        raise b.error("bin_auto() expects one argument", expr)
+    value = bind(b, expr.args[0], ctx)
+    size = b.options.get("query_bin_auto_size")
+    if size is None:
+        raise b.error("bin_auto() needs 'set query_bin_auto_size=...;' before the query", expr)
+    at = b.options.get("query_bin_auto_at")
+    if value.type is _T.DATETIME:
+        step = BLiteral(_T.TIMESPAN, parse_timespan_text(str(size)))
+        anchor = BLiteral(_T.DATETIME, parse_datetime_text(str(at)) if at is not None else datetime(1, 1, 1, tzinfo=UTC))
+    else:
+        step = BLiteral(_T.REAL if isinstance(size, float) else _T.LONG, size)
+        anchor = BLiteral(step.type, at if at is not None else 0)
+    return b.make_call(SCALARS["bin_at"], [value, step, anchor], expr)
+
+
 SPECIAL_FORMS: dict[str, Callable[[Binder, ast.Call, ExprContext], BExpr]] = {
+    "bin_auto": _bin_auto,
     "typeof": _typeof,
     "toscalar": _toscalar,
     "column_ifexists": _column_ifexists,

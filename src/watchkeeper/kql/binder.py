@@ -78,6 +78,7 @@ class Binder:
         self.functions = dict(functions or {})
         self.probe = probe
         self.root = Scope()
+        self.options: dict[str, Any] = {}  # the query's `set` request properties
 
     # ---------------------------------------------------------------- errors
 
@@ -92,6 +93,7 @@ class Binder:
     # ---------------------------------------------------------------- query and lets
 
     def bind_query(self, query: ast.Query) -> BoundQuery:
+        self.options = dict(query.options)
         for let in query.lets:
             self.define_let(let, self.root)
         relations = tuple(self.tabular(result, self.root) for result in query.results)

@@ -49,10 +49,12 @@ def expression_name(expr: ast.Expr) -> str | None:
     return None
 
 
-def aggregate_column_name(prefix: str, arg: ast.Expr | None, suffix: str = "") -> str:
-    """``count_``, ``dcount_Account``, ``percentile_Latency_99_9``."""
+def aggregate_column_name(prefix: str, arg: ast.Expr | None, suffix: str = "", *more: ast.Expr) -> str:
+    """``count_``, ``dcount_Account``, ``percentile_Latency_99_9``, ``covariance_x_y``."""
     base = expression_name(arg) if arg is not None else None
     name = f"{prefix}_{base or ''}"
+    for extra in more:
+        name += f"_{expression_name(extra) or ''}"
     if suffix:
         name += "_" + re.sub(r"[^A-Za-z0-9_]", "_", suffix)
     return name
