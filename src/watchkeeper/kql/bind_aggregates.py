@@ -37,7 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["count", "make_series", "serialize", "summarize", "top_nested"]
 
 _T = KqlType
-_MULTI = frozenset({"arg_max", "arg_min", "argmax", "argmin", "percentiles", "percentilesw", "percentiles_array"})
+_MULTI = frozenset(
+    {"arg_max", "arg_min", "argmax", "argmin", "percentiles", "percentilesw", "percentiles_array",
+     "percentilesw_array"}
+)  # fmt: skip
+_ANY = frozenset({"take_any", "any"})
 
 
 def _keys(b: Binder, rel: Relation, by: tuple[ast.Assign, ...], scope: Scope) -> list[tuple[str, BExpr]]:
@@ -93,6 +97,10 @@ def _aggregate_items(
         expr = ast.Call(expr.span, "count", (), expr.span)  # `summarize count by X` is count()
     if isinstance(expr, ast.Call) and expr.name in _MULTI:
         return _multi(b, rel, item, expr, ctx, key_names)
+    if isinstance(expr, ast.Call) and expr.name in _ANY and (
+        len(expr.args) > 1 or any(isinstance(a, ast.Star) for a in expr.args)
+    ):
+        return _take_any_row(b, rel, item, expr, ctx, key_names)
     bound = b.scalar(expr, ctx)
     if not _has_aggregate(bound):
         raise b.error("summarize needs an aggregate function here (count(), sum(), make_set()...)", expr)
@@ -135,7 +143,7 @@ def _multi(
     name = {"argmax": "arg_max", "argmin": "arg_min"}.get(call.name, call.name)
     if name in ("arg_max", "arg_min"):
         return _arg_extreme(b, rel, item, call, ctx, key_names, name)
-    return _percentiles(b, item, call, ctx, weighted=name == "percentilesw")
+    return _percentiles(b, item, call, ctx, weighted=name in ("percentilesw", "percentilesw_array"))
 
 
 def _arg_extreme(
@@ -163,6 +171,27 @@ def _arg_extreme(
     return outputs
 
 
+def _take_any_row(
+    b: Binder, rel: Relation, item: ast.Assign, call: ast.Call, ctx: ExprContext, key_names: list[str]
+) -> list[tuple[str, BExpr]]:
+    """``take_any(a, b)``/``take_any(*)``: the values of one row, each named after its expression
+    (an ``arg_max`` over a constant: every row ties, one is kept whole)."""
+    same_row = BLiteral(_T.LONG, 1)
+    pick = AGGREGATES["_arg_max_pick"]
+    outputs: list[tuple[str, BExpr]] = []
+    for position, arg in enumerate(call.args):
+        if isinstance(arg, ast.Star):
+            outputs.extend((n, b.make_call(pick, [e, same_row], call)) for n, e in passthrough(rel)
+                           if n not in key_names and all(n != o for o, _ in outputs))  # fmt: skip
+            continue
+        name = expression_name(arg) or f"any_{position}"
+        outputs.append((name, b.make_call(pick, [b.scalar(arg, ctx), same_row], call)))
+    if item.names:
+        outputs = [(new, e) for new, (_, e) in zip(list(item.names) + [n for n, _ in outputs[len(item.names):]],
+                                                    outputs, strict=False)]  # fmt: skip
+    return outputs
+
+
 def _percentiles(
     b: Binder, item: ast.Assign, call: ast.Call, ctx: ExprContext, weighted: bool
 ) -> list[tuple[str, BExpr]]:
@@ -171,11 +200,8 @@ def _percentiles(
         raise b.error(f"{call.name}() needs a value and at least one percentage", call)
     value = b.scalar(call.args[0], ctx)
     weight = b.scalar(call.args[1], ctx) if weighted else None
-    if call.name == "percentiles_array":
-        spec = AGGREGATES["_percentiles_array"]
-        levels = [b.constant(a, ctx, "a percentile") for a in call.args[first:]]
-        expr = b.make_call(spec, [value], call, options=(tuple(levels),))
-        return [(item.names[0] if item.names else f"percentiles_{expression_name(call.args[0]) or ''}", expr)]
+    if call.name.endswith("_array"):
+        return [_percentiles_array(b, item, call, ctx, value, weight)]
     outputs: list[tuple[str, BExpr]] = []
     for i, arg in enumerate(call.args[first:]):
         level = b.scalar(arg, ctx)
@@ -187,6 +213,23 @@ def _percentiles(
         name = item.names[i] if i < len(item.names) else aggregate_column_name("percentile", call.args[0], text)
         outputs.append((name, b.make_call(spec, args, call)))
     return outputs
+
+
+def _percentiles_array(
+    b: Binder, item: ast.Assign, call: ast.Call, ctx: ExprContext, value: BExpr, weight: BExpr | None
+) -> tuple[str, BExpr]:
+    """``percentiles_array(x, 50, 95)`` (or a dynamic array of levels): one dynamic array."""
+    first = 2 if weight is not None else 1
+    levels: list[object] = []
+    for arg in call.args[first:]:
+        level = b.constant(arg, ctx, "a percentile")
+        levels.extend(level if isinstance(level, list) else [level])
+    spec = AGGREGATES["percentile" if weight is None else "percentilew"]
+    parts = [b.make_call(spec, [value, BLiteral(_T.REAL, float(str(v)))] if weight is None else
+                         [value, weight, BLiteral(_T.REAL, float(str(v)))], call) for v in levels]  # fmt: skip
+    prefix = "percentiles" if weight is None else "percentilesw"
+    name = item.names[0] if item.names else f"{prefix}_{expression_name(call.args[0]) or ''}"
+    return name, b.make_call(SCALARS["pack_array"], parts, call)
 
 
 def _level_text(value: object) -> str:
