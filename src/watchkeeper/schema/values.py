@@ -45,6 +45,8 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?\s*$",
     re.IGNORECASE,
 )
+_COMMAS = re.compile(r"^\s*\d{1,4}\s*(,\s*\d+(\.\d+)?\s*){2,5}$")
+_SPACED_DASHES = re.compile(r"(?<=\d)\s+-\s+(?=\d)")
 _SLASHED = re.compile(
     r"^\s*(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(AM|PM)?)?\s*$",
     re.IGNORECASE,
@@ -59,6 +61,14 @@ def parse_datetime_text(text: str) -> datetime:
 
     Raises ValueError when ``text`` is none of them.
     """
+    parts = _COMMAS.match(text)
+    if parts:  # datetime(2017, 10, 1, 12, 10): year, month, day[, hour, minute, second]
+        numbers = [float(p) for p in parts.group(0).split(",")]
+        whole = [int(n) for n in numbers[:5]] + [0] * (5 - min(5, len(numbers)))
+        seconds = numbers[5] if len(numbers) > 5 else 0.0
+        base = datetime(whole[0], whole[1], whole[2], whole[3], whole[4], tzinfo=UTC)
+        return base + timedelta(seconds=seconds)
+    text = _SPACED_DASHES.sub("-", text)
     m = _ISO.match(text)
     if m:
         year, month, day, hour, minute, second, frac, zone = m.groups()
