@@ -56,7 +56,7 @@ HYPHENATED = frozenset(
         "project-away", "project-keep", "project-rename", "project-reorder", "project-smart",
         "mv-expand", "mv-apply", "make-series", "top-nested", "top-hitters", "parse-where",
         "parse-kv", "make-graph", "graph-match", "graph-merge", "graph-to-table", "scan-ahead",
-        "as-of",
+        "as-of", "sample-distinct", "granny-asc", "granny-desc",
     }
 )  # fmt: skip
 
