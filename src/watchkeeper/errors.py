@@ -93,11 +93,12 @@ class KqlError(WatchkeeperError):
 
     def render(self) -> str:
         """The message, then the query line with a caret under the error."""
-        head = f"{self.stage} error: {self.message}"
+        head = self.message if self.message.startswith(self.stage) else f"{self.stage} error: {self.message}"
         if self.span is None or self.text is None:
             return head
         line, col = self.span.line_col(self.text)
-        source_line = self.text.splitlines()[line - 1] if self.text.splitlines() else ""
+        lines = self.text.split("\n")  # the same line breaks line_col counts
+        source_line = lines[line - 1].rstrip("\r") if line - 1 < len(lines) else ""
         width = max(1, min(self.span.end - self.span.start, len(source_line) - col + 1))
         caret = " " * (col - 1) + "^" * width
         return f"{head}\n  --> line {line}, column {col}\n   | {source_line}\n   | {caret}"

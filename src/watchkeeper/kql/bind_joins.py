@@ -48,7 +48,8 @@ def _combined(
     names = SqlNames()
     out = [names.column(c.name, c.type) for c in left.schema.columns]
     taken = [c.name for c in left.schema.columns]
-    right_keys = {id(r) for _, r in conditions if r.name == _.name} if lookup else set()
+    # lookup keeps the left key columns only; the right side's key columns are not repeated
+    right_keys = {id(r) for _, r in conditions} if lookup else set()
     right_out: list[Column] = []
     for col in right.schema.columns:
         if id(col) in right_keys:

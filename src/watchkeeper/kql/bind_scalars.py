@@ -112,16 +112,40 @@ def _binary(b: Binder, expr: ast.Binary, ctx: ExprContext) -> BExpr:
     op = _NEGATED_ALIASES.get(expr.op, expr.op)
     left = bind(b, expr.left, ctx)
     right = bind(b, expr.right, ctx)
-    if op in _COMPARISONS or op in ("+", "-", "*", "/", "%"):
+    if op in ("+", "-", "*", "/", "%"):
+        _check_arithmetic(b, op, left, right, expr)
+        left, right = _align(b, left, right, expr)
+    elif op in _COMPARISONS:
+        _check_comparable(b, left, right, expr)
         left, right = _align(b, left, right, expr)
     if op in ("and", "or"):
         left, right = b.coerce(left, _T.BOOL, expr), b.coerce(right, _T.BOOL, expr)
     return b.make_call(b.operator_spec(op, expr), [left, right], expr)
 
 
+_NOT_ARITHMETIC = frozenset({_T.STRING, _T.BOOL, _T.GUID})
+
+
+def _check_arithmetic(b: Binder, op: str, left: BExpr, right: BExpr, node: ast.Node) -> None:
+    """``1 + 'a'`` is a type error in Kusto, not a null."""
+    bad = [t for t in (left.type, right.type) if t in _NOT_ARITHMETIC]
+    if bad:
+        raise b.error(f"cannot apply '{op}' to {left.type} and {right.type}", node)
+
+
+def _check_comparable(b: Binder, left: BExpr, right: BExpr, node: ast.Node) -> None:
+    if {left.type, right.type} == {_T.DATETIME, _T.TIMESPAN}:
+        raise b.error("cannot compare a datetime with a timespan (did you mean ago(...)?)", node)
+
+
 def _align(b: Binder, left: BExpr, right: BExpr, node: ast.Node) -> tuple[BExpr, BExpr]:
-    """Kusto compares a dynamic value with a typed one by converting the dynamic side."""
+    """Kusto compares a dynamic value with a typed one by converting the dynamic side; a string
+    compared with a number is read as a number (``tostring(d.LogonType) == 10`` is common)."""
     lt, rt = left.type, right.type
+    if lt is _T.STRING and rt.is_numeric:
+        return b.make_call(conv.CONVERT_TO[_T.REAL], [left], node), right
+    if rt is _T.STRING and lt.is_numeric:
+        return left, b.make_call(conv.CONVERT_TO[_T.REAL], [right], node)
     if lt is _T.DYNAMIC and rt not in (_T.DYNAMIC, _T.UNKNOWN):
         left = b.make_call(conv.CONVERT_TO[_comparable(rt)], [left], node)
     elif rt is _T.DYNAMIC and lt not in (_T.DYNAMIC, _T.UNKNOWN):

@@ -89,6 +89,8 @@ def _semi(
 
 
 def _union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
+    if rel.schema.open:
+        return _open_union(lw, rel)
     d = lw.dialect
     names = [c.sql for c in rel.schema.columns]
     legs: list[exp.Select] = []
@@ -112,6 +114,26 @@ def _union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
     select = exp.select(*[col(n, alias) for n in names]).from_(
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False)
     return Lowered(select, names, {n: col(n, alias) for n in names})
+
+
+def _open_union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
+    """A union over tables whose columns are not all known: the engine lines the legs up by
+    column name (``UNION ALL BY NAME``), which is Kusto's outer union."""
+    legs: list[exp.Select] = []
+    for source, items in rel.inputs:
+        low = lw.relation(source)
+        select, resolve, _ = lw.wrap(low)
+        extra = [_aliased(lw.expr(item, resolve), column.sql) for column, item in zip(rel.schema.columns, items,
+                 strict=True) if item is not None and not isinstance(item, p.BColumn)]  # fmt: skip
+        legs.append(select.select(exp.Star(), *extra, copy=False))
+    union: exp.Expression = legs[0]
+    for leg in legs[1:]:
+        union = lw.dialect.union_by_name(union, leg)
+    alias = lw.alias()
+    select = exp.select(exp.Star()).from_(exp.Subquery(this=union, alias=exp.TableAlias(
+        this=exp.to_identifier(alias))), copy=False)  # fmt: skip
+    names = [c.sql for c in rel.schema.columns]
+    return Lowered(select, names, {n: col(n) for n in names}, open=True)
 
 
 _RELATIONS.update({p.Join: _join, p.UnionAll: _union})

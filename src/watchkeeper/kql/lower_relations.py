@@ -315,9 +315,9 @@ def _sample(lw: Lowerer, rel: p.Sample) -> Lowered:
     low = lw.relation(rel.input)
     assert isinstance(rel.count, p.BLiteral)
     select, _, alias = lw.wrap(low)
-    select = select.select(*[col(n, alias) for n in low.columns], copy=False)
+    select = select.select(*_passthrough(low, alias), copy=False)
     select = select.order_by(lw.dialect.call("random"), copy=False).limit(int(rel.count.value), copy=False)
-    return Lowered(select, low.columns, {n: col(n, alias) for n in low.columns})
+    return Lowered(select, low.columns, {n: col(n, alias) for n in low.outputs}, open=low.open)
 
 
 def _external_data(lw: Lowerer, rel: p.ExternalData) -> Lowered:

@@ -86,6 +86,10 @@ class TokenCursor:
             return str(tok.value), tok
         raise self.fail(f"expected {what} but found {self.describe(tok)}")
 
+    def identifier_width(self) -> int:
+        """Tokens the identifier at the cursor spans: 1, or 3 for ``['name']``."""
+        return 3 if self.tok.is_punct("[") else 1
+
     def at_identifier(self) -> bool:
         tok = self.tok
         return tok.kind is TokenKind.IDENT or (

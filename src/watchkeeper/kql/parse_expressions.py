@@ -78,6 +78,9 @@ class ExpressionParser(TokenCursor):
             t = self.tokens[j]
             if t.is_punct(")"):
                 return self.tokens[j + 1].is_punct("=")
+            if t.is_punct("[") and self.tokens[j + 1].kind is TokenKind.STRING and self.tokens[j + 2].is_punct("]"):
+                j += 3  # a bracketed name: ['a b']
+                continue
             if not (t.kind is TokenKind.IDENT or t.is_punct(",")):
                 return False
             j += 1
@@ -193,7 +196,9 @@ class ExpressionParser(TokenCursor):
         if self.tok.is_punct("-", "+"):
             op = self.advance().text
             operand = self.unary()
-            if isinstance(operand, ast.Literal) and op == "-" and operand.type in _NEGATABLE:
+            if isinstance(operand, ast.Literal) and op == "-" and operand.type in _NEGATABLE and (
+                operand.value is not None
+            ):
                 return ast.Literal(self.span_from(start), -operand.value, operand.type)
             return ast.Unary(self.span_from(start), op, operand)
         return self.postfix()

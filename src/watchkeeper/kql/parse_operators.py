@@ -224,7 +224,7 @@ class OperatorParser(ExpressionParser):
         while True:
             start = self.tok
             name = None
-            if self.at_identifier() and self.peek().is_punct("="):
+            if self.at_identifier() and self.peek(self.identifier_width()).is_punct("="):
                 name = self.identifier()[0]
                 self.advance()
             expr = self.expression()
@@ -426,6 +426,8 @@ class OperatorParser(ExpressionParser):
         while self.tok.kind is not TokenKind.EOF:
             if self.tok.is_punct("("):
                 depth += 1
+            elif self.tok.is_punct("}") and depth == 0:
+                break  # the end of the function body the render is in
             elif self.tok.is_punct(")"):
                 if depth == 0:
                     break

@@ -151,12 +151,13 @@ class _Parser(OperatorParser):
         tok, nxt = self.tok, self.peek()
         if tok.kind is TokenKind.IDENT:
             handler = _SOURCES.get(tok.text)
-            keyword_use = not nxt.is_punct("|", ";", ")", ",", ".", "=", "==", "!=", "[")
+            bracketed = nxt.is_punct("[") and self.peek(2).kind is TokenKind.STRING and self.peek(3).is_punct("]")
+            keyword_use = bracketed or not nxt.is_punct("|", ";", ")", ",", ".", "=", "==", "!=", "[")
             if tok.text == "range":
-                keyword_use = nxt.kind is TokenKind.IDENT
+                keyword_use = nxt.kind is TokenKind.IDENT or bracketed
             if handler is not None and keyword_use:
                 return handler(self)
-            if tok.text == "print" and not nxt.is_punct("(", ".", "|", ";", ")", ","):
+            if tok.text == "print" and not nxt.is_punct(".", "|", ";", ")", ",", "=", "=="):
                 return self.print_source()
         return self.expression()
 
@@ -211,7 +212,9 @@ class _Parser(OperatorParser):
         kind = self.option_word(opts, "kind", "outer")
         withsource = self.option_word(opts, "withsource", None)
         isfuzzy = opts.get("isfuzzy")
-        fuzzy = isinstance(isfuzzy, ast.Literal) and isfuzzy.value is True
+        fuzzy = (isinstance(isfuzzy, ast.Literal) and isfuzzy.value is True) or (
+            isinstance(isfuzzy, ast.Name) and isfuzzy.name.lower() == "true"
+        )
         return ast.Union(self.span_from(start), tuple(sources), kind, withsource, fuzzy)
 
     def union_leg(self) -> ast.Expr:

@@ -170,7 +170,7 @@ def _rebuild_join(rel: p.Join, left: p.Relation, right: p.Relation) -> p.Relatio
 
 
 def _union(pr: _Pruner, rel: p.UnionAll, need: set[str]) -> p.Relation:
-    keep = [i for i, c in enumerate(rel.schema.columns) if c.sql in need] or [0]
+    keep = [i for i, c in enumerate(rel.schema.columns) if c.sql in need] or list(range(min(1, len(rel.schema.columns))))
     inputs = []
     for source, items in rel.inputs:
         kept_items = tuple(items[i] for i in keep)

@@ -8,6 +8,7 @@ datetime - datetime is a timespan and datetime + timespan a datetime.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from datetime import datetime, timedelta
 
 from sqlglot import exp
@@ -133,7 +134,16 @@ def _fold_div(a: object, b: object) -> object:
     return a / b  # type: ignore[operator]
 
 
-@operator("/", args=2, returns=_arith("/"), fold=_fold_div)
+def _fold_div_typed(args: Sequence[BLiteral]) -> object:
+    left, right = args
+    if left.type is _T.TIMESPAN and right.type is _T.TIMESPAN:
+        return left.value / right.value  # a ratio of durations is a real
+    if left.type is _T.TIMESPAN and right.type is not _T.TIMESPAN:
+        return int(left.value / right.value)
+    return _fold_div(left.value, right.value)
+
+
+@operator("/", args=2, returns=_arith("/"), fold_args=_fold_div_typed)
 def _div(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
     lt, rt = call.args[0].type, call.args[1].type
     d = ctx.dialect
@@ -186,9 +196,12 @@ def _comparison(op: str) -> None:
     def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
         left = _plain(ctx, call.args[0], args[0])
         right = _plain(ctx, call.args[1], args[1])
-        if op in ("==", "!=") and not getattr(ctx, "predicate", False):
+        # in a `where`, a null `==` and a false one drop the row alike, so `==` stays plain SQL
+        # (index and pushdown friendly); `!=` keeps rows whose value is null (5 != null is true)
+        in_where = getattr(ctx, "predicate", False)
+        if op == "!=" or (op == "==" and not in_where):
             nullable = [_nullable(a) for a in call.args]
-            if all(nullable):
+            if all(nullable) and not in_where:
                 return _null_aware_equality(op, left, right)
             if any(nullable):
                 return (exp.NullSafeEQ if op == "==" else exp.NullSafeNEQ)(this=left, expression=right)
@@ -196,7 +209,21 @@ def _comparison(op: str) -> None:
 
     py = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]  # fmt: skip
-    operator(op, args=2, returns=_T.BOOL, fold=py)(lower)
+    operator(op, args=2, returns=_T.BOOL, fold=_null_rule(op, py))(lower)
+
+
+def _null_rule(op: str, compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
+    """Kusto's comparisons with null: null with null is null; a value with null is unequal
+    (``==`` false, ``!=`` true); an ordering with null is null."""
+
+    def fold(a: Any, b: Any) -> Any:
+        if a is None and b is None:
+            return None
+        if a is None or b is None:
+            return {"==": False, "!=": True}.get(op)
+        return compare(a, b)
+
+    return fold
 
 
 def _nullable(arg: BExpr) -> bool:
@@ -468,6 +495,8 @@ def _term_list(
             terms.extend(str(v) for v in arg.value if v is not None)
         elif isinstance(arg, BLiteral) and arg.value is not None:
             terms.append(str(arg.value))
+        elif arg.type not in (_T.DYNAMIC, _T.UNKNOWN) and not isinstance(arg, BSubquery):
+            runtime.append((arg, ctx.dialect.json_array([lowered])))  # one term from a column
         else:
             runtime.append((arg, lowered))
     tests: list[exp.Expression] = []

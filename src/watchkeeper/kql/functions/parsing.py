@@ -36,15 +36,17 @@ _TYPED_GROUPS = {
 }
 
 
-def _count_groups(fragment: str) -> int:
-    """Capturing groups in a user regex fragment (``(`` not escaped and not ``(?``)."""
-    return len(re.findall(r"(?<!\\)\((?!\?)", fragment))
+_USER_GROUP = re.compile(r"(?<!\\)\((?!\?)")
 
 
-def _regex_for(op: ast.Parse) -> tuple[str, list[tuple[str, KqlType | None, int]]]:
+def _pieces(op: ast.Parse) -> tuple[list[str], list[tuple[str, KqlType | None, int]]]:
+    """The regex pieces of a pattern and, per captured column, the index of its piece.
+
+    Every piece is written without capturing groups except the captures themselves (user regex
+    fragments get theirs turned into ``(?:...)``), so any one capture can be made the only group.
+    """
     pieces: list[str] = []
     captures: list[tuple[str, KqlType | None, int]] = []
-    groups = 0
     regex_mode = op.kind == "regex"
     lazy = "U" in op.flags
     last_index = len(op.pattern) - 1
@@ -52,8 +54,7 @@ def _regex_for(op: ast.Parse) -> tuple[str, list[tuple[str, KqlType | None, int]
         if part is None:
             pieces.append(".*?" if (not regex_mode or lazy) else ".*")
         elif isinstance(part, str):
-            pieces.append(part if regex_mode else re2_escape(part))
-            groups += _count_groups(part) if regex_mode else 0
+            pieces.append(_USER_GROUP.sub("(?:", part) if regex_mode else re2_escape(part))
         else:
             name, kql_type = part
             if kql_type in _TYPED_GROUPS:
@@ -65,30 +66,38 @@ def _regex_for(op: ast.Parse) -> tuple[str, list[tuple[str, KqlType | None, int]
                 pieces.append("(.*?)" if lazy else "(.*)")
             else:
                 pieces.append("(.*)" if i == last_index else "(.*?)")
-            groups += 1
-            captures.append((name, kql_type, groups))
+            captures.append((name, kql_type, len(pieces) - 1))
+    return pieces, captures
+
+
+def _render(op: ast.Parse, pieces: list[str], captures: list[int], keep: int | None) -> str:
+    """The pattern's regex with only piece ``keep`` capturing (group 1); None: no groups."""
+    out = [p if i == keep or i not in captures else "(?:" + p[1:] for i, p in enumerate(pieces)]
     flags = "".join(f for f in op.flags if f in "ims")
     prefix = f"(?{flags})" if flags else ""
-    anchor = "" if regex_mode else "^"
-    return prefix + anchor + "".join(pieces), captures
+    anchor = "" if op.kind == "regex" else "^"
+    return prefix + anchor + "".join(out)
 
 
 def parse_columns(b: Binder, source: BExpr, op: ast.Parse) -> tuple[list[tuple[str, BExpr]], BExpr]:
     """The extended columns of a ``parse`` and the predicate "the pattern matched"."""
     if op.kind not in ("simple", "relaxed", "regex"):
         raise ValueError(f"unknown parse kind '{op.kind}' (simple, relaxed or regex)")
-    regex, captures = _regex_for(op)
+    pieces, captures = _pieces(op)
+    positions = [index for _, _, index in captures]
+    regex = _render(op, pieces, positions, None)
     try:
-        re.compile(regex.replace("(?i:", "(?:"))
+        re.compile(regex)
     except re.error as exc:
         raise ValueError(f"the parse pattern is not a valid regular expression: {exc}") from None
     fast = _after_literal(op)
     columns: list[tuple[str, BExpr]] = []
-    for name, kql_type, group in captures:
+    for name, kql_type, index in captures:
         if fast is not None:
             text: BExpr = b.make_call(SCALARS["_substring_after"], [source], op, options=(fast,))
         else:
-            text = b.make_call(SCALARS["_regex_group"], [source], op, options=(regex, group))
+            own = _render(op, pieces, positions, index)  # this column's capture is group 1
+            text = b.make_call(SCALARS["_regex_group"], [source], op, options=(own, 1))
         target = kql_type or _T.STRING
         value = text if target is _T.STRING else b.make_call(conv.CONVERT_TO[target], [text], op)
         columns.append((name, value))
