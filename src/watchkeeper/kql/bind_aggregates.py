@@ -64,6 +64,9 @@ def _keys(b: Binder, rel: Relation, by: tuple[ast.Assign, ...], scope: Scope) ->
 def summarize(b: Binder, rel: Relation, op: ast.Summarize, scope: Scope) -> Relation:
     keys = _keys(b, rel, op.by, scope)
     taken = [n for n, _ in keys]
+    duplicate = next((n for i, n in enumerate(taken) if n in taken[:i]), None)
+    if duplicate is not None:
+        raise b.error(f"summarize groups by the column '{duplicate}' twice; name one of them", op)
     aggs: list[tuple[str, BExpr]] = []
     for item in op.aggregates:
         for name, expr in _aggregate_items(b, rel, item, scope, [n for n, _ in keys]):
@@ -112,7 +115,10 @@ def _aggregate_items(
         prefix = spec.column_name or named.name
         arg = named.args[0] if named.args and named.name != "countif" else None
         more = named.args[1 : int(spec.extra.get("named_args", 1))]
-        return [(aggregate_column_name(prefix, arg, "", *more), bound)]
+        level = ""
+        if named.name in ("percentile", "percentilew") and isinstance(named.args[-1], ast.Literal):
+            level = _level_text(named.args[-1].value)  # percentile(x, 95) is percentile_x_95
+        return [(aggregate_column_name(prefix, arg, level, *more), bound)]
     return [(f"Column{len(key_names) + 1}", bound)]
 
 

@@ -183,6 +183,13 @@ def _replace_or_append(items: list[tuple[str, BExpr]], name: str, expr: BExpr) -
     return [*items, (name, expr)]
 
 
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    """"Granny" order: digit runs compare as numbers (a2 before a10)."""
+    import re
+
+    return [(0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.findall(r"\d+|\D+", name)]
+
+
 def _match(patterns: tuple[str, ...], name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
@@ -225,9 +232,9 @@ def _project_reorder(b: Binder, rel: Relation, op: ast.ProjectReorder, scope: Sc
     for pattern, order in op.patterns:
         matched = [(n, e) for n, e in remaining if fnmatch.fnmatchcase(n, pattern)]
         if order in ("asc", "granny-asc"):
-            matched.sort(key=lambda item: item[0].lower() if order == "granny-asc" else item[0])
+            matched.sort(key=lambda item: _natural(item[0]) if order == "granny-asc" else item[0])
         elif order in ("desc", "granny-desc"):
-            matched.sort(key=lambda item: item[0].lower() if order == "granny-desc" else item[0], reverse=True)
+            matched.sort(key=lambda item: _natural(item[0]) if order == "granny-desc" else item[0], reverse=True)
         ordered.extend(matched)
         remaining = [item for item in remaining if item not in matched]
     return project_columns(rel, ordered + remaining, open_schema=rel.schema.open)
@@ -317,7 +324,10 @@ def _mv_expand(b: Binder, rel: Relation, op: ast.MvExpand, scope: Scope) -> Rela
         expanded.append((name, expr, item.to_type))
     limit = None
     if op.limit is not None:
-        limit = int(b.constant(op.limit, ExprContext(scope), "the mv-expand limit"))
+        value = b.constant(op.limit, ExprContext(scope), "the mv-expand limit")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise b.error("the mv-expand limit must be a whole number of rows", op.limit)
+        limit = value
     items = passthrough(rel)
     for name, expr, to_type in expanded:
         items = _replace_or_append(items, name, BLiteral(to_type or _T.DYNAMIC, None))
@@ -332,6 +342,18 @@ def _mv_expand(b: Binder, rel: Relation, op: ast.MvExpand, scope: Scope) -> Rela
 
 
 # ---------------------------------------------------------------------------- small ones
+
+
+def _sample_distinct(b: Binder, rel: Relation, op: ast.SampleDistinct, scope: Scope) -> Relation:
+    """``sample-distinct N of Col``: up to N distinct values of one column."""
+    count = b.scalar(op.count, ExprContext(scope))
+    if not isinstance(count, BLiteral) or not isinstance(count.value, int):
+        raise b.error("sample-distinct needs a constant whole number of values", op.count)
+    value = b.scalar(op.column, row_context(rel, scope))
+    name = expression_name(op.column) or "Column1"
+    values = project_columns(rel, [(name, value)])
+    distinct = Distinct(values.schema, values)
+    return Limit(distinct.schema, distinct, count)
 
 
 def _getschema(b: Binder, rel: Relation, op: ast.GetSchema, scope: Scope) -> Relation:
@@ -401,6 +423,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.Sort: _sort,
         ast.Distinct: _distinct,
         ast.Sample: _sample,
+        ast.SampleDistinct: _sample_distinct,
         ast.MvExpand: _mv_expand,
         ast.GetSchema: _getschema,
         ast.As: _as,

@@ -110,6 +110,8 @@ def _unary(b: Binder, expr: ast.Unary, ctx: ExprContext) -> BExpr:
 
 def _binary(b: Binder, expr: ast.Binary, ctx: ExprContext) -> BExpr:
     op = _NEGATED_ALIASES.get(expr.op, expr.op)
+    if isinstance(expr.left, ast.Star) and ctx.row is not None:
+        return _any_column(b, op, expr, ctx)
     left = bind(b, expr.left, ctx)
     right = bind(b, expr.right, ctx)
     if op in ("+", "-", "*", "/", "%"):
@@ -136,6 +138,24 @@ def _check_arithmetic(b: Binder, op: str, left: BExpr, right: BExpr, node: ast.N
 def _check_comparable(b: Binder, left: BExpr, right: BExpr, node: ast.Node) -> None:
     if {left.type, right.type} == {_T.DATETIME, _T.TIMESPAN}:
         raise b.error("cannot compare a datetime with a timespan (did you mean ago(...)?)", node)
+
+
+def _any_column(b: Binder, op: str, expr: ast.Binary, ctx: ExprContext) -> BExpr:
+    """``* has "x"``: the predicate holds for some column (each read as text)."""
+    assert ctx.row is not None
+    negated = op.startswith("!")
+    positive = b.operator_spec(op[1:] if negated else op, expr)
+    right = bind(b, expr.right, ctx)
+    tests: list[BExpr] = []
+    for column in ctx.row.columns:
+        text = b.coerce(BColumn(column.type, column), _T.STRING, expr)
+        tests.append(b.make_call(positive, [text, right], expr))
+    if not tests:
+        return BLiteral(_T.BOOL, negated)
+    result = tests[0]
+    for test in tests[1:]:
+        result = b.make_call(b.operator_spec("or", expr), [result, test], expr)
+    return b.make_call(SCALARS["not"], [result], expr) if negated else result
 
 
 def _align(b: Binder, left: BExpr, right: BExpr, node: ast.Node) -> tuple[BExpr, BExpr]:

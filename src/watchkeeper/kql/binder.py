@@ -40,6 +40,10 @@ from watchkeeper.schema.types import KqlType
 
 __all__ = ["Binder", "BoundQuery", "ColumnProbe"]
 
+# Kusto function families watchkeeper knows of but does not implement: calling one is
+# "unsupported", not "unknown" (they are Kusto, just not here).
+_UNSUPPORTED_FAMILIES = ("geo_", "graph_", "h3", "s2_")
+
 # (relation, dynamic expression) -> the property names found in the data; injected by a workspace
 ColumnProbe = Callable[[Relation, BExpr], list[str]]
 
@@ -365,6 +369,8 @@ class Binder:
                 raise self.error(f"aggregate function {name}() can only be used in summarize or make-series",
                                  node.name_span)  # fmt: skip
             return agg
+        if name.startswith(_UNSUPPORTED_FAMILIES):
+            raise self.unsupported(f"{name}() (the {name.split('_')[0]}_* functions are not available)", node.name_span)
         close = difflib.get_close_matches(name, list(SCALARS) + list(AGGREGATES), n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise self.error(f"unknown function '{name}'{hint}", node.name_span)
