@@ -63,7 +63,7 @@ Value = tuple[KqlType, Any]
 #       constant folding answers true (and `real(null) != real(null)` false).
 #   "where-null-inequality": `where x != 5` must keep rows where x is null (null != 5 is true);
 #       inside `where`, and/or-connected `!=` lowers to SQL `<>`, which drops them.
-KNOWN_DEVIATIONS: frozenset[str] = frozenset({"null-literal-equality", "where-null-inequality"})
+KNOWN_DEVIATIONS: frozenset[str] = frozenset()
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TICKS_PER_MICROSECOND = 10

@@ -250,7 +250,8 @@ def unions(draw: st.DrawFn) -> ast.Union:
     )
     kind = draw(st.sampled_from(["outer", "inner"]))
     withsource = draw(st.one_of(st.none(), names))
-    return ast.Union(S, tuple(legs), kind, withsource, False)  # isfuzzy=true is lost by the parser
+    fuzzy = draw(st.booleans())
+    return ast.Union(S, tuple(legs), kind, withsource, fuzzy)
 
 
 @st.composite
@@ -331,7 +332,8 @@ operators: st.SearchStrategy[ast.Operator] = st.one_of(
     st.lists(top_nested_levels, min_size=1, max_size=2).map(lambda ls: ast.TopNested(S, tuple(ls))),
     build(lambda c, h: ast.Evaluate(S, c, h), calls, hints),
     build(lambda c: ast.Invoke(S, c), calls),
-)  # `render` is left out: its parser skips tokens up to `|`, `;` or `)`, and so eats a `}`
+    st.sampled_from(["timechart", "table", "barchart"]).map(lambda v: ast.Render(S, v)),
+)
 
 
 @st.composite
@@ -458,16 +460,13 @@ FRAGMENTS = (
     '"', "h'", "!", "~", "?", "@", "#", "`", "é", "\\u0041", "\t", "  ",
 )  # fmt: skip
 
-# Trailing line breaks are stripped: KqlError.render() raises IndexError for an error at the end of
-# a text that ends with "\n" (reported; the texts keep every other line break).
-kql_soup = st.lists(st.sampled_from(FRAGMENTS), max_size=14).map(lambda parts: " ".join(parts).rstrip())
-any_text = st.text(max_size=40).map(str.rstrip)
+kql_soup = st.lists(st.sampled_from(FRAGMENTS), max_size=14).map(lambda parts: " ".join(parts))
+any_text = st.text(max_size=40)
 
 
-# compile() wraps compiler crashes as "unsupported: internal compiler error (...)". Known crashes
-# (reported): `union T` over open tables (IndexError in prune), `T | mv-expand x limit "a"`
-# (ValueError). Set True once they are fixed, so the fuzzers catch new ones.
-REJECT_INTERNAL_ERRORS = False
+# compile() wraps compiler crashes as "unsupported: internal compiler error (...)"; the fuzzers
+# treat one as a failure.
+REJECT_INTERNAL_ERRORS = True
 
 
 def _assert_located_kql_error(text: str, run: Callable[[str], object]) -> None:
@@ -518,7 +517,7 @@ def mutated_queries(draw: st.DrawFn) -> str:
             text = text[:pos] + char + text[pos:]
         else:
             text = text[:pos] + char + text[pos + 1 :]
-    return text.rstrip()
+    return text
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -610,7 +609,7 @@ def _not_literal(kql_type: KqlType) -> Callable[[ast.Expr], ast.Expr]:
 # The lowering drops the parentheses of a binary operation nested in another one (`l - (l + l)`
 # runs as `l - l + l`; `isnull(b and c)` as `b AND (c IS NULL)`; reported). Until that is fixed,
 # operands of operators are never themselves operators; set True to test the nesting again.
-NESTED_OPERATOR_OPERANDS = False
+NESTED_OPERATOR_OPERANDS = True
 _OPERATOR_NODES = (ast.Binary, ast.InList, ast.Between)
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from watchkeeper.kql import plan as p
-from watchkeeper.kql.functions.conversions import CONVERT_TO, json_ready
-from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, OrderKey, Resolver, col, ident
+from watchkeeper.kql.functions.conversions import CONVERT_TO
+from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, Resolver, col, ident
 from watchkeeper.kql.lower_relations import _mergeable
+from watchkeeper.kql.lower_series import make_series
 from watchkeeper.schema.types import KqlType
 
 __all__: list[str] = []
@@ -28,7 +29,7 @@ def _aliased(expr: exp.Expression, name: str) -> exp.Expression:
 def _input(lw: Lowerer, low: Lowered, exprs: list[p.BExpr]) -> tuple[exp.Select, Resolver]:
     """The SELECT to aggregate in: ``low`` itself when nothing stops it, else a new one over it."""
     if _mergeable(low, exprs, allow_computed_once=False):
-        select = low.select.copy()
+        select = low.select
         select.set("expressions", [])
         return select, lw.inline(low)
     select, resolve, _ = lw.wrap(low)
@@ -115,98 +116,7 @@ def _shared_quantiles(lw: Lowerer, rel: p.Aggregate, resolve: Resolver) -> dict[
 
 # ---------------------------------------------------------------------------- make-series
 
-
-def _make_series(lw: Lowerer, rel: p.MakeSeries) -> Lowered:
-    d = lw.dialect
-    low = lw.relation(rel.input)
-    if rel.start is None or rel.stop is None or not isinstance(rel.step, p.BLiteral):
-        raise _unsupported("make-series without constant 'from', 'to' and 'step' bounds")
-    start_value, stop_value = rel.start, rel.stop
-    select, resolve, _ = lw.wrap(low)
-    axis = lw.expr(rel.axis, resolve)
-    start = lw.expr(start_value, resolve)
-    stop = lw.expr(stop_value, resolve)
-    step = int(rel.step.value)
-    is_time = rel.axis.type is _T.DATETIME
-    bins = _bin_count(rel)
-    if is_time:
-        offset: exp.Expression = exp.Sub(this=d.epoch_micros(axis), expression=d.epoch_micros(start))
-        index = d.int_div(offset, exp.Literal.number(max(1, step // 10)))
-    else:
-        index = d.cast(exp.Floor(this=exp.Div(this=exp.Sub(this=axis, expression=start),
-                                                expression=exp.Literal.number(step))), _T.LONG)  # fmt: skip
-    in_range = exp.And(this=exp.GTE(this=axis.copy(), expression=start.copy()),
-                       expression=exp.LT(this=axis.copy(), expression=stop))  # fmt: skip
-    keys = [lw.expr(k, resolve) for k in rel.keys]
-    inner_outputs = [_aliased(k, c.sql) for k, c in zip(keys, rel.key_columns, strict=True)]
-    inner_outputs.append(_aliased(index, "__wk_bin"))
-    for i, (item, _) in enumerate(rel.aggregates):
-        inner_outputs.append(_aliased(lw.expr(item.call, resolve), f"__wk_v{i}"))
-    group = [k.copy() for k in keys] + [index.copy()]
-    inner = select.select(*inner_outputs, copy=False).where(in_range, copy=False).group_by(*group, copy=False)
-    return _series_outer(lw, rel, inner, bins, start_value, step)
-
-
-def _bin_count(rel: p.MakeSeries) -> int:
-    from watchkeeper.kql.literals import ticks_from_datetime
-
-    assert isinstance(rel.start, p.BLiteral) and isinstance(rel.stop, p.BLiteral) and isinstance(rel.step, p.BLiteral)
-    start, stop = rel.start.value, rel.stop.value
-    if rel.axis.type is _T.DATETIME:
-        start, stop = ticks_from_datetime(start), ticks_from_datetime(stop)
-    step = rel.step.value
-    span = stop - start
-    return max(0, -(-int(span) // int(step))) if isinstance(step, int) and isinstance(span, int) else max(
-        0, int(-(-span // step)))  # fmt: skip
-
-
-def _series_outer(
-    lw: Lowerer, rel: p.MakeSeries, inner: exp.Select, bins: int, start: p.BExpr, step: int
-) -> Lowered:
-    d = lw.dialect
-    alias = lw.alias()
-    keys = [col(c.sql, alias) for c in rel.key_columns]
-    maps = []
-    for i in range(len(rel.aggregates)):
-        maps.append(_aliased(d.call("map", d.call("list", col("__wk_bin", alias)), d.call("list", col(f"__wk_v{i}", alias))),
-                             f"__wk_m{i}"))  # fmt: skip
-    grouped = exp.select(*[_aliased(k, c.sql) for k, c in zip(keys, rel.key_columns, strict=True)], *maps).from_(
-        inner.subquery(alias))
-    if keys:
-        grouped = grouped.group_by(*[k.copy() for k in keys], copy=False)
-    elif not rel.nonempty:
-        grouped = grouped.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)), copy=False)
-    outer_alias = lw.alias()
-    x = exp.column("_x")
-    outputs: list[exp.Expression] = [_aliased(col(c.sql, outer_alias), c.sql) for c in rel.key_columns]
-    for i, (item, default) in enumerate(rel.aggregates):
-        fill = lw.expr(default, _no_columns)
-        value = exp.Coalesce(this=exp.Bracket(this=col(f"__wk_m{i}", outer_alias), expressions=[x]), expressions=[fill])
-        values = d.call("list_transform", d.generate_series(exp.Literal.number(bins)),
-                        exp.Lambda(this=value, expressions=[exp.to_identifier("_x")]))  # fmt: skip
-        outputs.append(_aliased(d.list_to_json(values), item.columns[0].sql))
-    start_sql = lw.expr(start, _no_columns)
-    if rel.axis.type is _T.DATETIME:
-        point = d.add_micros(start_sql, exp.Mul(this=x, expression=exp.Literal.number(step // 10)))
-        point = json_ready(d, point, _T.DATETIME)
-    else:
-        point = exp.Add(this=start_sql, expression=exp.Mul(this=x, expression=exp.Literal.number(step)))
-    axis = d.call("list_transform", d.generate_series(exp.Literal.number(bins)),
-                  exp.Lambda(this=point, expressions=[exp.to_identifier("_x")]))  # fmt: skip
-    outputs.append(_aliased(d.list_to_json(axis), rel.axis_column.sql))
-    select = exp.select(*outputs).from_(grouped.subquery(outer_alias))
-    names = [c.sql for c in rel.schema.columns]
-    return Lowered(select, names, {n: col(n) for n in names})
-
-
-def _no_columns(column: p.Column) -> exp.Expression:
-    raise AssertionError("constant expected")
-
-
-def _unsupported(what: str) -> Exception:
-    from watchkeeper.errors import UnsupportedError
-
-    return UnsupportedError(what)
+_make_series = make_series  # lowered in lower_series.py
 
 
 # ---------------------------------------------------------------------------- mv-expand
@@ -259,8 +169,8 @@ def _convert_expanded(lw: Lowerer, rel: p.MvExpand, low: Lowered) -> Lowered:
         call = p.BCall(to_type, spec, (p.BColumn(_T.DYNAMIC, column),))
         outputs[column.sql] = lw.expr(call, lambda c, a=alias: col(c.sql, a))
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
-    return Lowered(select, low.columns, {n: col(n) for n in outputs}, low.order, low.hidden)
+    # the converted expressions, so an operator merging into this SELECT reads the converted values
+    return Lowered(select, low.columns, outputs, low.order, low.hidden)
 
 
-_ = OrderKey
 _RELATIONS.update({p.Aggregate: _aggregate, p.MakeSeries: _make_series, p.MvExpand: _mv_expand})

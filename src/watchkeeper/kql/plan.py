@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from watchkeeper.kql.functions.registry import FunctionSpec
 
 __all__ = [
-    "Aggregate", "AggregateItem", "BCall", "BColumn", "BExpr", "BLiteral", "BSubquery", "Column",
+    "Aggregate", "AggregateItem", "Apply", "ApplyRow", "BCall", "BColumn", "BExpr", "BLiteral", "BSubquery", "Column",
     "Distinct", "ExternalData", "Filter", "Join", "Limit", "MakeSeries", "MvExpand", "Projection", "Range", "Relation",
     "Sample", "Schema", "Sort", "SortSpec", "TableScan", "UnionAll", "Values", "calls_in",
     "columns_used", "external_sources", "sources_read", "tables_read",
@@ -322,3 +322,20 @@ def _flatten(values: tuple[object, ...]) -> list[object]:
         else:
             out.append(value)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRow(Relation):
+    """Inside ``mv-apply``: the one input row the subquery is running for (the input's columns)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Apply(Relation):
+    """``mv-apply``: ``subquery`` runs once per row of ``input``, reading that row through ``row``;
+    the output is the union of the subquery results, each row preceded by ``context`` (input
+    columns the subquery neither expanded nor returned) under the output names ``schema`` gives."""
+
+    input: Relation
+    row: ApplyRow
+    subquery: Relation
+    context: tuple[Column, ...]

@@ -7,9 +7,11 @@ protocol; it arrives with the cluster deployment.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from watchkeeper.errors import ConfigurationError, QueryExecutionError, QueryTimeout, RowLimitExceeded, StoreError
+from watchkeeper.errors import (
+    ConfigurationError,
+    QueryExecutionError,
+    QueryTimeout,
+    RowLimitExceeded,
+    StoreError,
+)
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store.base import QueryLimits
@@ -44,7 +52,12 @@ def _ident(name: str) -> exp.Identifier:
 
 
 class ChdbEventStore:
-    """:class:`~watchkeeper.store.base.EventStore` on chdb (in memory, or a data path)."""
+    """:class:`~watchkeeper.store.base.EventStore` on chdb (in memory, or a data path).
+
+    chdb runs one ClickHouse server per process: every in-memory session sees the same databases.
+    Each store therefore keeps its tables in a database of its own (the session's current
+    database, so compiled SQL names tables without a database) and drops it on close.
+    """
 
     dialect = "clickhouse"
 
@@ -52,10 +65,18 @@ class ChdbEventStore:
         try:
             from chdb import session
         except ImportError as exc:  # chdb is an optional dependency (extra "clickhouse")
-            raise ConfigurationError("the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'") from exc
-        self._session: Any = session.Session(str(path)) if path else session.Session()
+            raise ConfigurationError(
+                "the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'"
+            ) from exc
+        self._session: Any = session.Session(str(path)) if path else session.Session()  # type: ignore[no-untyped-call]
         self._lock = threading.RLock()
         self._tables: dict[str, TableDef] = {}
+        self._database = "watchkeeper" if path else f"wk_{uuid.uuid4().hex}"
+        self._temporary = path is None
+        name = _ident(self._database).sql("clickhouse")
+        self._run(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
+                  else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
+        self._run(f"USE {name}")
 
     def _run(self, sql: str, fmt: str = "CSV") -> Any:
         with self._lock:
@@ -77,9 +98,16 @@ class ChdbEventStore:
 
     def _create(self, table: TableDef) -> None:
         physical = table.physical_names
-        parts = [f"{_ident(physical[c.name]).sql('clickhouse')} Nullable({_TYPES[c.type]})" for c in table.stored_columns]
+        parts = [
+            f"{_ident(physical[c.name]).sql('clickhouse')} Nullable({_TYPES[c.type]})"
+            for c in table.stored_columns
+        ]
         name = _ident(table.name).sql("clickhouse")
         self._run(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(parts)}) ENGINE = Memory")
+
+    def stored_tables(self) -> set[str]:
+        with self._lock:
+            return set(self._tables)
 
     def custom_tables(self) -> list[TableDef]:
         return [t for t in self._tables.values() if t.is_custom]
@@ -93,30 +121,35 @@ class ChdbEventStore:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "batch.parquet"
             pq.write_table(renamed, path)
-            source = exp.Anonymous(this="file", expressions=[exp.Literal.string(str(path)), exp.Literal.string("Parquet")])
-            target = exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names])
+            source = exp.Anonymous(
+                this="file", expressions=[exp.Literal.string(str(path)), exp.Literal.string("Parquet")]
+            )
+            target = exp.Schema(
+                this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names]
+            )
             insert = exp.Insert(this=target, expression=exp.select(*[exp.column(_ident(n)) for n in renamed.column_names])
                                 .from_(exp.Table(this=source)))  # fmt: skip
             try:
                 self._run(insert.sql("clickhouse"))
             except Exception as exc:
                 raise StoreError(f"could not append to {table.name}: {exc}") from exc
-        return rows.num_rows
+        return int(rows.num_rows)
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()
-        settings = (f" SETTINGS max_execution_time = {float(limits.timeout)}, max_result_rows = {limits.max_rows + 1}, "
+        settings = (f"max_execution_time = {float(limits.timeout)}, max_result_rows = {limits.max_rows + 1}, "
                     "result_overflow_mode = 'break'")  # fmt: skip
         try:
-            result = self._run(sql + settings, "ArrowTable")
+            result = self._run(_with_settings(sql, settings), "ArrowTable")
         except Exception as exc:
             text = str(exc)
             if "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text:
                 raise QueryTimeout(limits.timeout) from None
-            raise QueryExecutionError(f"the query failed while running: {text.splitlines()[0] if text else exc}") from exc
+            raise QueryExecutionError(
+                f"the query failed while running: {text.splitlines()[0] if text else exc}"
+            ) from exc
         table: pa.Table = result
-        raw = [tuple(_plain(v) for v in row) for row in zip(*[c.to_pylist() for c in table.columns], strict=True)] if (
-            table.num_rows) else []  # fmt: skip
+        raw = _rows(table, [t for _, t in columns])
         truncated = len(raw) > limits.max_rows
         if truncated and limits.strict_rows:
             raise RowLimitExceeded(limits.max_rows)
@@ -126,14 +159,33 @@ class ChdbEventStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._temporary:
+                self._run(f"DROP DATABASE IF EXISTS {_ident(self._database).sql('clickhouse')}")
             self._session.close()
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes) and len(value) == 16:
-        import uuid
-
-        return str(uuid.UUID(bytes=value))
-    return value
+_TRAILING_SETTINGS = re.compile(r"\bSETTINGS\b[^()'\"]*$", re.IGNORECASE)
 
 
+def _with_settings(sql: str, settings: str) -> str:
+    """``sql`` with ``settings`` added to its trailing SETTINGS clause (compiled queries carry one)."""
+    if _TRAILING_SETTINGS.search(sql):
+        return f"{sql.rstrip()}, {settings}"
+    return f"{sql} SETTINGS {settings}"
+
+
+def _rows(table: pa.Table, types: list[KqlType]) -> list[tuple[Any, ...]]:
+    """Engine rows of an Arrow result, with ClickHouse's stand-ins replaced: a predicate is a
+    ``UInt8`` (0/1) to ClickHouse but a bool to KQL; a UUID arrives as 16 bytes."""
+    if not table.num_rows:
+        return []
+    columns = [_column_values(c.to_pylist(), t) for c, t in zip(table.columns, types, strict=False)]
+    return list(zip(*columns, strict=True))
+
+
+def _column_values(values: list[Any], kql_type: KqlType) -> list[Any]:
+    if kql_type is KqlType.BOOL:
+        return [v if v is None or isinstance(v, bool) else bool(v) for v in values]
+    if kql_type is KqlType.GUID:
+        return [str(uuid.UUID(bytes=v)) if isinstance(v, bytes) and len(v) == 16 else v for v in values]
+    return values

@@ -2,15 +2,25 @@
 
 from watchkeeper.kql.functions import (  # noqa: F401  (importing registers the functions)
     aggregates,
+    arrays,
     conditional,
     conversions,
     datetime,
     dynamic,
+    encodings,
+    ip,
+    ip_search,
+    ipv6,
     math,
     operators,
     parsing,
     peephole,
+    series,
+    series_decompose,
+    series_fill,
+    sets,
     strings,
+    text_parsers,
     window,
 )
 from watchkeeper.kql.functions.registry import AGGREGATES, OPERATORS, SCALARS, FunctionSpec, lookup

@@ -1,8 +1,8 @@
-"""Aggregate functions (``summarize``/``make-series``): counts, sums, extremes, sets and lists,
-percentiles, spread, and the column pickers behind ``arg_max``/``arg_min``.
+"""Aggregate functions (``summarize``/``make-series``): counts, sums and averages, extremes, the
+column pickers behind ``arg_max``/``arg_min``, sets, lists and bags. Distribution statistics
+(percentiles, variance, hll...) live in :mod:`aggstats`.
 
-Kusto's ``dcount`` and ``percentile`` are estimates; watchkeeper computes them exactly
-(``count(DISTINCT)``, nearest-rank ``quantile_disc``), which is what the estimates approximate.
+Kusto's ``dcount`` is an estimate; watchkeeper computes it exactly (what the estimate approximates).
 """
 
 from __future__ import annotations
@@ -12,23 +12,31 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from watchkeeper.kql.dialects import Dialect
+from watchkeeper.kql.functions import aggstats  # noqa: F401  (registers percentiles, variance, hll...)
 from watchkeeper.kql.functions.conversions import json_ready
 from watchkeeper.kql.functions.registry import LowerContext, aggregate, first_arg
 from watchkeeper.kql.functions.sqlparts import const, is_const, num
 from watchkeeper.kql.plan import BCall, BExpr
 from watchkeeper.schema.types import KqlType
 
-__all__: list[str] = []
+__all__ = ["with_filter"]
 
 _T = KqlType
 
 
 def _sum_type(args: Sequence[BExpr]) -> KqlType:
     t = args[0].type
-    return _T.LONG if t in (_T.INT, _T.LONG, _T.BOOL) else t if t is not _T.UNKNOWN else _T.REAL
+    if t in (_T.INT, _T.LONG, _T.BOOL):
+        return _T.LONG
+    return t if t in (_T.REAL, _T.DECIMAL, _T.TIMESPAN) else _T.REAL
 
 
-def _with_filter(d: Dialect, agg: exp.Expression, cond: exp.Expression | None) -> exp.Expression:
+def _avg_type(args: Sequence[BExpr]) -> KqlType:
+    return args[0].type if args[0].type in (_T.TIMESPAN, _T.DATETIME, _T.DECIMAL) else _T.REAL
+
+
+def with_filter(d: Dialect, agg: exp.Expression, cond: exp.Expression | None) -> exp.Expression:
+    """``agg`` over the rows where ``cond`` holds (all rows when there is no condition)."""
     return d.agg_filter(agg, cond) if cond is not None else agg
 
 
@@ -43,88 +51,88 @@ def _count(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Ex
 
 @aggregate("countif", args=1, returns=_T.LONG, params=[_T.BOOL], column_name="countif")
 def _countif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Rows where the predicate is true (a null predicate does not count)."""
     return ctx.dialect.count_if(args[0])
 
 
-@aggregate(["dcount", "count_distinct"], args=(1, 2), returns=_T.LONG, column_name="dcount")
+@aggregate(["dcount", "count_distinct"], args=(1, 2), returns=_T.LONG, constant=[1], column_name="dcount")
 def _dcount(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Distinct non-null values, exactly (the accuracy level is accepted and not needed)."""
     return ctx.dialect.count_distinct(args[0])
 
 
 @aggregate(["dcountif", "count_distinctif"], args=(2, 3), returns=_T.LONG, params=[None, _T.BOOL],
-           column_name="dcountif")  # fmt: skip
+           constant=[2], column_name="dcountif")  # fmt: skip
 def _dcountif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _with_filter(ctx.dialect, ctx.dialect.count_distinct(args[0]), args[1])
+    return with_filter(ctx.dialect, ctx.dialect.count_distinct(args[0]), args[1])
 
 
 # ------------------------------------------------------------------------- sums and averages
 
 
-def _sum_expr(ctx: LowerContext, call: BCall, value: exp.Expression) -> exp.Expression:
-    d = ctx.dialect
-    if call.args[0].type is _T.BOOL:
-        value = d.cast(value, _T.LONG)
-    # engines widen integer sums (DuckDB to HUGEINT); Kusto sums are long
-    return exp.Sum(this=value)
+def _summable(d: Dialect, call: BCall, value: exp.Expression) -> exp.Expression:
+    source = call.args[0].type
+    if source is _T.BOOL:
+        return d.cast(value, _T.LONG)
+    if source in (_T.STRING, _T.DYNAMIC, _T.UNKNOWN):
+        return d.try_cast(d.json_text(value) if source is _T.DYNAMIC else value, _T.REAL)
+    return value
 
 
-def _typed(ctx: LowerContext, call: BCall, agg: exp.Expression) -> exp.Expression:
-    if call.type in (_T.LONG, _T.REAL):
-        return ctx.dialect.cast(agg, call.type)
-    return agg
-
-
-@aggregate("sum", args=1, returns=_sum_type)
 def _sum(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _typed(ctx, call, _sum_expr(ctx, call, args[0]))
+    d = ctx.dialect
+    summed = with_filter(d, exp.Sum(this=_summable(d, call, args[0])), args[1] if len(args) > 1 else None)
+    # engines widen integer sums (DuckDB to HUGEINT); Kusto's are long
+    return d.cast(summed, call.type) if call.type in (_T.LONG, _T.REAL, _T.TIMESPAN) else summed
 
 
-@aggregate("sumif", args=2, returns=_sum_type, params=[None, _T.BOOL])
-def _sumif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _typed(ctx, call, _with_filter(ctx.dialect, _sum_expr(ctx, call, args[0]), args[1]))
+aggregate("sum", args=1, returns=_sum_type)(_sum)
+aggregate("sumif", args=2, returns=_sum_type, params=[None, _T.BOOL])(_sum)
 
 
-@aggregate("avg", args=1, returns=_T.REAL)
 def _avg(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return exp.Avg(this=args[0])
+    """The mean; of timespans a timespan, of datetimes a datetime (through their ticks)."""
+    d = ctx.dialect
+    cond = args[1] if len(args) > 1 else None
+    source = call.args[0].type
+    if source is _T.DATETIME:
+        mean = with_filter(d, exp.Avg(this=d.epoch_micros(args[0])), cond)
+        return d.from_epoch_micros(d.cast(exp.Round(this=mean), _T.LONG))
+    mean = with_filter(d, exp.Avg(this=_summable(d, call, args[0])), cond)
+    if source is _T.TIMESPAN:
+        return d.cast(exp.Round(this=mean), _T.LONG)
+    return mean if source is _T.DECIMAL else d.cast(mean, _T.REAL)
 
 
-@aggregate("avgif", args=2, returns=_T.REAL, params=[None, _T.BOOL])
-def _avgif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _with_filter(ctx.dialect, exp.Avg(this=args[0]), args[1])
+aggregate("avg", args=1, returns=_avg_type)(_avg)
+aggregate("avgif", args=2, returns=_avg_type, params=[None, _T.BOOL])(_avg)
 
 
 # ------------------------------------------------------------------------- extremes and any
 
 
-@aggregate("min", args=1, returns=first_arg)
-def _min(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return exp.Min(this=args[0])
+def _extreme(kind: type[exp.Expression]) -> None:
+    def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+        return with_filter(ctx.dialect, kind(this=args[0]), args[1] if len(args) > 1 else None)
+
+    name = "min" if kind is exp.Min else "max"
+    aggregate(name, args=1, returns=first_arg)(lower)
+    aggregate(f"{name}if", args=2, returns=first_arg, params=[None, _T.BOOL])(lower)
 
 
-@aggregate("max", args=1, returns=first_arg)
-def _max(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return exp.Max(this=args[0])
-
-
-@aggregate("minif", args=2, returns=first_arg, params=[None, _T.BOOL])
-def _minif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _with_filter(ctx.dialect, exp.Min(this=args[0]), args[1])
-
-
-@aggregate("maxif", args=2, returns=first_arg, params=[None, _T.BOOL])
-def _maxif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _with_filter(ctx.dialect, exp.Max(this=args[0]), args[1])
+_extreme(exp.Min)
+_extreme(exp.Max)
 
 
 @aggregate(["take_any", "any"], args=(1, 64), returns=first_arg, column_name="any")
 def _take_any(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Some non-null value of the group (null only when all are)."""
     return ctx.dialect.call("any_value", args[0])
 
 
 @aggregate(["take_anyif", "anyif"], args=2, returns=first_arg, params=[None, _T.BOOL], column_name="any")
 def _take_anyif(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _with_filter(ctx.dialect, ctx.dialect.call("any_value", args[0]), args[1])
+    return with_filter(ctx.dialect, ctx.dialect.call("any_value", args[0]), args[1])
 
 
 @aggregate(["_arg_max_value", "_arg_min_value"], args=1, returns=first_arg)
@@ -134,8 +142,13 @@ def _arg_value(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> ex
 
 @aggregate(["_arg_max_pick", "_arg_min_pick"], args=2, returns=first_arg)
 def _arg_pick(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    name = "arg_max" if call.fn.name == "_arg_max_pick" else "arg_min"
-    return ctx.dialect.call(name, args[0], args[1])
+    """The value on the row where ``by`` is largest (smallest), even when that value is null; when
+    ``by`` is null on every row, the value of some row (Kusto still returns one)."""
+    d = ctx.dialect
+    value, by = args
+    name = "arg_max_null" if call.fn.name == "_arg_max_pick" else "arg_min_null"
+    none_ranked = exp.Is(this=exp.Max(this=by.copy()), expression=exp.Null())
+    return exp.If(this=none_ranked, true=d.call("first", value.copy()), false=d.call(name, value, by))
 
 
 # ------------------------------------------------------------------------- sets, lists, bags
@@ -145,109 +158,59 @@ def _elements(ctx: LowerContext, call: BCall, value: exp.Expression) -> exp.Expr
     return json_ready(ctx.dialect, value, call.args[0].type)
 
 
+def _to_dynamic(ctx: LowerContext, call: BCall, listed: exp.Expression) -> exp.Expression:
+    """A SQL list as a dynamic array: JSON elements stay JSON, other values become JSON."""
+    if call.args[0].type is _T.DYNAMIC:
+        return ctx.dialect.json_from_elements(listed)
+    return ctx.dialect.list_to_json(listed)
+
+
 def _limit(ctx: LowerContext, call: BCall, listed: exp.Expression, index: int) -> exp.Expression:
-    if len(call.args) > index and is_const(call.args[index]):
+    if len(call.args) > index and is_const(call.args[index]) and const(call.args[index]) is not None:
         return ctx.dialect.call("list_slice", listed, num(1), num(int(const(call.args[index]))))
     return listed
 
 
-def _set(ctx: LowerContext, call: BCall, value: exp.Expression, cond: exp.Expression | None, max_at: int) -> exp.Expression:
+def _set(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Distinct non-null values (array elements spread), sorted; at most ``maxSize`` of them."""
     d = ctx.dialect
-    values = d.collect(_elements(ctx, call, value), cond, distinct=True, flatten=call.args[0].type is _T.DYNAMIC)
-    return d.list_to_json(_limit(ctx, call, values, max_at))
+    cond = args[1] if call.fn.name.endswith("_if") else None
+    flatten = call.args[0].type is _T.DYNAMIC
+    values = d.collect(_elements(ctx, call, args[0]), cond, distinct=True, flatten=flatten)
+    return _to_dynamic(ctx, call, _limit(ctx, call, values, 2 if cond is not None else 1))
 
 
-def _list(ctx: LowerContext, call: BCall, value: exp.Expression, cond: exp.Expression | None, max_at: int) -> exp.Expression:
+def _list(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """The non-null values in input order (arrays stay whole); at most ``maxSize`` of them."""
     d = ctx.dialect
-    values = d.collect(_elements(ctx, call, value), cond, distinct=False, flatten=False)
-    return d.list_to_json(_limit(ctx, call, values, max_at))
+    cond = args[1] if call.fn.name.endswith("_if") else None
+    values = d.collect(_elements(ctx, call, args[0]), cond, distinct=False, flatten=False)
+    return _to_dynamic(ctx, call, _limit(ctx, call, values, 2 if cond is not None else 1))
 
 
-@aggregate(["make_set", "makeset"], args=(1, 2), returns=_T.DYNAMIC, column_name="set")
-def _make_set(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _set(ctx, call, args[0], None, 1)
+aggregate(["make_set", "makeset"], args=(1, 2), returns=_T.DYNAMIC, constant=[1], column_name="set")(_set)
+aggregate(["make_set_if", "makeset_if"], args=(2, 3), returns=_T.DYNAMIC, params=[None, _T.BOOL, _T.LONG],
+          constant=[2], column_name="set")(_set)  # fmt: skip
+aggregate(["make_list", "makelist"], args=(1, 2), returns=_T.DYNAMIC, constant=[1], column_name="list")(_list)
+aggregate(["make_list_if", "makelist_if"], args=(2, 3), returns=_T.DYNAMIC, params=[None, _T.BOOL, _T.LONG],
+          constant=[2], column_name="list")(_list)  # fmt: skip
 
 
-@aggregate(["make_set_if", "makeset_if"], args=(2, 3), returns=_T.DYNAMIC, params=[None, _T.BOOL, _T.LONG],
-           column_name="set")  # fmt: skip
-def _make_set_if(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _set(ctx, call, args[0], args[1], 2)
+@aggregate("make_list_with_nulls", args=(1, 2), returns=_T.DYNAMIC, constant=[1], column_name="list")
+def _make_list_with_nulls(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Every value, nulls included (as JSON null)."""
+    d = ctx.dialect
+    values = d.call("list", _elements(ctx, call, args[0]))
+    return _to_dynamic(ctx, call, _limit(ctx, call, values, 1))
 
 
-@aggregate(["make_list", "makelist", "make_list_with_nulls"], args=(1, 2), returns=_T.DYNAMIC, column_name="list")
-def _make_list(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _list(ctx, call, args[0], None, 1)
+def _bag(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """The property bags of the group merged into one (non-bag values are ignored)."""
+    cond = args[1] if call.fn.name == "make_bag_if" else None
+    return ctx.dialect.merge_objects(args[0], cond)
 
 
-@aggregate(["make_list_if", "makelist_if"], args=(2, 3), returns=_T.DYNAMIC, params=[None, _T.BOOL, _T.LONG],
-           column_name="list")  # fmt: skip
-def _make_list_if(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return _list(ctx, call, args[0], args[1], 2)
-
-
-@aggregate(["make_bag", "make_dictionary"], args=(1, 2), returns=_T.DYNAMIC, params=[_T.DYNAMIC],
-           column_name="bag")  # fmt: skip
-def _make_bag(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.merge_objects(args[0], None)
-
-
-@aggregate("make_bag_if", args=(2, 3), returns=_T.DYNAMIC, params=[_T.DYNAMIC, _T.BOOL], column_name="bag")
-def _make_bag_if(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.merge_objects(args[0], args[1])
-
-
-# ------------------------------------------------------------------------- distribution
-
-
-def _fraction(call: BCall, index: int) -> float:
-    return float(const(call.args[index])) / 100.0
-
-
-@aggregate("percentile", args=2, returns=first_arg, constant=[1])
-def _percentile(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.quantile(args[0], [_fraction(call, 1)], single=True)
-
-
-@aggregate("_percentiles_array", args=1, returns=_T.DYNAMIC)
-def _percentiles_array(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    levels = [float(v) / 100.0 for v in call.options[0]]
-    return ctx.dialect.list_to_json(ctx.dialect.quantile(args[0], levels, single=False))
-
-
-@aggregate("percentilew", args=3, returns=first_arg, constant=[2])
-def _percentilew(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.weighted_quantile(args[0], args[1], _fraction(call, 2))
-
-
-def _spread(names: list[str], sql: str, column: str) -> None:
-    def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-        value = ctx.dialect.cast(args[0], _T.REAL)
-        agg = ctx.dialect.call(sql, value)
-        return _with_filter(ctx.dialect, agg, args[1]) if len(args) > 1 else agg
-
-    aggregate(names, args=1, returns=_T.REAL, column_name=column)(lower)
-    aggregate([f"{n}if" for n in names], args=2, returns=_T.REAL, params=[None, _T.BOOL], column_name=f"{column}if")(
-        lower
-    )
-
-
-_spread(["stdev"], "stddev_samp", "stdev")
-_spread(["stdevp"], "stddev_pop", "stdevp")
-_spread(["variance"], "var_samp", "variance")
-_spread(["variancep"], "var_pop", "variancep")
-
-
-@aggregate("binary_all_or", args=1, returns=_T.LONG)
-def _binary_all_or(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.call("bit_or", args[0])
-
-
-@aggregate("binary_all_and", args=1, returns=_T.LONG)
-def _binary_all_and(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.call("bit_and", args[0])
-
-
-@aggregate("binary_all_xor", args=1, returns=_T.LONG)
-def _binary_all_xor(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return ctx.dialect.call("bit_xor", args[0])
-
+aggregate(["make_bag", "make_dictionary"], args=(1, 2), returns=_T.DYNAMIC, params=[_T.DYNAMIC, _T.LONG],
+          column_name="bag")(_bag)  # fmt: skip
+aggregate("make_bag_if", args=(2, 3), returns=_T.DYNAMIC, params=[_T.DYNAMIC, _T.BOOL, _T.LONG],
+          column_name="bag")(_bag)  # fmt: skip

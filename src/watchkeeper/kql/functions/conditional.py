@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlglot import exp
 
+from watchkeeper.kql.dialects import Dialect
+from watchkeeper.kql.functions.conversions import json_ready
 from watchkeeper.kql.functions.operators import unify
 from watchkeeper.kql.functions.registry import LowerContext, scalar
 from watchkeeper.kql.functions.sqlparts import lit
-from watchkeeper.kql.plan import BCall, BExpr
+from watchkeeper.kql.plan import BCall, BExpr, BLiteral
 from watchkeeper.schema.types import KqlType
 
 __all__: list[str] = []
@@ -35,6 +37,8 @@ def _cast_branch(ctx: LowerContext, arg: BExpr, lowered: exp.Expression, target:
         return lowered
     if target is _T.REAL and arg.type.is_numeric:
         return ctx.dialect.cast(lowered, _T.REAL)
+    if target is _T.DYNAMIC:  # a typed branch of a dynamic result becomes a JSON value
+        return ctx.dialect.to_json(json_ready(ctx.dialect, lowered, arg.type))
     return lowered
 
 
@@ -53,13 +57,30 @@ def _case(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Exp
     return exp.Case(ifs=ifs, default=_cast_branch(ctx, call.args[-1], args[-1], target))
 
 
-@scalar("coalesce", args=(1, None), returns=lambda a: unify([x.type for x in a]))
+def _fold_coalesce(args: list[BLiteral]) -> Any:
+    for arg in args:
+        if arg.value is not None and not (arg.type is _T.STRING and arg.value == ""):
+            return arg.value
+    return "" if any(a.type is _T.STRING for a in args) else None
+
+
+@scalar("coalesce", args=(1, 64), returns=lambda a: unify([x.type for x in a]), fold_args=_fold_coalesce)
 def _coalesce(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """The first value that is not null; Kusto skips empty strings too (and JSON nulls)."""
+    d = ctx.dialect
     if call.type is _T.STRING:
-        # Kusto's coalesce skips empty strings as well as nulls
-        return exp.Coalesce(this=ctx.dialect.call("nullif", args[0], lit("")),
-                            expressions=[ctx.dialect.call("nullif", a, lit("")) for a in args[1:]] + [lit("")])  # fmt: skip
-    return exp.Coalesce(this=args[0], expressions=args[1:])
+        return exp.Coalesce(this=d.call("nullif", args[0], lit("")),
+                            expressions=[d.call("nullif", a, lit("")) for a in args[1:]] + [lit("")])  # fmt: skip
+    values = [_present(d, a, arg.type) for a, arg in zip(args, call.args, strict=True)]
+    values = [_cast_branch(ctx, arg, v, call.type) for arg, v in zip(call.args, values, strict=True)]
+    return exp.Coalesce(this=values[0], expressions=values[1:]) if len(values) > 1 else values[0]
+
+
+def _present(d: Dialect, value: exp.Expression, kql_type: KqlType) -> exp.Expression:
+    if kql_type is not _T.DYNAMIC:
+        return value
+    is_null = exp.EQ(this=d.json_type(value), expression=lit("NULL"))
+    return exp.If(this=is_null, true=exp.Null(), false=value.copy())
 
 
 @scalar("isempty", args=1, returns=_T.BOOL, fold=lambda v: v is None or v == "")
@@ -95,16 +116,25 @@ def _isnotnull(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> ex
     return exp.Not(this=exp.Paren(this=_isnull(ctx, call, args)))
 
 
-def _extreme(name: str) -> None:
+def _fold_extreme(pick: Any) -> Any:
+    def fold(*values: Any) -> Any:
+        present = [v for v in values if v is not None]
+        return pick(present) if present else None
+
+    return fold
+
+
+def _extreme(name: str, sql: str, pick: Any) -> None:
     def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-        # Kusto ignores nulls; SQL greatest/least do too in DuckDB, so nulls only win when all are null
-        return ctx.dialect.call("greatest" if name == "max_of" else "least", *args)
+        # Kusto ignores nulls (null only when all are); greatest/least do so on both engines
+        values = [_cast_branch(ctx, arg, a, call.type) for arg, a in zip(call.args, args, strict=True)]
+        return ctx.dialect.call(sql, *values)
 
-    scalar(name, args=(1, None), returns=lambda a: unify([x.type for x in a]))(lower)
+    scalar(name, args=(2, 64), returns=lambda a: unify([x.type for x in a]), fold=_fold_extreme(pick))(lower)
 
 
-_extreme("max_of")
-_extreme("min_of")
+_extreme("max_of", "greatest", max)
+_extreme("min_of", "least", min)
 
 
 @scalar("not", args=1, returns=_T.BOOL, params=[_T.BOOL], fold=lambda v: None if v is None else not v)

@@ -1,0 +1,65 @@
+"""The ClickHouse event store on chdb: isolation between stores, result values, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from watchkeeper import QueryLimits, Workspace
+from watchkeeper.store.clickhouse import ChdbEventStore
+
+pytest.importorskip("chdb", reason="chdb is not installed (pip install 'watchkeeper[clickhouse]')")
+
+
+@pytest.fixture
+def chdb_ws() -> Iterator[Workspace]:
+    workspace = Workspace(ChdbEventStore())
+    yield workspace
+    workspace.close()
+
+
+def test_stores_do_not_share_tables(chdb_ws: Workspace) -> None:
+    """chdb runs one server per process; each store still sees only its own rows."""
+    chdb_ws.ingest("Probe_CL", [{"n": 1}])
+    other = Workspace(ChdbEventStore())
+    try:
+        other.ingest("Probe_CL", [{"n": 2}, {"n": 3}])
+        assert chdb_ws.query("Probe_CL | summarize s = sum(n)").rows == [(1,)]
+        assert other.query("Probe_CL | summarize s = sum(n)").rows == [(5,)]
+    finally:
+        other.close()
+    assert chdb_ws.query("Probe_CL | count").rows == [(1,)]
+
+
+def test_closed_store_drops_its_tables() -> None:
+    first = Workspace(ChdbEventStore())
+    first.ingest("Gone_CL", [{"n": 1}])
+    first.close()
+    second = Workspace(ChdbEventStore())
+    try:
+        second.ingest("Gone_CL", [{"n": 7}])
+        assert second.query("Gone_CL | project n").rows == [(7,)]
+    finally:
+        second.close()
+
+
+def test_predicates_come_back_as_bools(chdb_ws: Workspace) -> None:
+    """ClickHouse computes a comparison as UInt8; the result column is KQL bool."""
+    result = chdb_ws.query('print a = 1 < 2, b = "x" has "y", c = bool(null)')
+    assert result.rows == [(True, False, None)]
+
+
+def test_row_limit_truncates_and_says_so(chdb_ws: Workspace) -> None:
+    result = chdb_ws.query("range x from 1 to 50 step 1", limits=QueryLimits(max_rows=10))
+    assert len(result.rows) == 10
+    assert result.truncated
+    assert "row limit of 10" in result.warnings[0]
+
+
+def test_outer_join_fills_nulls_not_defaults(chdb_ws: Workspace) -> None:
+    query = (
+        "datatable(k:string, a:long)['x', 1, 'y', 2]"
+        " | join kind=leftouter (datatable(k:string, b:long)['x', 5]) on k | project k, b"
+    )
+    assert sorted(chdb_ws.query(query).rows) == [("x", 5), ("y", None)]
