@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from watchkeeper.kql import ast
 from watchkeeper.kql.functions.parsing import parse_columns
 from watchkeeper.kql.naming import SqlNames, expression_name
+from watchkeeper.kql.functions.conversions import CONVERT_TO
 from watchkeeper.kql.functions.dynamic import DYNAMIC_GET
 from watchkeeper.kql.plan import (
     BCall,
@@ -90,8 +91,14 @@ def _spread(b: Binder, item: ast.Assign, bound: BExpr, outputs: tuple[str, ...])
     if len(item.names) > len(outputs):
         raise b.error(f"{bound.fn.name}() has {len(outputs)} outputs, not {len(item.names)}", item)
     names = list(item.names) or [f"{base}_{key}" for key in outputs]
-    return [(name, b.make_call(DYNAMIC_GET, [bound], item, options=((key,),))) for name, key in zip(
-        names, outputs, strict=False)]  # fmt: skip
+    types = tuple(bound.fn.extra.get("output_types") or ())
+    spread: list[tuple[str, BExpr]] = []
+    for i, (name, key) in enumerate(zip(names, outputs, strict=False)):
+        value: BExpr = b.make_call(DYNAMIC_GET, [bound], item, options=((key,),))
+        if i < len(types) and types[i] not in (None, KqlType.DYNAMIC):
+            value = b.make_call(CONVERT_TO[types[i]], [value], item)
+        spread.append((name, value))
+    return spread
 
 
 def passthrough(rel: Relation) -> list[tuple[str, BExpr]]:
