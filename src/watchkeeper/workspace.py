@@ -77,6 +77,8 @@ class Workspace:
         external_data_allow: Iterable[str] = (),
     ) -> None:
         self.store = store
+        for function in kql.host_functions():
+            store.register_function(function)
         self.limits = limits or QueryLimits()
         self.path = path
         self.external_data_allow = tuple(external_data_allow)

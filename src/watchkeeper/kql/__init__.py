@@ -27,6 +27,7 @@ from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
 from watchkeeper.kql.ast import Query
 from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
 from watchkeeper.kql.dialects import get_dialect
+from watchkeeper.kql.functions.host import host_functions
 from watchkeeper.kql.literals import parse_datetime_text
 from watchkeeper.kql.lower import Lowerer
 from watchkeeper.kql.parser import parse
@@ -42,6 +43,7 @@ __all__ = [
     "StoredFunction",
     "bind",
     "compile",
+    "host_functions",
     "keys_sql",
     "lower",
     "parse",

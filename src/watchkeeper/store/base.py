@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import pyarrow as pa
 
 from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.host import HostFunction
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store.result import QueryResult
 
@@ -56,6 +57,10 @@ class EventStore(Protocol):
 
     def stored_tables(self) -> set[str]:
         """Names of the tables that have storage (were written to at least once)."""
+        ...
+
+    def register_function(self, function: HostFunction) -> bool:
+        """Make a host function callable from SQL; False when this engine cannot run Python."""
         ...
 
     def close(self) -> None: ...

@@ -27,6 +27,7 @@ from watchkeeper.errors import (
     StoreError,
 )
 from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.host import HostFunction
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult, convert_rows
@@ -104,6 +105,10 @@ class ChdbEventStore:
         ]
         name = _ident(table.name).sql("clickhouse")
         self._run(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(parts)}) ENGINE = Memory")
+
+    def register_function(self, function: HostFunction) -> bool:
+        """chdb runs no Python UDFs: the ClickHouse dialect refuses host functions at compile time."""
+        return False
 
     def stored_tables(self) -> set[str]:
         with self._lock:

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from watchkeeper.errors import QueryExecutionError, QueryTimeout, RowLimitExceeded, StoreError
 from watchkeeper.schema.catalog import ColumnDef, TableDef
+from watchkeeper.schema.host import HostFunction
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult, convert_rows
@@ -66,6 +67,7 @@ class DuckDBEventStore:
         self._lock = threading.RLock()
         self._known: dict[str, TableDef] = {}
         self._stored: set[str] | None = None
+        self._functions: dict[str, HostFunction] = {}
         self._con.execute(
             f"CREATE TABLE IF NOT EXISTS {_META} (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
             "ordinal INTEGER)"
@@ -145,6 +147,26 @@ class DuckDBEventStore:
                 rows = self._con.execute(f"SELECT DISTINCT table_name FROM {_META}").fetchall()
                 self._stored = {r[0] for r in rows}
             return set(self._stored)
+
+    # ---------------------------------------------------------------- host functions
+
+    def register_function(self, function: HostFunction) -> bool:
+        """Register a Python scalar function (see :class:`HostFunction`) under its name."""
+        params = [duckdb.sqltype(_TYPES[t]) for t in function.params]
+        with self._lock:
+            if function.name in self._functions:
+                return True
+            self._con.create_function(
+                function.name,
+                function.call,
+                params,  # type: ignore[arg-type]
+                duckdb.sqltype(_TYPES[function.returns]),
+                null_handling="special" if function.handles_nulls else "default",
+                exception_handling="return_null",
+                side_effects=False,
+            )
+            self._functions[function.name] = function
+        return True
 
     # ---------------------------------------------------------------- data
 

@@ -11,6 +11,7 @@ import threading
 import pyarrow as pa
 
 from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.host import HostFunction
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.duckdb import DuckDBEventStore
@@ -28,6 +29,7 @@ class MemoryEventStore:
         self._tables: dict[str, TableDef] = {}
         self._batches: dict[str, list[pa.Table]] = {}
         self._lock = threading.Lock()
+        self._functions: dict[str, HostFunction] = {}
 
     def ensure_table(self, table: TableDef) -> None:
         with self._lock:
@@ -49,12 +51,18 @@ class MemoryEventStore:
     def custom_tables(self) -> list[TableDef]:
         return [t for t in self._tables.values() if t.is_custom]
 
+    def register_function(self, function: HostFunction) -> bool:
+        self._functions[function.name] = function
+        return True
+
     def stored_tables(self) -> set[str]:
         with self._lock:
             return set(self._tables)
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         engine = DuckDBEventStore(None)
+        for function in self._functions.values():
+            engine.register_function(function)
         try:
             with self._lock:
                 snapshot = {name: (self._tables[name], list(batches)) for name, batches in self._batches.items()}
