@@ -91,9 +91,9 @@ def test_the_text_of_each_type(engine_ws: Workspace) -> None:
                   "tostring(b)", "tostring(r)", "tostring(d)", "tostring(t)", "tostring(g)", "tostring(n)")  # fmt: skip
     assert rows == [
         (
-            "true",
+            "True",
             "1.5",
-            "2017-01-29T09:00:05Z",
+            "2017-01-29T09:00:05.0000000Z",
             "-01:00:00.0000005",
             "7d24b7af-3f2e-4e3a-9d8c-8e0e2e5f5a1b",
             "42",

@@ -4,11 +4,9 @@
 Conversions that fail give null, never an error (Kusto's rule); ``tostring`` of null gives ``""``.
 The binder also uses these specs for Kusto's implicit conversions (dynamic -> typed).
 
-Text forms: a bool prints ``true``/``false``; a datetime ``2017-01-29T09:00:05Z``, with seven
-fractional digits when it has a fraction (inside dynamic values always seven); a timespan
-``[-][d.]hh:mm:ss[.fffffff]``; a real its shortest round-trip text (.NET's). The bool and datetime
-spellings are the project's decision (``BOOL_TEXT``, ``_WHOLE_SECONDS``): Kusto emulator
-measurements elsewhere report ``True``/``False`` and always seven digits.
+Text forms follow Kusto's (.NET) ones, as measured on the Kusto emulator: a bool prints
+``True``/``False``; a datetime ``2017-01-29T09:00:05.0000000Z`` (always seven fractional digits);
+a timespan ``[-][d.]hh:mm:ss[.fffffff]``; a real its shortest round-trip text.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from watchkeeper.kql.dialects import Dialect
 from watchkeeper.kql.functions import tonumber
 from watchkeeper.kql.functions.registry import SCALARS, FunctionSpec, LowerContext, scalar
 from watchkeeper.kql.functions.sqlparts import add, lit, mod, mul, num, or_empty
-from watchkeeper.kql.functions.timeparts import micros_in_second
 from watchkeeper.kql.functions.tonumber import (
     JSON_BOOL,
     JSON_INTEGER,
@@ -58,8 +55,7 @@ __all__ = [
 _T = KqlType
 # strftime formats (the engines' native formatting is several times faster than composing parts)
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%f0Z"
-_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-BOOL_TEXT = {True: "true", False: "false"}
+BOOL_TEXT = {True: "True", False: "False"}
 
 
 # ------------------------------------------------------------------------------ tostring
@@ -77,8 +73,7 @@ def kusto_string(value: Any, kql_type: KqlType) -> str:
     if kql_type is _T.BOOL or isinstance(value, bool):
         return BOOL_TEXT[bool(value)]
     if kql_type is _T.DATETIME and isinstance(value, datetime):
-        text = format_datetime_iso(value)
-        return text if value.microsecond else text.replace(".0000000Z", "Z")
+        return format_datetime_iso(value)
     if kql_type is _T.TIMESPAN:
         return format_timespan(int(value))
     if kql_type is _T.REAL or isinstance(value, float):
@@ -97,10 +92,7 @@ def string_of(d: Dialect, value: exp.Expression, kql_type: KqlType) -> exp.Expre
     if kql_type is _T.DYNAMIC:
         return or_empty(d.json_text(value))
     if kql_type is _T.DATETIME:
-        whole = exp.EQ(this=micros_in_second(d, value), expression=num(0))
-        text = exp.If(this=whole, true=d.strftime(value.copy(), _WHOLE_SECONDS),
-                      false=d.strftime(value.copy(), _ISO_FORMAT))  # fmt: skip
-        return or_empty(text)
+        return or_empty(d.strftime(value, _ISO_FORMAT))
     if kql_type is _T.TIMESPAN:
         return or_empty(timespan_text(d, value))
     if kql_type is _T.REAL:
