@@ -62,6 +62,7 @@ def _within(location: str, prefix: str) -> bool:
     real, base = Path(location).resolve(), Path(prefix).resolve()
     return real == base or base in real.parents
 
+
 EVENTS_FILE = "events.duckdb"
 
 
@@ -157,7 +158,9 @@ class Workspace:
             stored=self.store.stored_tables().__contains__,
         )
 
-    def query(self, text: str, *, limits: QueryLimits | None = None, now: datetime | None = None) -> QueryResult:
+    def query(
+        self, text: str, *, limits: QueryLimits | None = None, now: datetime | None = None
+    ) -> QueryResult:
         """Run a KQL query; returns its first (primary) result table.
 
         Raises :class:`~watchkeeper.errors.KqlError` for a query that is not valid (with line,

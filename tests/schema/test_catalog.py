@@ -53,7 +53,8 @@ def test_core_tables_exist_with_time_generated(table: str) -> None:
 
 def test_defender_tables_answer_to_timestamp_as_an_alias_of_time_generated() -> None:
     column = Catalog.sentinel()["DeviceProcessEvents"].column("Timestamp")
-    assert column is not None and column.alias_of == "TimeGenerated"
+    assert column is not None
+    assert column.alias_of == "TimeGenerated"
     assert Catalog.sentinel()["SecurityEvent"].column("Timestamp") is None
 
 

@@ -30,7 +30,9 @@ def test_rows_are_coerced_to_the_catalog_types(ws: Workspace) -> None:
     assert dict(result.columns)["EventID"] is KqlType.INT
 
 
-def test_a_row_that_cannot_be_coerced_is_rejected_with_its_index_and_nothing_is_written(ws: Workspace) -> None:
+def test_a_row_that_cannot_be_coerced_is_rejected_with_its_index_and_nothing_is_written(
+    ws: Workspace,
+) -> None:
     rows = [{"EventID": 4624}, {"EventID": "not a number"}]
     with pytest.raises(IngestError) as info:
         ws.ingest("SecurityEvent", rows)
@@ -49,7 +51,8 @@ def test_custom_tables_are_created_on_first_write_and_grow(ws: Workspace) -> Non
     ws.ingest("Beacon_CL", [{"Host": "web-2", "Port": 443}])
     table = ws.catalog["Beacon_CL"]
     assert [c.name for c in table.columns][:2] == ["TimeGenerated", "Host"]
-    assert table.column("Port") is not None and table.column("Port").type is KqlType.LONG
+    assert table.column("Port") is not None
+    assert table.column("Port").type is KqlType.LONG
     rows = ws.query("Beacon_CL | order by Host asc | project Host, Score, Tags, Port").rows
     assert rows == [("web-1", 0.5, ["a", "b"], None), ("web-2", None, None, 443)]
 
@@ -97,7 +100,9 @@ def test_a_query_over_the_time_limit_is_cancelled(ws: Workspace) -> None:
 def test_externaldata_reads_only_allowlisted_locations(tmp_path: Path) -> None:
     data = tmp_path / "feed.csv"
     data.write_text("name,score\nalpha,1\nbeta,7\n")
-    query = f'externaldata(name:string, score:long)[@"{data}"] with (ignoreFirstRecord=true) | where score > 2'
+    query = (
+        f'externaldata(name:string, score:long)[@"{data}"] with (ignoreFirstRecord=true) | where score > 2'
+    )
     with Workspace.open(None) as closed, pytest.raises(ExternalDataRefused):
         closed.query(query)
     with Workspace.open(None) as ws:

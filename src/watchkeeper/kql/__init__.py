@@ -130,7 +130,9 @@ def translate(
     """
     try:
         target = get_dialect(dialect)
-        bound = bind(text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now, stored=stored)
+        bound = bind(
+            text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now, stored=stored
+        )
         out = []
         for bound_relation in bound.relations:
             relation = prune(bound_relation)
@@ -149,7 +151,7 @@ def translate(
         raise UnsupportedError(f"internal compiler error ({type(exc).__name__}: {exc})", None, text) from exc
 
 
-def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:  # noqa: A001
+def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:
     """Compile a KQL query to SQL for ``dialect`` (``duckdb`` or ``clickhouse``).
 
     ``catalog`` defaults to :meth:`Catalog.sentinel`. A query with several tabular statements
@@ -161,7 +163,11 @@ def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -
 def keys_sql(relation: Relation, bag: BExpr, dialect: str, now: datetime) -> str:
     """SQL listing the distinct property names of a dynamic expression over a relation (what
     ``bag_unpack`` needs to know about the data before it can name its columns)."""
-    return Lowerer(get_dialect(dialect), now).distinct_keys(relation, bag).sql(dialect=get_dialect(dialect).sqlglot_dialect)
+    return (
+        Lowerer(get_dialect(dialect), now)
+        .distinct_keys(relation, bag)
+        .sql(dialect=get_dialect(dialect).sqlglot_dialect)
+    )
 
 
 def lower(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> exp.Query:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_operators import passthrough, project_columns, row_context
 from watchkeeper.kql.functions.registry import AGGREGATES, OPERATORS, SCALARS, FunctionKind
-from watchkeeper.kql.naming import SqlNames, aggregate_column_name, dedupe_name, expression_name, grouping_name
+from watchkeeper.kql.naming import (
+    SqlNames,
+    aggregate_column_name,
+    dedupe_name,
+    expression_name,
+    grouping_name,
+)
 from watchkeeper.kql.plan import (
     Aggregate,
     AggregateItem,
@@ -100,8 +106,10 @@ def _aggregate_items(
         expr = ast.Call(expr.span, "count", (), expr.span)  # `summarize count by X` is count()
     if isinstance(expr, ast.Call) and expr.name in _MULTI:
         return _multi(b, rel, item, expr, ctx, key_names)
-    if isinstance(expr, ast.Call) and expr.name in _ANY and (
-        len(expr.args) > 1 or any(isinstance(a, ast.Star) for a in expr.args)
+    if (
+        isinstance(expr, ast.Call)
+        and expr.name in _ANY
+        and (len(expr.args) > 1 or any(isinstance(a, ast.Star) for a in expr.args))
     ):
         return _take_any_row(b, rel, item, expr, ctx, key_names)
     bound = b.scalar(expr, ctx)
@@ -134,7 +142,9 @@ def _aggregate_call(expr: ast.Expr) -> ast.Call | None:
     return None
 
 
-_CONVERSIONS = frozenset({"tostring", "toint", "tolong", "toreal", "todouble", "todynamic", "tobool", "todatetime"})
+_CONVERSIONS = frozenset(
+    {"tostring", "toint", "tolong", "toreal", "todouble", "todynamic", "tobool", "todatetime"}
+)
 
 
 def _has_aggregate(expr: BExpr) -> bool:
@@ -153,7 +163,13 @@ def _multi(
 
 
 def _arg_extreme(
-    b: Binder, rel: Relation, item: ast.Assign, call: ast.Call, ctx: ExprContext, key_names: list[str], name: str
+    b: Binder,
+    rel: Relation,
+    item: ast.Assign,
+    call: ast.Call,
+    ctx: ExprContext,
+    key_names: list[str],
+    name: str,
 ) -> list[tuple[str, BExpr]]:
     if not call.args:
         raise b.error(f"{name}() needs the expression to maximise", call)
@@ -216,7 +232,9 @@ def _percentiles(
         args = [value, level] if weight is None else [value, weight, level]
         spec = AGGREGATES["percentile" if weight is None else "percentilew"]
         text = _level_text(level.value)
-        name = item.names[i] if i < len(item.names) else aggregate_column_name("percentile", call.args[0], text)
+        name = (
+            item.names[i] if i < len(item.names) else aggregate_column_name("percentile", call.args[0], text)
+        )
         outputs.append((name, b.make_call(spec, args, call)))
     return outputs
 
@@ -314,7 +332,9 @@ def top_nested(b: Binder, rel: Relation, op: ast.TopNested, scope: Scope) -> Rel
     for depth, level in enumerate(levels):
         ctx = row_context(rel, scope)
         of_expr = b.scalar(level.of.expr, ctx)
-        of_name = level.of.names[0] if level.of.names else expression_name(level.of.expr) or f"Column{depth + 1}"
+        of_name = (
+            level.of.names[0] if level.of.names else expression_name(level.of.expr) or f"Column{depth + 1}"
+        )
         keys.append((of_name, of_expr))
     aggs: list[tuple[str, BExpr]] = []
     for depth, level in enumerate(levels):
@@ -357,7 +377,7 @@ def _top_nested_levels(
             continue
         key_names = [name for name, _ in keys[:depth]]
         conditions = tuple((_column(current, n), _column(kept, n)) for n in key_names)
-        prior = [c for c in current.schema.columns]
+        prior = list(current.schema.columns)
         right_cols = tuple(c for c in kept.schema.columns[depth:])
         names = SqlNames()
         out = tuple(names.column(c.name, c.type) for c in prior + list(right_cols))
@@ -373,12 +393,14 @@ def _column(rel: Relation, name: str) -> Column:
     return found
 
 
-def _reorder_top_nested(rel: Relation, keys: list[tuple[str, BExpr]], aggs: list[tuple[str, BExpr]]) -> Relation:
+def _reorder_top_nested(
+    rel: Relation, keys: list[tuple[str, BExpr]], aggs: list[tuple[str, BExpr]]
+) -> Relation:
     """Kusto's column order: each level's value then its aggregate."""
     wanted: list[str] = []
     for (k, _), (a, _) in zip(keys, aggs, strict=True):
         wanted.extend([k, a])
-    items = []
+    items: list[tuple[str, BExpr]] = []
     for name in wanted:
         col = rel.schema.find(name)
         if col is not None:
@@ -394,8 +416,8 @@ def serialize(b: Binder, rel: Relation, op: ast.Serialize, scope: Scope) -> Rela
     allowed anywhere in watchkeeper, so this is an ``extend`` (or nothing)."""
     if not op.items:
         return rel
-    from watchkeeper.kql.bind_operators import OPERATOR_BINDERS
+    from watchkeeper.kql.bind_operators import operator_binders
 
-    extend = OPERATOR_BINDERS.get(ast.Extend)
+    extend = operator_binders().get(ast.Extend)
     assert extend is not None
     return extend(b, rel, ast.Extend(op.span, op.items), scope)

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["join", "lookup"]
 
-_KIND_ALIASES = {"anti": "leftanti", "leftantisemi": "leftanti", "rightantisemi": "rightanti", "semi": "leftsemi"}
+_KIND_ALIASES = {
+    "anti": "leftanti",
+    "leftantisemi": "leftanti",
+    "rightantisemi": "rightanti",
+    "semi": "leftsemi",
+}
 
 
 def join(b: Binder, left: Relation, op: ast.Join, scope: Scope) -> Relation:

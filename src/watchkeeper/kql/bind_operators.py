@@ -1,20 +1,21 @@
 """Binding of row-wise tabular operators: where, project*, extend, parse, take, sort, mv-expand...
 
 ``summarize``, ``make-series``, ``join`` and friends live in :mod:`bind_aggregates` and
-:mod:`bind_joins`; the dispatch table :data:`OPERATOR_BINDERS` covers them all.
+:mod:`bind_joins`; the dispatch table :func:`operator_binders` covers them all.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING
 
 from watchkeeper.kql import ast
-from watchkeeper.kql.functions.parsing import parse_columns
-from watchkeeper.kql.naming import SqlNames, expression_name
 from watchkeeper.kql.functions.conversions import CONVERT_TO
 from watchkeeper.kql.functions.dynamic import DYNAMIC_GET
+from watchkeeper.kql.functions.parsing import parse_columns
+from watchkeeper.kql.naming import SqlNames, expression_name
 from watchkeeper.kql.plan import (
     BCall,
     BColumn,
@@ -32,7 +33,6 @@ from watchkeeper.kql.plan import (
     Sort,
     SortSpec,
     Values,
-    columns_used,
 )
 from watchkeeper.kql.scope import ExprContext, Scope
 from watchkeeper.schema.types import KqlType
@@ -40,13 +40,13 @@ from watchkeeper.schema.types import KqlType
 if TYPE_CHECKING:
     from watchkeeper.kql.binder import Binder
 
-__all__ = ["OPERATOR_BINDERS", "bind_assign", "bind_operator", "passthrough", "project_columns"]
+__all__ = ["bind_assign", "bind_operator", "operator_binders", "passthrough", "project_columns"]
 
 _T = KqlType
 
 
 def bind_operator(b: Binder, rel: Relation, op: ast.Operator, scope: Scope) -> Relation:
-    handler = OPERATOR_BINDERS.get(type(op))
+    handler = operator_binders().get(type(op))
     if handler is None:
         raise b.unsupported(f"operator '{type(op).__name__.lower()}'", op)
     return handler(b, rel, op, scope)
@@ -106,7 +106,9 @@ def passthrough(rel: Relation) -> list[tuple[str, BExpr]]:
     return [(c.name, BColumn(c.type, c)) for c in rel.schema.columns]
 
 
-def project_columns(rel: Relation, items: list[tuple[str, BExpr]], *, open_schema: bool = False) -> Projection:
+def project_columns(
+    rel: Relation, items: list[tuple[str, BExpr]], *, open_schema: bool = False
+) -> Projection:
     names = SqlNames()
     columns = tuple(names.column(name, expr.type) for name, expr in items)
     return Projection(Schema(columns, open_schema), rel, tuple(expr for _, expr in items))
@@ -191,7 +193,7 @@ def _replace_or_append(items: list[tuple[str, BExpr]], name: str, expr: BExpr) -
 
 
 def _natural(name: str) -> list[tuple[int, int | str]]:
-    """"Granny" order: digit runs compare as numbers (a2 before a10)."""
+    """ "Granny" order: digit runs compare as numbers (a2 before a10)."""
     import re
 
     return [(0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.findall(r"\d+|\D+", name)]
@@ -241,7 +243,9 @@ def _project_reorder(b: Binder, rel: Relation, op: ast.ProjectReorder, scope: Sc
         if order in ("asc", "granny-asc"):
             matched.sort(key=lambda item: _natural(item[0]) if order == "granny-asc" else item[0])
         elif order in ("desc", "granny-desc"):
-            matched.sort(key=lambda item: _natural(item[0]) if order == "granny-desc" else item[0], reverse=True)
+            matched.sort(
+                key=lambda item: _natural(item[0]) if order == "granny-desc" else item[0], reverse=True
+            )
         ordered.extend(matched)
         remaining = [item for item in remaining if item not in matched]
     return project_columns(rel, ordered + remaining, open_schema=rel.schema.open)
@@ -336,7 +340,7 @@ def _mv_expand(b: Binder, rel: Relation, op: ast.MvExpand, scope: Scope) -> Rela
             raise b.error("the mv-expand limit must be a whole number of rows", op.limit)
         limit = value
     items = passthrough(rel)
-    for name, expr, to_type in expanded:
+    for name, _expr, to_type in expanded:
         items = _replace_or_append(items, name, BLiteral(to_type or _T.DYNAMIC, None))
     columns = [names.column(n, e.type) for n, e in items]
     by_name = {c.name: c for c in columns}
@@ -406,7 +410,9 @@ def _invoke(b: Binder, rel: Relation, op: ast.Invoke, scope: Scope) -> Relation:
         raise b.unsupported(f"invoke of '{op.call.name}' (only let functions can be invoked)", op.call)
     inner = scope.child()
     inner.define("$invoke_input", rel)
-    call = ast.Call(op.call.span, op.call.name, (ast.Name(op.span, "$invoke_input"), *op.call.args), op.call.name_span)
+    call = ast.Call(
+        op.call.span, op.call.name, (ast.Name(op.span, "$invoke_input"), *op.call.args), op.call.name_span
+    )
     result = expand_user_function(b, found, call, inner)
     if not isinstance(result, Relation):
         raise b.error(f"{op.call.name}() does not return a table", op.call)
@@ -450,13 +456,8 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
     }
 
 
-class _LazyTable(dict[type, Callable[..., Relation]]):
-    """The dispatch table, filled on first use (its modules import this one)."""
-
-    def get(self, key: type, default: Callable[..., Relation] | None = None) -> Callable[..., Relation] | None:  # type: ignore[override]
-        if not self:
-            self.update(_operator_table())
-        return super().get(key, default)
-
-
-OPERATOR_BINDERS: dict[type, Callable[..., Relation]] = _LazyTable()
+@cache
+def operator_binders() -> dict[type, Callable[..., Relation]]:
+    """The dispatch table from operator node type to binder (built on first use: the modules it
+    names import this one)."""
+    return _operator_table()

@@ -68,7 +68,11 @@ def _member(b: Binder, expr: ast.Member, ctx: ExprContext) -> BExpr:
 def _index(b: Binder, expr: ast.Index, ctx: ExprContext) -> BExpr:
     target = bind(b, expr.target, ctx)
     index = bind(b, expr.index, ctx)
-    if isinstance(index, BLiteral) and isinstance(index.value, (str, int)) and not isinstance(index.value, bool):
+    if (
+        isinstance(index, BLiteral)
+        and isinstance(index.value, (str, int))
+        and not isinstance(index.value, bool)
+    ):
         return _dynamic_access(b, target, index.value, expr)
     if target.type not in (_T.DYNAMIC, _T.UNKNOWN):
         raise b.error(f"cannot index a value of type {target.type}", expr)
@@ -82,7 +86,12 @@ def _dynamic_access(b: Binder, target: BExpr, key: str | int, node: ast.Node) ->
         target = b.make_call(conv.TODYNAMIC, [target], node)
     if target.type not in (_T.DYNAMIC, _T.UNKNOWN):
         raise b.error(f"cannot access property '{key}' of a value of type {target.type}", node)
-    if isinstance(key, int) and isinstance(target, BCall) and target.fn.name == "split" and len(target.args) == 2:
+    if (
+        isinstance(key, int)
+        and isinstance(target, BCall)
+        and target.fn.name == "split"
+        and len(target.args) == 2
+    ):
         index = BLiteral(_T.LONG, key)
         return b.make_call(SCALARS["_split_part"], [target.args[0], target.args[1], index], node)
     if isinstance(target, BCall) and target.fn is DYNAMIC_GET and target.options[0] is not None:
@@ -193,7 +202,9 @@ def _between(b: Binder, expr: ast.Between, ctx: ExprContext) -> BExpr:
         high = b.make_call(b.operator_spec("+", expr), [low, high], expr)
     target, low = _align(b, target, low, expr)
     target, high = _align(b, target, high, expr)
-    return b.make_call(b.operator_spec("!between" if expr.negated else "between", expr), [target, low, high], expr)
+    return b.make_call(
+        b.operator_spec("!between" if expr.negated else "between", expr), [target, low, high], expr
+    )
 
 
 def _in_list(b: Binder, expr: ast.InList, ctx: ExprContext) -> BExpr:
@@ -244,7 +255,9 @@ def _call(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
 
         result = expand_user_function(b, found, expr, ctx.scope, ctx)
         if isinstance(result, Relation):
-            return BSubquery(result.schema.columns[0].type if result.schema.columns else _T.UNKNOWN, result, "table")
+            return BSubquery(
+                result.schema.columns[0].type if result.schema.columns else _T.UNKNOWN, result, "table"
+            )
         return result
     if isinstance(found, LazyLet):
         raise b.error(f"'{expr.name}' is not a function", expr.name_span)
@@ -348,7 +361,9 @@ def _bin_auto(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     at = b.options.get("query_bin_auto_at")
     if value.type is _T.DATETIME:
         step = BLiteral(_T.TIMESPAN, parse_timespan_text(str(size)))
-        anchor = BLiteral(_T.DATETIME, parse_datetime_text(str(at)) if at is not None else datetime(1, 1, 1, tzinfo=UTC))
+        anchor = BLiteral(
+            _T.DATETIME, parse_datetime_text(str(at)) if at is not None else datetime(1, 1, 1, tzinfo=UTC)
+        )
     else:
         step = BLiteral(_T.REAL if isinstance(size, float) else _T.LONG, size)
         anchor = BLiteral(step.type, at if at is not None else 0)

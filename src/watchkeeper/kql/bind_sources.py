@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 from watchkeeper.errors import KqlError
 from watchkeeper.kql import ast
 from watchkeeper.kql.naming import SqlNames
-from watchkeeper.kql.plan import BExpr, BLiteral, Column, ExternalData, Range, Relation, Schema, UnionAll, Values
+from watchkeeper.kql.plan import (
+    BExpr,
+    BLiteral,
+    Column,
+    ExternalData,
+    Range,
+    Relation,
+    Schema,
+    UnionAll,
+    Values,
+)
 from watchkeeper.kql.scope import ExprContext, Scope, StoredFunction, UserFunction
 from watchkeeper.schema.types import KqlType
 
@@ -44,8 +54,14 @@ def _constant_as(b: Binder, bound: BExpr, kql_type: KqlType, node: ast.Node) -> 
     if kql_type.is_numeric and bound.type.is_numeric and isinstance(bound, BLiteral):
         value = float(bound.value) if kql_type is _T.REAL else bound.value
         return BLiteral(kql_type, value)
-    return b.coerce(bound, kql_type, node) if kql_type is not _T.DYNAMIC or bound.type is _T.DYNAMIC else (
-        BLiteral(_T.DYNAMIC, bound.value) if isinstance(bound, BLiteral) else b.coerce(bound, kql_type, node)
+    return (
+        b.coerce(bound, kql_type, node)
+        if kql_type is not _T.DYNAMIC or bound.type is _T.DYNAMIC
+        else (
+            BLiteral(_T.DYNAMIC, bound.value)
+            if isinstance(bound, BLiteral)
+            else b.coerce(bound, kql_type, node)
+        )
     )
 
 
@@ -86,7 +102,9 @@ def _union(b: Binder, expr: ast.Union, scope: Scope) -> Relation:
     return union_relations(b, legs, expr)
 
 
-def _union_legs(b: Binder, sources: tuple[ast.Expr, ...], scope: Scope, fuzzy: bool) -> list[tuple[str, Relation]]:
+def _union_legs(
+    b: Binder, sources: tuple[ast.Expr, ...], scope: Scope, fuzzy: bool
+) -> list[tuple[str, Relation]]:
     legs: list[tuple[str, Relation]] = []
     for source in sources:
         if isinstance(source, ast.Star):
@@ -123,7 +141,7 @@ def union_relations(b: Binder, legs: list[tuple[str, Relation]], expr: ast.Union
         order = [n for n in order if n in common]
     out_specs: list[tuple[str, KqlType, str, KqlType | None]] = []  # (out name, type, source name, src type)
     for name in order:
-        kinds = [t for t in types[name] if t is not _T.UNKNOWN] or [_T.UNKNOWN]
+        kinds: list[KqlType] = [t for t in types[name] if t is not _T.UNKNOWN] or [_T.UNKNOWN]
         if len(kinds) == 1:
             out_specs.append((name, kinds[0], name, None))
         else:
@@ -137,9 +155,9 @@ def union_relations(b: Binder, legs: list[tuple[str, Relation]], expr: ast.Union
     for label, rel in legs:
         items: list[BExpr | None] = [BLiteral(_T.STRING, label)] if expr.withsource else []
         for _, _, source, src_type in out_specs:
-            col = rel.schema.find(source)
-            items.append(None if col is None or (src_type is not None and col.type is not src_type) else
-                         _column_expr(col))  # fmt: skip
+            found = rel.schema.find(source)
+            items.append(None if found is None or (src_type is not None and found.type is not src_type) else
+                         _column_expr(found))  # fmt: skip
         inputs.append((rel, tuple(items)))
     open_schema = any(r.schema.open for _, r in legs)
     return UnionAll(Schema(tuple(columns), open_schema), tuple(inputs))
@@ -245,7 +263,9 @@ def expand_user_function(
     return b.scalar(body.result, ExprContext(inner, arg_ctx.row, arg_ctx.aggregates, arg_ctx.window))
 
 
-def expand_stored_function(b: Binder, fn: StoredFunction, node: ast.Node, call: ast.Call | None = None) -> Relation:
+def expand_stored_function(
+    b: Binder, fn: StoredFunction, node: ast.Node, call: ast.Call | None = None
+) -> Relation:
     """Bind a workspace function by parsing its stored body as a ``let`` function and calling it."""
     from watchkeeper.kql.parser import parse
 
@@ -261,4 +281,3 @@ def expand_stored_function(b: Binder, fn: StoredFunction, node: ast.Node, call: 
     if not isinstance(result, Relation):
         raise b.error(f"the stored function '{fn.name}' does not return a table", node)
     return result
-

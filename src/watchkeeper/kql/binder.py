@@ -20,7 +20,14 @@ from typing import Any
 from watchkeeper.errors import KqlBindError, KqlError, SourceSpan, UnsupportedError
 from watchkeeper.kql import ast
 from watchkeeper.kql.functions import conversions as conv
-from watchkeeper.kql.functions.registry import AGGREGATES, NOT_CONSTANT, OPERATORS, SCALARS, FunctionKind, FunctionSpec
+from watchkeeper.kql.functions.registry import (
+    AGGREGATES,
+    NOT_CONSTANT,
+    OPERATORS,
+    SCALARS,
+    FunctionKind,
+    FunctionSpec,
+)
 from watchkeeper.kql.naming import SqlNames
 from watchkeeper.kql.plan import (
     BCall,
@@ -343,7 +350,7 @@ class Binder:
         try:
             if args_fold is not None:
                 value = args_fold(list(call.args))
-            else:
+            elif values_fold is not None:
                 value = values_fold(*[a.value for a in call.args])  # type: ignore[attr-defined]
         except (ArithmeticError, ValueError, TypeError, OverflowError, AttributeError, KeyError, IndexError):
             return call
@@ -370,7 +377,9 @@ class Binder:
                                  node.name_span)  # fmt: skip
             return agg
         if name.startswith(_UNSUPPORTED_FAMILIES):
-            raise self.unsupported(f"{name}() (the {name.split('_')[0]}_* functions are not available)", node.name_span)
+            raise self.unsupported(
+                f"{name}() (the {name.split('_')[0]}_* functions are not available)", node.name_span
+            )
         close = difflib.get_close_matches(name, list(SCALARS) + list(AGGREGATES), n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise self.error(f"unknown function '{name}'{hint}", node.name_span)

@@ -124,7 +124,11 @@ class Lowerer:
         keys = self.dialect.unnest(self.dialect.json_keys(self.expr(bag, resolve)))
         inner = select.select(exp.Alias(this=keys, alias=ident("k")), copy=False)
         alias = self.alias()
-        outer = exp.select(col("k", alias)).distinct(copy=False).from_(inner.subquery(alias, copy=False), copy=False)
+        outer = (
+            exp.select(col("k", alias))
+            .distinct(copy=False)
+            .from_(inner.subquery(alias, copy=False), copy=False)
+        )
         outer = outer.order_by(col("k", alias), copy=False).limit(limit, copy=False)
         for name, definition in self._cte_defs:
             outer = outer.with_(name, as_=definition, copy=False)
@@ -144,7 +148,9 @@ class Lowerer:
         if low.open:
             outer = exp.select(exp.Star()).from_(low.select.subquery(alias, copy=False), copy=False)
         else:
-            outer = exp.select(*[col(c, alias) for c in low.columns]).from_(low.select.subquery(alias, copy=False), copy=False)
+            outer = exp.select(*[col(c, alias) for c in low.columns]).from_(
+                low.select.subquery(alias, copy=False), copy=False
+            )
         if low.order:
             outer = outer.order_by(*[self._ordered(col(k.name, alias), k) for k in low.order], copy=False)
         return outer
@@ -178,7 +184,8 @@ class Lowerer:
     def _from_cte(self, rel: p.Relation) -> Lowered:
         name = self._ctes[id(rel)]
         names = [c.sql for c in rel.schema.columns]
-        select = exp.select(*[col(n) for n in names] or [exp.Star()]).from_(exp.to_table(name), copy=False)
+        outputs: list[exp.Expression] = [col(n) for n in names] or [exp.Star()]
+        select = exp.select(*outputs).from_(exp.to_table(name), copy=False)
         return Lowered(select, names, {n: col(n) for n in names}, open=rel.schema.open)
 
     def source(self, low: Lowered) -> tuple[exp.Expression, Resolver, str]:
@@ -213,7 +220,12 @@ class Lowerer:
     # ---------------------------------------------------------------- expressions
 
     def expr(
-        self, expr: p.BExpr, resolve: Resolver, order: list[exp.Ordered] | None = None, *, predicate: bool = False
+        self,
+        expr: p.BExpr,
+        resolve: Resolver,
+        order: list[exp.Ordered] | None = None,
+        *,
+        predicate: bool = False,
     ) -> exp.Expression:
         """Lower a scalar expression; ``predicate`` marks a ``where`` condition (see _ExprContext)."""
         ctx = _ExprContext(self, resolve, order or [], predicate)
@@ -247,11 +259,17 @@ class Lowerer:
         if expr.mode == "scalar":
             first = low.columns[0] if low.columns else None
             alias = self.alias()
-            scalar = exp.select(col(first, alias) if first else exp.Star()).from_(select.subquery(alias, copy=False), copy=False).limit(1, copy=False)
+            scalar = (
+                exp.select(col(first, alias) if first else exp.Star())
+                .from_(select.subquery(alias, copy=False), copy=False)
+                .limit(1, copy=False)
+            )
             return exp.Subquery(this=scalar)
         if expr.mode == "list" and len(low.columns) > 1:
             alias = self.alias()
-            select = exp.select(col(low.columns[0], alias)).from_(select.subquery(alias, copy=False), copy=False)
+            select = exp.select(col(low.columns[0], alias)).from_(
+                select.subquery(alias, copy=False), copy=False
+            )
         return exp.Subquery(this=select)
 
 
@@ -260,7 +278,7 @@ _OPERATOR_CHILDREN = (exp.Binary, exp.Between, exp.In, exp.Not, exp.Neg)
 _NO_PARENS = (exp.Paren, exp.Alias, exp.Escape, exp.PropertyEQ, exp.Dot)
 
 
-def parenthesize(tree: exp.Expression) -> exp.Expression:
+def parenthesize(tree: exp.Select) -> exp.Select:
     """Put parentheses around every operator that is an operand of another operator.
 
     sqlglot prints a tree as built, without adding parentheses, so ``Mul(a, Add(b, 4))`` would read
@@ -302,7 +320,9 @@ def _children(rel: p.Relation) -> list[p.Relation]:
 def is_simple(low: Lowered) -> bool:
     """A SELECT other operators may merge into: no grouping, limit, distinct, windows or joins."""
     s = low.select
-    if any(s.args.get(k) for k in ("group", "limit", "distinct", "having", "qualify", "joins", "order", "with")):
+    if any(
+        s.args.get(k) for k in ("group", "limit", "distinct", "having", "qualify", "joins", "order", "with")
+    ):
         return False
     if low.open or low.aggregated:
         return False

@@ -89,7 +89,9 @@ def _aggregate_by_row(lw: Lowerer, rel: p.Aggregate, low: Lowered, form: tuple[s
         value = item.call.args[0]
         outputs[item.columns[0].sql] = lw.expr(value, resolve)
     order = exp.Ordered(this=lw.expr(by, resolve), desc=kind == "max", nulls_first=False)
-    rank = exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k in keys], order=exp.Order(expressions=[order]))
+    rank = exp.Window(
+        this=exp.RowNumber(), partition_by=[k.copy() for k in keys], order=exp.Order(expressions=[order])
+    )
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
     select = select.qualify(exp.EQ(this=rank, expression=exp.Literal.number(1)), copy=False)
     names = [c.sql for c in rel.schema.columns]
@@ -134,7 +136,9 @@ def _mv_expand(lw: Lowerer, rel: p.MvExpand) -> Lowered:
             expr, _ = expanded[column.sql]
             elements = d.mv_elements(lw.expr(expr, resolve), expr.type, rel.bag_expansion)
             if rel.limit is not None:
-                elements = d.call("list_slice", elements, exp.Literal.number(1), exp.Literal.number(rel.limit))
+                elements = d.call(
+                    "list_slice", elements, exp.Literal.number(1), exp.Literal.number(rel.limit)
+                )
             element_lists.append(elements)
             outputs[column.sql] = d.unnest(elements)
         elif rel.item_index is not None and column.sql == rel.item_index.sql:
@@ -156,6 +160,13 @@ def _mv_expand(lw: Lowerer, rel: p.MvExpand) -> Lowered:
     return _convert_expanded(lw, rel, low_out)
 
 
+def _resolver(alias: str) -> Resolver:
+    def resolve(column: p.Column) -> exp.Expression:
+        return col(column.sql, alias)
+
+    return resolve
+
+
 def _convert_expanded(lw: Lowerer, rel: p.MvExpand, low: Lowered) -> Lowered:
     """Apply ``to typeof(T)``: elements that are not of type T become null."""
     typed = [(column, to_type) for column, _, to_type in rel.expanded if to_type not in (None, _T.DYNAMIC)]
@@ -167,7 +178,7 @@ def _convert_expanded(lw: Lowerer, rel: p.MvExpand, low: Lowered) -> Lowered:
         assert to_type is not None
         spec = CONVERT_TO[to_type]
         call = p.BCall(to_type, spec, (p.BColumn(_T.DYNAMIC, column),))
-        outputs[column.sql] = lw.expr(call, lambda c, a=alias: col(c.sql, a))
+        outputs[column.sql] = lw.expr(call, _resolver(alias))
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
     # the converted expressions, so an operator merging into this SELECT reads the converted values
     return Lowered(select, low.columns, outputs, low.order, low.hidden)

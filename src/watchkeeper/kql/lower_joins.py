@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from watchkeeper.kql import plan as p
-from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, col, ident
 from watchkeeper.kql.functions.sqlparts import lit
+from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, col, ident
 from watchkeeper.schema.types import KqlType
 
 __all__: list[str] = []
@@ -65,7 +65,7 @@ def _maybe_empty(expr: exp.Expression, kql_type: KqlType, nullable: bool) -> exp
 
 def _on(rel: p.Join, la: str, ra: str) -> exp.Expression:
     conds = [exp.EQ(this=col(lc.sql, la), expression=col(rc.sql, ra)) for lc, rc in rel.conditions]
-    on = conds[0]
+    on: exp.Expression = conds[0]
     for c in conds[1:]:
         on = exp.And(this=on, expression=c)
     return on
@@ -103,7 +103,11 @@ def _union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
                 value = lit("") if column.type is _T.STRING else d.null(column.type)
             else:
                 value = lw.expr(item, resolve)
-                if item.type is not column.type and column.type is not _T.UNKNOWN and item.type is not _T.UNKNOWN:
+                if (
+                    item.type is not column.type
+                    and column.type is not _T.UNKNOWN
+                    and item.type is not _T.UNKNOWN
+                ):
                     value = d.cast(value, column.type)
             outputs.append(_aliased(value, column.sql))
         legs.append(select.select(*outputs, copy=False))
@@ -112,7 +116,8 @@ def _union(lw: Lowerer, rel: p.UnionAll) -> Lowered:
         union = exp.union(union, leg, distinct=False, copy=False)
     alias = lw.alias()
     select = exp.select(*[col(n, alias) for n in names]).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False)
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False
+    )
     return Lowered(select, names, {n: col(n, alias) for n in names})
 
 

@@ -12,8 +12,8 @@ from sqlglot import exp
 
 from watchkeeper.kql import plan as p
 from watchkeeper.kql.functions.registry import FunctionKind
-from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, OrderKey, col, ident, is_simple, plain_column
 from watchkeeper.kql.literals import ticks_from_datetime
+from watchkeeper.kql.lower import _RELATIONS, Lowered, Lowerer, OrderKey, col, ident, is_simple, plain_column
 from watchkeeper.schema.types import KqlType
 
 __all__: list[str] = []
@@ -47,8 +47,12 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
     names = [c.sql for c in rel.schema.columns]
     d = lw.dialect
     if not rel.rows:
-        select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(0, copy=False)
-        return Lowered(select, names, {n: d.null(c.type) for n, c in zip(names, rel.schema.columns, strict=True)})
+        select = exp.select(*[_aliased(d.null(c.type), c.sql) for c in rel.schema.columns]).limit(
+            0, copy=False
+        )
+        return Lowered(
+            select, names, {n: d.null(c.type) for n, c in zip(names, rel.schema.columns, strict=True)}
+        )
     rows = [[_cell(lw, value, column) for value, column in zip(row, rel.schema.columns, strict=True)]
             for row in rel.rows]  # fmt: skip
     if len(rows) == 1:
@@ -140,9 +144,9 @@ def _mergeable(low: Lowered, exprs: list[p.BExpr], *, allow_computed_once: bool)
         source = low.exprs.get(name)
         if source is None:
             return False
-        if not (plain_column(source) or isinstance(source, exp.Literal)):
-            if not allow_computed_once or uses > 1 or source.find(exp.Subquery):
-                return False
+        computed = not (plain_column(source) or isinstance(source, exp.Literal))
+        if computed and (not allow_computed_once or uses > 1 or source.find(exp.Subquery)):
+            return False
     return True
 
 
@@ -155,7 +159,7 @@ def _filter(lw: Lowerer, rel: p.Filter) -> Lowered:
     select, resolve, alias = lw.wrap(low)
     pred = lw.expr(rel.predicate, resolve, predicate=True)
     select = select.select(*_passthrough(low, alias), copy=False).where(pred, copy=False)
-    exprs = {n: col(n, alias) for n in low.outputs}
+    exprs: dict[str, exp.Expression] = {n: col(n, alias) for n in low.outputs}
     return Lowered(select, low.columns, exprs, low.order, low.hidden, low.open)
 
 
@@ -195,8 +199,8 @@ def _innermost_nested_windows(select: exp.Select) -> list[exp.Window]:
     return found
 
 
-def _ancestors(node: exp.Expression, stop: exp.Expression) -> list[exp.Expression]:
-    out = []
+def _ancestors(node: exp.Expression, stop: exp.Expression) -> list[object]:
+    out: list[object] = []
     parent = node.parent
     while parent is not None and parent is not stop:
         out.append(parent)
@@ -211,7 +215,9 @@ def _hoist_nested_windows(select: exp.Select) -> exp.Select:
     while inner_windows := _innermost_nested_windows(select):
         source = select.args["from_"].this
         alias = source.alias
-        inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias))).from_(source, copy=False)
+        inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias))).from_(
+            source, copy=False
+        )
         for window in inner_windows:
             level += 1
             name = f"__wk_w{level}"
@@ -225,7 +231,7 @@ def _open_passthrough(low: Lowered, rel: p.Projection) -> exp.Expression:
     """``*`` minus the known columns the projection drops or recomputes (open tables only)."""
     kept = {c.sql for c in rel.schema.columns}
     dropped = [ident(n) for n in low.columns if n not in kept] + [ident(n) for n in low.columns if n in kept]
-    star = exp.Star(**{"except_": [exp.Column(this=i) for i in dropped]}) if dropped else exp.Star()
+    star = exp.Star(except_=[exp.Column(this=i) for i in dropped]) if dropped else exp.Star()
     return star
 
 
@@ -262,13 +268,12 @@ def _sort(lw: Lowerer, rel: p.Sort) -> Lowered:
     by_name = {n: n for n in low.outputs}
     plain = [k for k in rel.keys if isinstance(k.expr, p.BColumn) and k.expr.column.sql in by_name]
     if len(plain) == len(rel.keys):
-        order = [OrderKey(k.expr.column.sql, k.descending, k.nulls_first) for k in rel.keys  # type: ignore[attr-defined]
-                 ]  # fmt: skip
-        return Lowered(low.select, low.columns, low.exprs, order, [], low.open)
+        keys = [OrderKey(k.expr.column.sql, k.descending, k.nulls_first) for k in plain]  # type: ignore[attr-defined]
+        return Lowered(low.select, low.columns, low.exprs, keys, [], low.open)
     select, resolve, alias = lw.wrap(low)
-    outputs = {n: col(n, alias) for n in low.outputs}
-    order = []
-    hidden = []
+    outputs: dict[str, exp.Expression] = {n: col(n, alias) for n in low.outputs}
+    order: list[OrderKey] = []
+    hidden: list[str] = []
     for i, key in enumerate(rel.keys):
         if isinstance(key.expr, p.BColumn) and key.expr.column.sql in outputs:
             order.append(OrderKey(key.expr.column.sql, key.descending, key.nulls_first))
@@ -288,7 +293,7 @@ def _limit(lw: Lowerer, rel: p.Limit) -> Lowered:
     if low.select.args.get("limit") or low.select.args.get("order"):
         select, _, alias = lw.wrap(low)
         select = select.select(*_passthrough(low, alias), copy=False)
-        exprs = {n: col(n, alias) for n in low.outputs}
+        exprs: dict[str, exp.Expression] = {n: col(n, alias) for n in low.outputs}
     else:
         select, exprs = low.select, low.exprs
     if low.order:
@@ -325,7 +330,9 @@ def _external_data(lw: Lowerer, rel: p.ExternalData) -> Lowered:
     legs = []
     typed = {c.sql: d.cast(col(c.sql), c.type) for c in rel.schema.columns}
     for uri in rel.uris:
-        source = d.read_external(uri, rel.format, [(c.sql, c.type) for c in rel.schema.columns], rel.skip_first)
+        source = d.read_external(
+            uri, rel.format, [(c.sql, c.type) for c in rel.schema.columns], rel.skip_first
+        )
         legs.append(exp.select(*[_aliased(e.copy(), n) for n, e in typed.items()]).from_(source, copy=False))
     union: exp.Expression = legs[0]
     for leg in legs[1:]:
@@ -335,7 +342,8 @@ def _external_data(lw: Lowerer, rel: p.ExternalData) -> Lowered:
         return Lowered(legs[0], names, typed)
     alias = lw.alias()
     select = exp.select(*[col(n, alias) for n in names]).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False)
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias))), copy=False
+    )
     return Lowered(select, names, {n: col(n, alias) for n in names})
 
 

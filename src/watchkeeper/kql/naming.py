@@ -41,7 +41,11 @@ def expression_name(expr: ast.Expr) -> str | None:
     if isinstance(expr, ast.Member):
         base = expression_name(expr.target)
         return f"{base}_{expr.name}" if base else None
-    if isinstance(expr, ast.Index) and isinstance(expr.index, ast.Literal) and isinstance(expr.index.value, str):
+    if (
+        isinstance(expr, ast.Index)
+        and isinstance(expr.index, ast.Literal)
+        and isinstance(expr.index.value, str)
+    ):
         base = expression_name(expr.target)
         return f"{base}_{expr.index.value}" if base else None
     if isinstance(expr, ast.Call) and expr.name in _NAME_PASSTHROUGH and expr.args:

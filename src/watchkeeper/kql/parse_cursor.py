@@ -24,7 +24,6 @@ class TokenCursor:
         self.tokens = tokenize(text)
         self.i = 0
 
-
     def at_end(self) -> bool:
         return self.tokens[self.i].kind is TokenKind.EOF
 
@@ -156,4 +155,3 @@ class TokenCursor:
         if isinstance(value, ast.Literal):
             return value.value
         return default
-

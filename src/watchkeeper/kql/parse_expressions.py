@@ -46,7 +46,6 @@ class ExpressionParser(TokenCursor):
 
         def pipe_expr(self) -> ast.Expr: ...
 
-
     def assign_list(self) -> list[ast.Assign]:
         items = [self.assign()]
         while self.accept_punct(","):
@@ -78,7 +77,11 @@ class ExpressionParser(TokenCursor):
             t = self.tokens[j]
             if t.is_punct(")"):
                 return self.tokens[j + 1].is_punct("=")
-            if t.is_punct("[") and self.tokens[j + 1].kind is TokenKind.STRING and self.tokens[j + 2].is_punct("]"):
+            if (
+                t.is_punct("[")
+                and self.tokens[j + 1].kind is TokenKind.STRING
+                and self.tokens[j + 2].is_punct("]")
+            ):
                 j += 3  # a bracketed name: ['a b']
                 continue
             if not (t.kind is TokenKind.IDENT or t.is_punct(",")):
@@ -196,8 +199,11 @@ class ExpressionParser(TokenCursor):
         if self.tok.is_punct("-", "+"):
             op = self.advance().text
             operand = self.unary()
-            if isinstance(operand, ast.Literal) and op == "-" and operand.type in _NEGATABLE and (
-                operand.value is not None
+            if (
+                isinstance(operand, ast.Literal)
+                and op == "-"
+                and operand.type in _NEGATABLE
+                and (operand.value is not None)
             ):
                 return ast.Literal(self.span_from(start), -operand.value, operand.type)
             return ast.Unary(self.span_from(start), op, operand)
@@ -278,7 +284,11 @@ class ExpressionParser(TokenCursor):
         args: list[ast.Expr] = []
         named: list[tuple[str, ast.Expr]] = []
         while not self.tok.is_punct(")"):
-            if self.tok.kind is TokenKind.IDENT and self.peek().is_punct("=") and not self.peek(2).is_punct("="):
+            if (
+                self.tok.kind is TokenKind.IDENT
+                and self.peek().is_punct("=")
+                and not self.peek(2).is_punct("=")
+            ):
                 key = self.advance().text
                 self.advance()
                 named.append((key, self.pipe_expr()))
@@ -331,7 +341,9 @@ class ExpressionParser(TokenCursor):
                 if key_tok.kind not in (TokenKind.STRING, TokenKind.IDENT):
                     raise self.fail("expected a property name in the dynamic bag", key_tok)
                 self.expect_punct(":")
-                bag[str(key_tok.value if key_tok.kind is TokenKind.STRING else key_tok.text)] = self.json_value()
+                bag[str(key_tok.value if key_tok.kind is TokenKind.STRING else key_tok.text)] = (
+                    self.json_value()
+                )
                 if not self.accept_punct(","):
                     break
             self.expect_punct("}")
@@ -345,7 +357,6 @@ class ExpressionParser(TokenCursor):
         if isinstance(expr, ast.Name) and expr.name == "null":
             return None
         raise KqlSyntaxError("expected a constant value", expr.span, self.text)
-
 
 
 class _JsonScalar:
@@ -378,7 +389,13 @@ def _parse_real(text: str) -> float:
 
 
 def _parse_int(text: str) -> int:
-    return int(text, 16) if text.lower().startswith(("0x", "-0x")) else int(float(text)) if "." in text else int(text)
+    return (
+        int(text, 16)
+        if text.lower().startswith(("0x", "-0x"))
+        else int(float(text))
+        if "." in text
+        else int(text)
+    )
 
 
 def _parse_bool(text: str) -> bool:
@@ -402,4 +419,3 @@ _TYPED_PARSERS: dict[KqlType, Callable[[str], Any]] = {
 }
 
 _NEGATABLE = frozenset({KqlType.LONG, KqlType.INT, KqlType.REAL, KqlType.TIMESPAN, KqlType.DECIMAL})
-

@@ -26,7 +26,6 @@ class OperatorParser(ExpressionParser):
 
         def union_body(self, start: Token) -> ast.Union: ...
 
-
     def operator(self) -> ast.Operator:
         tok = self.tok
         if tok.kind is not TokenKind.IDENT:
@@ -341,7 +340,9 @@ class OperatorParser(ExpressionParser):
         by: list[ast.Assign] = []
         if self.accept_word("by"):
             by = self.assign_list()
-        return ast.MakeSeries(self.span_from(start), tuple(aggs), on, low, high, step, tuple(by), kind, in_range)
+        return ast.MakeSeries(
+            self.span_from(start), tuple(aggs), on, low, high, step, tuple(by), kind, in_range
+        )
 
     def _op_top_nested(self) -> ast.Operator:
         start = self.tok

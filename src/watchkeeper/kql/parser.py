@@ -26,7 +26,6 @@ def parse(text: str) -> ast.Query:
 
 
 class _Parser(OperatorParser):
-
     def query(self) -> ast.Query:
         start = self.tok
         lets: list[ast.Let] = []
@@ -76,7 +75,11 @@ class _Parser(OperatorParser):
         start = self.expect_word("let")
         name, _ = self.identifier("a name for the let statement")
         self.expect_punct("=")
-        if self.tok.is_word("view") and self.peek().is_punct("(") and self.tokens[self.i + 2].kind is TokenKind.IDENT:
+        if (
+            self.tok.is_word("view")
+            and self.peek().is_punct("(")
+            and self.tokens[self.i + 2].kind is TokenKind.IDENT
+        ):
             self.advance()  # `let f = view (p:type) { ... }` is a function that returns a table
         if self.tok.is_punct("(") and self.looks_like_function():
             params = self.params()
@@ -151,7 +154,9 @@ class _Parser(OperatorParser):
         tok, nxt = self.tok, self.peek()
         if tok.kind is TokenKind.IDENT:
             handler = _SOURCES.get(tok.text)
-            bracketed = nxt.is_punct("[") and self.peek(2).kind is TokenKind.STRING and self.peek(3).is_punct("]")
+            bracketed = (
+                nxt.is_punct("[") and self.peek(2).kind is TokenKind.STRING and self.peek(3).is_punct("]")
+            )
             keyword_use = bracketed or not nxt.is_punct("|", ";", ")", ",", ".", "=", "==", "!=", "[")
             if tok.text == "range":
                 keyword_use = nxt.kind is TokenKind.IDENT or bracketed

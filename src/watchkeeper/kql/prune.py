@@ -143,11 +143,15 @@ def _join(pr: _Pruner, rel: p.Join, need: set[str]) -> p.Relation:
         left_need = {lc.sql for lc, _ in rel.conditions}
         right_need = need | {rc.sql for _, rc in rel.conditions}
     else:
-        left_out = rel.schema.columns[: len(left_cols)] if rel.kind not in ("leftsemi", "leftanti") else left_cols
+        left_out = (
+            rel.schema.columns[: len(left_cols)] if rel.kind not in ("leftsemi", "leftanti") else left_cols
+        )
         left_need = {src.sql for out, src in zip(left_out, left_cols, strict=True) if out.sql in need}
         left_need |= {lc.sql for lc, _ in rel.conditions}
         right_out = rel.schema.columns[len(left_cols) :]
-        right_need = {src.sql for out, src in zip(right_out, rel.right_columns, strict=True) if out.sql in need}
+        right_need = {
+            src.sql for out, src in zip(right_out, rel.right_columns, strict=True) if out.sql in need
+        }
         right_need |= {rc.sql for _, rc in rel.conditions}
     left = pr.relation(rel.left, left_need)
     right = pr.relation(rel.right, right_need)
@@ -162,7 +166,9 @@ def _rebuild_join(rel: p.Join, left: p.Relation, right: p.Relation) -> p.Relatio
     left_kept = {c.sql for c in left.schema.columns}
     right_kept = {c.sql for c in right.schema.columns}
     old_left = rel.left.schema.columns
-    out_left = [o for o, s in zip(rel.schema.columns[: len(old_left)], old_left, strict=True) if s.sql in left_kept]
+    out_left = [
+        o for o, s in zip(rel.schema.columns[: len(old_left)], old_left, strict=True) if s.sql in left_kept
+    ]
     pairs = [(o, s) for o, s in zip(rel.schema.columns[len(old_left) :], rel.right_columns, strict=True)
              if s.sql in right_kept]  # fmt: skip
     schema = p.Schema(tuple(out_left) + tuple(o for o, _ in pairs), rel.schema.open)
@@ -170,7 +176,9 @@ def _rebuild_join(rel: p.Join, left: p.Relation, right: p.Relation) -> p.Relatio
 
 
 def _union(pr: _Pruner, rel: p.UnionAll, need: set[str]) -> p.Relation:
-    keep = [i for i, c in enumerate(rel.schema.columns) if c.sql in need] or list(range(min(1, len(rel.schema.columns))))
+    keep = [i for i, c in enumerate(rel.schema.columns) if c.sql in need] or list(
+        range(min(1, len(rel.schema.columns)))
+    )
     inputs = []
     for source, items in rel.inputs:
         kept_items = tuple(items[i] for i in keep)

@@ -90,4 +90,6 @@ class ExprContext:
     on_window: Callable[[], None] | None = None
 
     def with_row(self, row: Schema | None) -> ExprContext:
-        return ExprContext(self.scope, row, self.aggregates, self.window, self.left, self.right, self.on_window)
+        return ExprContext(
+            self.scope, row, self.aggregates, self.window, self.left, self.right, self.on_window
+        )

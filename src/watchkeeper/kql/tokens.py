@@ -79,6 +79,9 @@ _PUNCT = (
     "==", "!=", "<>", "<=", ">=", "=~", "!~", "=>", "..", "|", "(", ")", "[", "]", "{",
     "}", ",", ";", ".", ":", "=", "<", ">", "+", "-", "*", "/", "%", "!", "?", "@", "~", "#",
 )  # fmt: skip
+_CAST_LIKE = frozenset(
+    {"real", "double", "int", "long", "bool", "boolean", "int64", "int32", "float", "decimal"}
+)
 _PUNCT_SORTED = tuple(sorted(_PUNCT, key=len, reverse=True))
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -180,10 +183,11 @@ class _Lexer:
         if close < 0:
             raise self.fail(f"'{name}(' is not closed", start, open_pos + 1)
         body = self.text[open_pos + 1 : close]
-        if name in ("real", "double", "int", "long", "bool", "boolean", "int64", "int32", "float", "decimal"):
-            # these are also casts when applied to expressions: only a plain literal body is raw
-            if not re.fullmatch(r"\s*([+-]?[\w.]+([eE][+-]?\d+)?|[+-]?inf|nan|null)\s*", body):
-                return None
+        # these are also casts when applied to expressions: only a plain literal body is raw
+        if name in _CAST_LIKE and not re.fullmatch(
+            r"\s*([+-]?[\w.]+([eE][+-]?\d+)?|[+-]?inf|nan|null)\s*", body
+        ):
+            return None
         if '"' in body or "'" in body:
             inner = body.strip()
             if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
@@ -267,4 +271,6 @@ class _Lexer:
         if end < 0:
             raise self.fail("multi-line string literal is not closed", start, start + 3)
         self.pos = end + 3
-        return Token(TokenKind.STRING, self.text[start : self.pos], start, self.pos, self.text[start + 3 : end])
+        return Token(
+            TokenKind.STRING, self.text[start : self.pos], start, self.pos, self.text[start + 3 : end]
+        )

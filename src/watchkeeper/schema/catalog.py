@@ -54,6 +54,7 @@ _STANDARD = (
 # data arrives (AzureDiagnostics' `*_s`, `*_d` fields), so any column name may exist.
 _OPEN_TABLES = frozenset({"AzureDiagnostics"})
 
+
 @dataclass(frozen=True)
 class TableDef:
     """A table: its name and its columns in schema order."""

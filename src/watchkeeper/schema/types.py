@@ -13,7 +13,7 @@ query is compiled without a workspace (see :class:`watchkeeper.schema.catalog.Ca
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["TICKS_PER_MICROSECOND", "TICKS_PER_SECOND", "KqlType", "parse_type_name"]
 
@@ -21,7 +21,7 @@ TICKS_PER_SECOND = 10_000_000
 TICKS_PER_MICROSECOND = 10
 
 
-class KqlType(str, Enum):
+class KqlType(StrEnum):
     """A KQL scalar type; the value is the canonical KQL spelling."""
 
     BOOL = "bool"

@@ -83,7 +83,9 @@ def parse_datetime_text(text: str) -> datetime:
         h = int(hour or 0)
         if ampm:
             h = h % 12 + (12 if ampm.upper() == "PM" else 0)
-        return datetime(int(year), int(month), int(day), h, int(minute or 0), int(second or 0), _micros(frac), UTC)
+        return datetime(
+            int(year), int(month), int(day), h, int(minute or 0), int(second or 0), _micros(frac), UTC
+        )
     m = _COMPACT.match(text)
     if m:
         year, month, day, hour, minute, second = m.groups()
@@ -116,9 +118,8 @@ def parse_timespan_text(text: str) -> int:
     if m:
         neg, days, hours, minutes, seconds, frac = m.groups()
         ticks = (
-            (int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)) * TICKS_PER_SECOND
-            + int((frac or "0").ljust(7, "0"))
-        )
+            int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+        ) * TICKS_PER_SECOND + int((frac or "0").ljust(7, "0"))
         return -ticks if neg else ticks
     m = _TIMESPAN_UNIT.match(text)
     if m and m.group(3).lower() in TIMESPAN_UNITS:
@@ -140,7 +141,9 @@ def ticks_from_datetime(value: datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - EPOCH
-    return (delta.days * 86400 + delta.seconds) * TICKS_PER_SECOND + delta.microseconds * TICKS_PER_MICROSECOND
+    return (
+        delta.days * 86400 + delta.seconds
+    ) * TICKS_PER_SECOND + delta.microseconds * TICKS_PER_MICROSECOND
 
 
 def datetime_from_ticks(ticks: int) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,7 +23,8 @@ from watchkeeper.schema.values import parse_datetime_text, parse_timespan_text
 
 __all__ = ["STORAGE_TYPES", "Rows", "infer_columns", "to_arrow"]
 
-Rows = Sequence[Mapping[str, Any]] | pa.Table | Any  # Any: a pandas DataFrame
+# a list of dicts, a pyarrow Table, or a pandas DataFrame (typed loosely: pandas is optional here)
+Rows = Any
 
 STORAGE_TYPES: dict[KqlType, pa.DataType] = {
     KqlType.BOOL: pa.bool_(),
@@ -168,7 +169,8 @@ _CONVERT: dict[KqlType, Callable[[Any], Any]] = {
 
 def _records(rows: Rows) -> list[Mapping[str, Any]]:
     if isinstance(rows, pa.Table):
-        return rows.to_pylist()
+        records: list[Mapping[str, Any]] = rows.to_pylist()
+        return records
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # pandas
         frame = rows.astype(object).where(rows.notna(), None)
         return list(frame.to_dict(orient="records"))

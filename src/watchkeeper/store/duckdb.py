@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -37,7 +38,7 @@ _TYPES = {
     KqlType.GUID: "UUID",
     KqlType.DYNAMIC: "JSON",
 }
-_META = "_wk_columns"
+# the KQL types of stored columns (table_name, column_name, kql_type, ordinal)
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -57,7 +58,7 @@ class DuckDBEventStore:
         self.path = Path(path) if path is not None else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"threads": str(threads)} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": str(threads)} if threads else {}
         try:
             self._con = duckdb.connect(str(self.path) if self.path else ":memory:", config=config)
             # datetimes are UTC; ICU (built in) is loaded on first use, so set this after connecting
@@ -69,7 +70,7 @@ class DuckDBEventStore:
         self._stored: set[str] | None = None
         self._functions: dict[str, HostFunction] = {}
         self._con.execute(
-            f"CREATE TABLE IF NOT EXISTS {_META} (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
+            "CREATE TABLE IF NOT EXISTS _wk_columns (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
             "ordinal INTEGER)"
         )
 
@@ -89,7 +90,9 @@ class DuckDBEventStore:
     def _create(self, table: TableDef) -> None:
         physical = table.physical_names
         defs = [
-            exp.ColumnDef(this=_ident(physical[c.name]), kind=exp.DataType.build(_TYPES[c.type], dialect="duckdb"))
+            exp.ColumnDef(
+                this=_ident(physical[c.name]), kind=exp.DataType.build(_TYPES[c.type], dialect="duckdb")
+            )
             for c in table.stored_columns
         ]
         create = exp.Create(this=exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=defs),
@@ -107,7 +110,9 @@ class DuckDBEventStore:
             self._con.execute(_sql(alter))
         self._record_columns(table.name, missing, start=len(current.stored_columns))
 
-    def _record_columns(self, table: str, columns: tuple[ColumnDef, ...] | list[ColumnDef], start: int) -> None:
+    def _record_columns(
+        self, table: str, columns: tuple[ColumnDef, ...] | list[ColumnDef], start: int
+    ) -> None:
         if not columns:
             return
         batch = pa.table({
@@ -118,7 +123,7 @@ class DuckDBEventStore:
         })  # fmt: skip
         self._con.register("_wk_meta_batch", batch)
         try:
-            self._con.execute(f"INSERT INTO {_META} SELECT * FROM _wk_meta_batch")
+            self._con.execute("INSERT INTO _wk_columns SELECT * FROM _wk_meta_batch")
         finally:
             self._con.unregister("_wk_meta_batch")
         if self._stored is not None:
@@ -126,7 +131,7 @@ class DuckDBEventStore:
 
     def _read_table(self, name: str) -> TableDef | None:
         rows = self._con.execute(
-            f"SELECT column_name, kql_type FROM {_META} WHERE table_name = ? ORDER BY ordinal", [name]
+            "SELECT column_name, kql_type FROM _wk_columns WHERE table_name = ? ORDER BY ordinal", [name]
         ).fetchall()
         if not rows:
             return None
@@ -135,7 +140,7 @@ class DuckDBEventStore:
     def custom_tables(self) -> list[TableDef]:
         with self._lock:
             names = [r[0] for r in self._con.execute(
-                f"SELECT DISTINCT table_name FROM {_META} WHERE table_name LIKE '%\\_CL' ESCAPE '\\' ORDER BY 1"
+                "SELECT DISTINCT table_name FROM _wk_columns WHERE table_name LIKE '%\\_CL' ESCAPE '\\' ORDER BY 1"
             ).fetchall()]  # fmt: skip
             tables = [self._read_table(n) for n in names]
         return [t for t in tables if t is not None]
@@ -144,7 +149,7 @@ class DuckDBEventStore:
         """Names of every table with storage (tables that were written to)."""
         with self._lock:
             if self._stored is None:
-                rows = self._con.execute(f"SELECT DISTINCT table_name FROM {_META}").fetchall()
+                rows = self._con.execute("SELECT DISTINCT table_name FROM _wk_columns").fetchall()
                 self._stored = {r[0] for r in rows}
             return set(self._stored)
 
@@ -156,10 +161,11 @@ class DuckDBEventStore:
         with self._lock:
             if function.name in self._functions:
                 return True
-            self._con.create_function(
+            register: Any = self._con.create_function  # duckdb's overloads do not admit a generic callable
+            register(
                 function.name,
                 function.call,
-                params,  # type: ignore[arg-type]
+                params,
                 duckdb.sqltype(_TYPES[function.returns]),
                 null_handling="special" if function.handles_nulls else "default",
                 exception_handling="return_null",
@@ -176,7 +182,9 @@ class DuckDBEventStore:
         self.ensure_table(table)
         physical = table.physical_names
         renamed = rows.rename_columns([physical.get(n, n) for n in rows.column_names])
-        target = exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names])
+        target = exp.Schema(
+            this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names]
+        )
         select = exp.select(*[exp.column(_ident(n)) for n in renamed.column_names]).from_("_wk_batch")
         insert = exp.Insert(this=target, expression=select)
         with self._lock:
@@ -189,7 +197,7 @@ class DuckDBEventStore:
             finally:
                 cursor.unregister("_wk_batch")
                 cursor.close()
-        return rows.num_rows
+        return int(rows.num_rows)
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()
@@ -203,7 +211,12 @@ class DuckDBEventStore:
         except duckdb.InterruptException:
             raise QueryTimeout(limits.timeout) from None
         except duckdb.Error as exc:
-            if timer and not timer.is_alive() and limits.timeout > 0 and time.perf_counter() - started >= limits.timeout:
+            if (
+                timer
+                and not timer.is_alive()
+                and limits.timeout > 0
+                and time.perf_counter() - started >= limits.timeout
+            ):
                 raise QueryTimeout(limits.timeout) from None
             raise QueryExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
         finally:
@@ -222,7 +235,11 @@ def _first_line(exc: Exception) -> str:
 
 
 def _result(
-    raw: list[tuple[object, ...]], columns: list[tuple[str, KqlType]], limits: QueryLimits, sql: str, elapsed: float
+    raw: list[tuple[object, ...]],
+    columns: list[tuple[str, KqlType]],
+    limits: QueryLimits,
+    sql: str,
+    elapsed: float,
 ) -> QueryResult:
     truncated = len(raw) > limits.max_rows
     if truncated and limits.strict_rows:

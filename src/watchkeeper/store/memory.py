@@ -34,14 +34,16 @@ class MemoryEventStore:
     def ensure_table(self, table: TableDef) -> None:
         with self._lock:
             current = self._tables.get(table.name)
-            self._tables[table.name] = table if current is None else current.with_columns(table.stored_columns)
+            self._tables[table.name] = (
+                table if current is None else current.with_columns(table.stored_columns)
+            )
             self._batches.setdefault(table.name, [])
 
     def append(self, table: TableDef, rows: pa.Table) -> int:
         self.ensure_table(table)
         with self._lock:
             self._batches[table.name].append(rows)
-        return rows.num_rows
+        return int(rows.num_rows)
 
     def rows(self, table: str) -> list[dict[str, object]]:
         """Every row appended to ``table``, as dicts (what a test asserts on)."""
@@ -65,7 +67,9 @@ class MemoryEventStore:
             engine.register_function(function)
         try:
             with self._lock:
-                snapshot = {name: (self._tables[name], list(batches)) for name, batches in self._batches.items()}
+                snapshot = {
+                    name: (self._tables[name], list(batches)) for name, batches in self._batches.items()
+                }
             for table, batches in snapshot.values():
                 engine.ensure_table(table)
                 for batch in batches:

@@ -295,11 +295,17 @@ def _codepoints_text(ctx: LowerContext, call: BCall, args: Args) -> exp.Expressi
 
 
 def _char_of(ctx: LowerContext, point: exp.Expression) -> exp.Expression:
+    """The character of a code point (null outside 0..0x10FFFF); ClickHouse builds it from bytes,
+    using the point many times, so it is bound once."""
     d = ctx.dialect
-    valid = exp.And(
-        this=exp.GTE(this=point, expression=num(0)), expression=exp.LTE(this=point, expression=num(0x10FFFF))
-    )
-    return exp.If(this=valid, true=d.call("chr", point), false=exp.Null())
+
+    def body(p: exp.Expression) -> exp.Expression:
+        valid = exp.And(
+            this=exp.GTE(this=p, expression=num(0)), expression=exp.LTE(this=p, expression=num(0x10FFFF))
+        )
+        return exp.If(this=valid, true=d.call("chr", p), false=exp.Null())
+
+    return bind_value(d, point, body)
 
 
 @scalar("unicode_codepoints_to_string", args=(1, 64), returns=_S, fold=_fold_codepoints_to)

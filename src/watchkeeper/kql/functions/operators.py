@@ -8,8 +8,8 @@ datetime - datetime is a timespan and datetime + timespan a datetime.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlglot import exp
 
@@ -254,12 +254,16 @@ def _lower_ci(ctx: LowerContext, arg: BExpr, lowered: exp.Expression) -> exp.Exp
 
 @operator("=~", args=2, returns=_T.BOOL, params=[_T.STRING], fold=lambda a, b: a.lower() == b.lower())
 def _eq_ci(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return exp.EQ(this=_lower_ci(ctx, call.args[0], args[0]), expression=_lower_ci(ctx, call.args[1], args[1]))
+    return exp.EQ(
+        this=_lower_ci(ctx, call.args[0], args[0]), expression=_lower_ci(ctx, call.args[1], args[1])
+    )
 
 
 @operator("!~", args=2, returns=_T.BOOL, params=[_T.STRING], fold=lambda a, b: a.lower() != b.lower())
 def _neq_ci(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    return exp.NEQ(this=_lower_ci(ctx, call.args[0], args[0]), expression=_lower_ci(ctx, call.args[1], args[1]))
+    return exp.NEQ(
+        this=_lower_ci(ctx, call.args[0], args[0]), expression=_lower_ci(ctx, call.args[1], args[1])
+    )
 
 
 # ------------------------------------------------------------------------- string predicates
@@ -277,7 +281,9 @@ def _string_predicate(names: list[str], fold: Callable[[str, str], bool]) -> Cal
         def lower_not(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
             return not_(lower(ctx, call, args))
 
-        operator(negated, args=2, returns=_T.BOOL, params=[_T.STRING], fold=lambda a, b: not fold(a, b))(lower_not)
+        operator(negated, args=2, returns=_T.BOOL, params=[_T.STRING], fold=lambda a, b: not fold(a, b))(
+            lower_not
+        )
         return lower
 
     return decorate
@@ -293,7 +299,9 @@ def _contains(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp
     value = _literal(call)
     if value is not None:
         return ctx.dialect.ilike(args[0], f"%{like_escape(value)}%")
-    return ctx.dialect.call("contains", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1]))
+    return ctx.dialect.call(
+        "contains", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1])
+    )
 
 
 @_string_predicate(["contains_cs"], lambda a, b: b in a)
@@ -306,7 +314,9 @@ def _startswith(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> e
     value = _literal(call)
     if value is not None:
         return ctx.dialect.ilike(args[0], f"{like_escape(value)}%")
-    return ctx.dialect.call("starts_with", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1]))
+    return ctx.dialect.call(
+        "starts_with", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1])
+    )
 
 
 @_string_predicate(["startswith_cs"], lambda a, b: a.startswith(b))
@@ -319,7 +329,9 @@ def _endswith(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp
     value = _literal(call)
     if value is not None:
         return ctx.dialect.ilike(args[0], f"%{like_escape(value)}")
-    return ctx.dialect.call("ends_with", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1]))
+    return ctx.dialect.call(
+        "ends_with", ctx.dialect.call("lower", args[0]), ctx.dialect.call("lower", args[1])
+    )
 
 
 @_string_predicate(["endswith_cs"], lambda a, b: a.endswith(b))
@@ -430,7 +442,7 @@ def _in(ctx: LowerContext, call: BCall, args: list[exp.Expression], fold_case: b
         elif isinstance(arg, BLiteral) and arg.type is _T.DYNAMIC and isinstance(arg.value, list):
             values.extend(_dynamic_items(arg.value, fold_case))
         elif arg.type is _T.DYNAMIC:
-            text = exp.Cast(this=args[0], to=ctx.dialect.type(_T.STRING))
+            text: exp.Expression = exp.Cast(this=args[0], to=ctx.dialect.type(_T.STRING))
             if fold_case:
                 text = ctx.dialect.call("lower", text)
             tests.append(_array_has_text(ctx, ctx.dialect.json_elements(lowered), text, fold_case))
@@ -447,6 +459,7 @@ def _in(ctx: LowerContext, call: BCall, args: list[exp.Expression], fold_case: b
 
 
 def _lowercase_first_column(ctx: LowerContext, query: exp.Expression) -> exp.Expression:
+    assert isinstance(query, exp.Select), "an `in` subquery is a SELECT"
     inner = query.subquery("_in")
     return exp.select(ctx.dialect.call("lower", exp.column(query.selects[0].alias_or_name))).from_(inner)
 
@@ -516,7 +529,13 @@ def _term_list(
 
 
 def _runtime_terms(
-    ctx: LowerContext, target: exp.Expression, arg: BExpr, lowered: exp.Expression, *, cs: bool, all_terms: bool
+    ctx: LowerContext,
+    target: exp.Expression,
+    arg: BExpr,
+    lowered: exp.Expression,
+    *,
+    cs: bool,
+    all_terms: bool,
 ) -> exp.Expression:
     d = ctx.dialect
     term = exp.column("_t")
@@ -559,4 +578,3 @@ def _has_any_cs(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> e
 @operator("has_all_cs", args=(2, None), returns=_T.BOOL, params=[_T.STRING, None])
 def _has_all_cs(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
     return _term_list(ctx, call, args, cs=True, all_terms=True)
-

@@ -42,7 +42,7 @@ def lit(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def num(value: int | float) -> exp.Literal:
+def num(value: int | float) -> exp.Expression:
     return exp.Literal.number(value)
 
 
@@ -144,7 +144,9 @@ def _is_simple(value: exp.Expression) -> bool:
                for n in nodes)  # fmt: skip
 
 
-def bind_value(d: Dialect, value: exp.Expression, body: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+def bind_value(
+    d: Dialect, value: exp.Expression, body: Callable[[exp.Expression], exp.Expression]
+) -> exp.Expression:
     """``body(v)`` with ``v`` bound to ``value`` once: a one-element list mapped through a lambda.
 
     SQL has no ``let`` inside an expression; without this, a value used n times is written (and

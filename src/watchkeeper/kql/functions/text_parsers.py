@@ -1,29 +1,31 @@
-"""Parsers of structured text into ``dynamic`` values: URLs, query strings, file paths, CSV records.
+"""Parsers of structured text into ``dynamic`` values: URLs, query strings, file paths, CSV records,
+Windows command lines, XML.
 
-Each parser is a handful of regular expressions evaluated once per row; the bag is assembled as
-JSON text so it is the same on both engines. ``parse_xml`` needs a real XML parser, which neither
-engine has: it calls the host function ``wk_parse_xml`` (see :data:`HOST_FUNCTIONS`), which a store
-registers from Python (DuckDB); on ClickHouse the dialect refuses it.
+Each parser is a handful of regular expressions (or one ``list_reduce``) evaluated once per row;
+bags are assembled as JSON text so they are the same on both engines. ``parse_xml`` needs a real
+XML parser, which neither engine has: it calls the host function ``wk_parse_xml`` (Python, see
+:mod:`watchkeeper.kql.functions.host`), which the DuckDB store registers; the ClickHouse dialect
+refuses it.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
 
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql.functions.encodings import url_decode_sql
+from watchkeeper.kql.functions.host import host_function
 from watchkeeper.kql.functions.registry import LowerContext, scalar
 from watchkeeper.kql.functions.sqlparts import add, bind_value, lam, lit, num, or_empty, sub
 from watchkeeper.kql.functions.xml_values import xml_to_json
 from watchkeeper.kql.plan import BCall
 from watchkeeper.schema.types import KqlType
 
-__all__ = ["HOST_FUNCTIONS", "fold_parse_path", "fold_parse_url", "fold_query"]
+__all__ = ["fold_command_line", "fold_parse_path", "fold_parse_url", "fold_query"]
 
 _T = KqlType
 _S = _T.STRING
@@ -31,9 +33,8 @@ _D = _T.DYNAMIC
 Args = list[exp.Expression]
 Sql = exp.Expression
 
-# Python implementations of functions the engines lack, by the SQL name the compiler calls:
-# a store registers each as a scalar UDF taking and returning VARCHAR (NULL in, NULL out).
-HOST_FUNCTIONS: dict[str, Callable[[str | None], str | None]] = {"wk_parse_xml": xml_to_json}
+# the XML parser runs in Python: a store that can run host functions registers it (DuckDB)
+host_function("wk_parse_xml", [_S], _D, handles_nulls=True)(xml_to_json)  # None for text that is not XML
 
 
 def _json_bag(ctx: LowerContext, fields: list[tuple[str, Sql]]) -> Sql:
