@@ -101,7 +101,7 @@ def _range_count(rel: p.Range) -> int | None:
     start, stop, step = (v.value for v in values if isinstance(v, p.BLiteral))
     if isinstance(start, datetime) and isinstance(stop, datetime):
         start, stop = ticks_from_datetime(start), ticks_from_datetime(stop)
-    span = (stop - start) / step
+    span: float = (stop - start) / step
     return max(0, math.floor(span + 1e-9) + 1)
 
 
