@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from watchkeeper import Workspace
 from watchkeeper.errors import KqlError
 from watchkeeper.kql.functions.text_parsers import (
-    HOST_FUNCTIONS,
     fold_command_line,
     fold_parse_path,
     fold_parse_url,
@@ -179,19 +178,7 @@ def test_xml_values_follow_kustos_conversion_table(xml: str, value: Any) -> None
     assert parse_xml_value(xml) == value
 
 
-def _register_host_functions(ws: Workspace) -> None:
-    """Until the DuckDB store registers :data:`HOST_FUNCTIONS` itself (see the issue note)."""
-    con = ws.store._con  # type: ignore[attr-defined]
-    for name, function in HOST_FUNCTIONS.items():
-        try:
-            con.create_function(name, function, ["VARCHAR"], "VARCHAR", null_handling="special")
-        except Exception as exc:  # already registered by the store
-            if "already exists" not in str(exc):
-                raise
-
-
 def test_parse_xml_reads_windows_event_data(ws: Workspace) -> None:
-    _register_host_functions(ws)
     rows = rows_of(ws, [{"x": SYSMON}, {"x": "<broken"}],
                    "tostring(parse_xml(x).DataItem.EventData.Data[1]['#text'])",
                    "tostring(parse_xml(x).DataItem.EventData.Data[0]['@Name'])", "isnull(parse_xml(x))")  # fmt: skip
