@@ -346,10 +346,22 @@ def _extract_all(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> 
                       false=d.list_to_json(matches))  # fmt: skip
     ls = ListSql(ctx, args)
     groups = const(call.args[1]) if is_const(call.args[1]) else [1]
-    per_group = [d.regex_extract_all(args[2], args[0], int(g)) for g in groups]
+    per_group = [d.regex_extract_all(args[2], args[0], _group_index(call.args[0], g)) for g in groups]
     if len(per_group) == 1:
         return d.list_to_json(ls.map(per_group[0], lambda m: exp.Array(expressions=[m])))
     return d.list_to_json(d.call("list_zip", *per_group))
+
+
+def _group_index(pattern: BExpr, group: object) -> int:
+    """A capture group by number, or by name (``(?P<name>...)``) when the regex is a constant."""
+    if isinstance(group, str) and not group.isdigit():
+        if not is_const(pattern):
+            raise UnsupportedError("extract_all() with named groups and a regex that is not a constant")
+        index = re.compile(str(const(pattern))).groupindex.get(group)
+        if index is None:
+            raise UnsupportedError(f"extract_all(): the regex has no group named '{group}'")
+        return index
+    return int(str(group))
 
 
 def _first_group(pattern: BExpr) -> int:
