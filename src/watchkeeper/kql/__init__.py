@@ -1,7 +1,8 @@
 """Layer 1: the KQL compiler. Pure: text in, SQL (or a sqlglot tree) out; no store, no I/O.
 
 Stages, each a module: :mod:`tokens` -> :mod:`parser` (syntax tree, :mod:`ast`) -> :mod:`binder`
-(typed plan, :mod:`plan`) -> :mod:`prune` (unread columns dropped) -> :mod:`lower` (sqlglot tree)
+(typed plan, :mod:`plan`) -> :mod:`prune` (unread columns dropped) -> :mod:`share` (shared
+subexpressions computed once) -> :mod:`lower` (sqlglot tree)
 -> SQL text for a :mod:`dialects` entry.
 
 >>> from watchkeeper import kql
@@ -34,6 +35,7 @@ from watchkeeper.kql.parser import parse
 from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
 from watchkeeper.kql.prune import prune
 from watchkeeper.kql.scope import StoredFunction
+from watchkeeper.kql.share import share
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
 
@@ -135,7 +137,7 @@ def translate(
         )
         out = []
         for bound_relation in bound.relations:
-            relation = prune(bound_relation)
+            relation = share(prune(bound_relation))
             tree = Lowerer(target, bound.now).query(relation)
             sql = tree.sql(dialect=target.sqlglot_dialect)
             columns = tuple((c.name, c.type) for c in relation.schema.columns)
@@ -175,6 +177,6 @@ def lower(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> 
     target = get_dialect(dialect)
     try:
         bound = bind(kql, catalog)
-        return Lowerer(target, bound.now).query(prune(bound.relations[0]))
+        return Lowerer(target, bound.now).query(share(prune(bound.relations[0])))
     except KqlError as exc:
         raise exc.with_text(kql) from None

@@ -124,21 +124,40 @@ _make_series = make_series  # lowered in lower_series.py
 # ---------------------------------------------------------------------------- mv-expand
 
 
+def _expansion_lists(lw: Lowerer, rel: p.MvExpand, low: Lowered) -> tuple[Lowered, dict[str, str]]:
+    """``low`` plus one column per expanded value holding the SQL list of its elements.
+
+    The value is computed in a SELECT of its own first: the list expression reads it several times,
+    and repeating a large expression there would make the SQL grow with every nested mv-expand.
+    """
+    d = lw.dialect
+    select, resolve, alias = lw.wrap(low)
+    values = {f"__wk_v{i}": lw.expr(expr, resolve) for i, (_, expr, _) in enumerate(rel.expanded)}
+    passthrough = [_aliased(col(n, alias), n) for n in low.outputs]
+    first = select.select(*passthrough, *[_aliased(v, n) for n, v in values.items()], copy=False)
+    first_low = Lowered(first, low.columns, {n: col(n) for n in low.outputs}, low.order, low.hidden)
+    select, _, alias = lw.wrap(first_low)
+    lists: dict[str, str] = {}
+    outputs = [_aliased(col(n, alias), n) for n in low.outputs]
+    for i, (column, expr, _) in enumerate(rel.expanded):
+        elements = d.mv_elements(col(f"__wk_v{i}", alias), expr.type, rel.bag_expansion)
+        if rel.limit is not None:
+            elements = d.call("list_slice", elements, exp.Literal.number(1), exp.Literal.number(rel.limit))
+        outputs.append(_aliased(elements, f"__wk_l{i}"))
+        lists[column.sql] = f"__wk_l{i}"
+    second = select.select(*outputs, copy=False)
+    return Lowered(second, low.columns, {n: col(n) for n in low.outputs}, low.order, low.hidden), lists
+
+
 def _mv_expand(lw: Lowerer, rel: p.MvExpand) -> Lowered:
     d = lw.dialect
-    low = lw.relation(rel.input)
-    select, resolve, alias = lw.wrap(low)
-    expanded = {column.sql: (expr, to_type) for column, expr, to_type in rel.expanded}
+    low, lists = _expansion_lists(lw, rel, lw.relation(rel.input))
+    select, _, alias = lw.wrap(low)
     outputs: dict[str, exp.Expression] = {}
     element_lists = []
     for column in rel.schema.columns:
-        if column.sql in expanded:
-            expr, _ = expanded[column.sql]
-            elements = d.mv_elements(lw.expr(expr, resolve), expr.type, rel.bag_expansion)
-            if rel.limit is not None:
-                elements = d.call(
-                    "list_slice", elements, exp.Literal.number(1), exp.Literal.number(rel.limit)
-                )
+        if column.sql in lists:
+            elements = col(lists[column.sql], alias)
             element_lists.append(elements)
             outputs[column.sql] = d.unnest(elements)
         elif rel.item_index is not None and column.sql == rel.item_index.sql:
@@ -149,7 +168,7 @@ def _mv_expand(lw: Lowerer, rel: p.MvExpand) -> Lowered:
         longest = d.call("greatest", *[d.list_length(e.copy()) for e in element_lists]) if len(element_lists) > 1 else (
             d.list_length(element_lists[0].copy()))  # fmt: skip
         outputs[rel.item_index.sql] = d.unnest(d.generate_series(longest))
-    kept_order = [k for k in low.order if k.name in outputs and k.name not in expanded]
+    kept_order = [k for k in low.order if k.name in outputs and k.name not in lists]
     for key in low.order:
         if key.name not in outputs:
             outputs[key.name] = col(key.name, alias)

@@ -140,6 +140,15 @@ class ChdbEventStore:
                 raise StoreError(f"could not append to {table.name}: {exc}") from exc
         return int(rows.num_rows)
 
+    def _drain(self) -> None:
+        """After a cancelled query chdb may hand its leftover output to the next query: read it off."""
+        for _ in range(3):
+            try:
+                self._run("SELECT 1", "ArrowTable")
+                return
+            except Exception:  # noqa: BLE001, S112 - the leftover is what fails; try again
+                continue
+
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()
         settings = (f"max_execution_time = {float(limits.timeout)}, max_result_rows = {limits.max_rows + 1}, "
@@ -149,6 +158,7 @@ class ChdbEventStore:
         except Exception as exc:
             text = str(exc)
             if "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text:
+                self._drain()
                 raise QueryTimeout(limits.timeout) from None
             raise QueryExecutionError(
                 f"the query failed while running: {text.splitlines()[0] if text else exc}"
