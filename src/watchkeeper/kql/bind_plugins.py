@@ -277,12 +277,55 @@ def _with_unmatched(b: Binder, rows: Relation, matched: Relation, span: SourceSp
     return bind_operator(b, matched, ast.UnionOp(span, ast.Union(span, (ast.Name(span, "$wk_rest"),))), inner)
 
 
+# ---------------------------------------------------------------------------- geo_polygon/line_lookup
+
+
+def _geo_lookup(lines: bool) -> Callable[[Binder, Relation, ast.Call, Scope], Relation]:
+    """``geo_polygon_lookup(Table, PolygonKey, Lng, Lat [, return_unmatched, lookup_area_radius,
+    return_lookup_key])`` and ``geo_line_lookup(Table, LineKey, Lng, Lat, Radius [, ...])``: each row
+    joined with the table rows whose polygon holds its point (whose line is within Radius meters);
+    the key column is dropped unless ``return_lookup_key``. A join on a constant key, filtered."""
+
+    def plugin(b: Binder, rel: Relation, call: ast.Call, scope: Scope) -> Relation:
+        span, required = call.span, 5 if lines else 4
+        args, ctx = list(call.args), row_context(rel, scope)
+        flags = dict(zip(("return_unmatched", "lookup_area_radius", "return_lookup_key"), args[required:], strict=False))
+        if len(args) < required or not all(isinstance(a, ast.Name) for a in args[1:4]):
+            raise b.error(f"{call.name}() takes a table, its shape column, the longitude and latitude columns"
+                          + (" and a radius" if lines else ""), call)  # fmt: skip
+        option = {k: b.constant(_named(call, k) or flags.get(k) or ast.Literal(span, False, _T.BOOL), ctx, k)
+                  for k in ("return_unmatched", "return_lookup_key")}  # fmt: skip
+        lng, lat, key = args[2], args[3], args[1]
+        cond: ast.Expr = ast.Call(span, "geo_point_in_polygon", (lng, lat, key))
+        if lines:
+            cond = ast.Binary(span, "<=", ast.Call(span, "geo_distance_point_to_line", (lng, lat, key)), args[4])
+        rows = bind_operator(
+            b, rel, ast.Extend(span, (ast.Assign(span, ("__wk_row",), ast.Call(span, "row_number", ())),)), scope
+        )
+        const = ast.Assign(span, ("__wk_k",), ast.Literal(span, 1, _T.LONG))
+        matched = rows
+        for step in (ast.Extend(span, (const,)),
+                     ast.Join(span, "inner", ast.Pipe(span, args[0], ast.Extend(span, (const,))), (ast.Name(span, "__wk_k"),)),
+                     ast.Where(span, cond)):  # fmt: skip
+            matched = bind_operator(b, matched, step, scope)
+        if option["return_unmatched"]:
+            matched = _with_unmatched(b, rows, matched, span, scope)
+        drop = [c.name for c in matched.schema.columns if c.name.startswith(("__wk_k", "__wk_row"))]
+        if not option["return_lookup_key"] and isinstance(key, ast.Name):
+            drop.append(key.name)
+        return bind_operator(b, matched, ast.ProjectAway(span, tuple(drop)), scope)
+
+    return plugin
+
+
 _PLUGINS: dict[str, Callable[[Binder, Relation, ast.Call, Scope], Relation]] = {
     "bag_unpack": _bag_unpack,
     "pivot": _pivot,
     "narrow": _narrow,
     "ipv4_lookup": _ip_lookup("ipv4"),
     "ipv6_lookup": _ip_lookup("ipv6"),
+    "geo_polygon_lookup": _geo_lookup(lines=False),
+    "geo_line_lookup": _geo_lookup(lines=True),
 }
 
 

@@ -579,6 +579,14 @@ class ClickHouseDialect(Dialect):
         "rtrim": "trimRight",
     }
 
+    def call(self, name: str, *args: exp.Expression) -> exp.Expression:
+        """As :meth:`Dialect.call`; a host function (``wk_*``) needs a native spelling here, since
+        ClickHouse cannot call back into Python: without one the function is refused by name."""
+        if name.startswith("wk_") and getattr(self, f"fn_{name}", None) is None and name not in self.renames:
+            raise UnsupportedError(f"{name.removeprefix('wk_')}() on ClickHouse: it runs in Python, "
+                                   "which only the DuckDB store can call")  # fmt: skip
+        return super().call(name, *args)
+
     # ---------------------------------------------------------------- lambdas take the list second
 
     def fn_list_transform(self, items: exp.Expression, lam: exp.Expression) -> exp.Expression:
