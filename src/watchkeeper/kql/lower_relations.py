@@ -58,14 +58,17 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
     if len(rows) == 1:
         only = exp.select(*[_aliased(cell, n) for cell, n in zip(rows[0], names, strict=True)])
         return Lowered(only, names, {e.alias: e.this for e in only.expressions})
-    # VALUES keeps the rows in the order written (Kusto's datatable order), unlike UNION ALL
+    # A datatable's rows come in the order written (Kusto treats them as serialized): a row number
+    # travels with them as their order, since no engine promises to keep VALUES/UNION ALL order.
     alias = lw.alias()
+    order = "__wk_row"
     values = exp.Values(
-        expressions=[exp.Tuple(expressions=row) for row in rows],
-        alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[ident(n) for n in names]),
+        expressions=[exp.Tuple(expressions=[*row, exp.Literal.number(i)]) for i, row in enumerate(rows)],
+        alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[ident(n) for n in [*names, order]]),
     )
-    select = exp.select(*[_aliased(col(n, alias), n) for n in names]).from_(values, copy=False)
-    return Lowered(select, names, {n: col(n, alias) for n in names})
+    outputs = [*names, order]
+    select = exp.select(*[_aliased(col(n, alias), n) for n in outputs]).from_(values, copy=False)
+    return Lowered(select, names, {n: col(n, alias) for n in outputs}, [OrderKey(order, False, False)], [order])
 
 
 def _cell(lw: Lowerer, value: p.BExpr, column: p.Column) -> exp.Expression:
