@@ -42,7 +42,12 @@ def demo_command(
         raise fail(f"error: {target} already holds a workspace; pass --force to replace it")
     note(f"building the demo workspace in {target} ...")
     build = build_demo(
-        target, seed=seed, scale=scale, replace=force, end=_end_of_window(end), progress=lambda line: note(f"  {line}")
+        target,
+        seed=seed,
+        scale=scale,
+        replace=force,
+        end=_end_of_window(end),
+        progress=lambda line: note(f"  {line}"),
     )
     _summarise(build)
 

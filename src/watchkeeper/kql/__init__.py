@@ -27,7 +27,6 @@ from watchkeeper.kql import lower_joins as _lower_joins  # noqa: F401
 from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
 from watchkeeper.kql.ast import Query
 from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
-from watchkeeper.kql.dialects import get_dialect
 from watchkeeper.kql.functions.host import host_functions
 from watchkeeper.kql.literals import parse_datetime_text
 from watchkeeper.kql.lower import Lowerer
@@ -36,6 +35,7 @@ from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
 from watchkeeper.kql.prune import prune
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.kql.share import share
+from watchkeeper.kql.targets import get_dialect
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
 

@@ -289,7 +289,11 @@ def _geo_lookup(lines: bool) -> Callable[[Binder, Relation, ast.Call, Scope], Re
     def plugin(b: Binder, rel: Relation, call: ast.Call, scope: Scope) -> Relation:
         span, required = call.span, 5 if lines else 4
         args, ctx = list(call.args), row_context(rel, scope)
-        flags = dict(zip(("return_unmatched", "lookup_area_radius", "return_lookup_key"), args[required:], strict=False))
+        flags = dict(
+            zip(
+                ("return_unmatched", "lookup_area_radius", "return_lookup_key"), args[required:], strict=False
+            )
+        )
         if len(args) < required or not all(isinstance(a, ast.Name) for a in args[1:4]):
             raise b.error(f"{call.name}() takes a table, its shape column, the longitude and latitude columns"
                           + (" and a radius" if lines else ""), call)  # fmt: skip
@@ -298,9 +302,14 @@ def _geo_lookup(lines: bool) -> Callable[[Binder, Relation, ast.Call, Scope], Re
         lng, lat, key = args[2], args[3], args[1]
         cond: ast.Expr = ast.Call(span, "geo_point_in_polygon", (lng, lat, key))
         if lines:
-            cond = ast.Binary(span, "<=", ast.Call(span, "geo_distance_point_to_line", (lng, lat, key)), args[4])
+            cond = ast.Binary(
+                span, "<=", ast.Call(span, "geo_distance_point_to_line", (lng, lat, key)), args[4]
+            )
         rows = bind_operator(
-            b, rel, ast.Extend(span, (ast.Assign(span, ("__wk_row",), ast.Call(span, "row_number", ())),)), scope
+            b,
+            rel,
+            ast.Extend(span, (ast.Assign(span, ("__wk_row",), ast.Call(span, "row_number", ())),)),
+            scope,
         )
         const = ast.Assign(span, ("__wk_k",), ast.Literal(span, 1, _T.LONG))
         matched = rows

@@ -1,4 +1,4 @@
-"""ClickHouse spellings of dynamic (JSON) values for :class:`~watchkeeper.kql.dialects.ClickHouseDialect`.
+"""ClickHouse spellings of dynamic (JSON) values for :class:`~watchkeeper.kql.dialect_clickhouse.ClickHouseDialect`.
 
 On ClickHouse a ``dynamic`` value is a ``String`` holding JSON text. Access goes through the
 ``JSONExtract*`` family, which takes a path as separate key and (1-based) index arguments rather

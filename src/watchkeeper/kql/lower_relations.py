@@ -68,7 +68,9 @@ def _values(lw: Lowerer, rel: p.Values) -> Lowered:
     )
     outputs = [*names, order]
     select = exp.select(*[_aliased(col(n, alias), n) for n in outputs]).from_(values, copy=False)
-    return Lowered(select, names, {n: col(n, alias) for n in outputs}, [OrderKey(order, False, False)], [order])
+    return Lowered(
+        select, names, {n: col(n, alias) for n in outputs}, [OrderKey(order, False, False)], [order]
+    )
 
 
 def _cell(lw: Lowerer, value: p.BExpr, column: p.Column) -> exp.Expression:
@@ -188,7 +190,7 @@ def _projection(lw: Lowerer, rel: p.Projection) -> Lowered:
         projections.insert(0, _open_passthrough(low, rel))
     select = select.select(*projections, copy=False)
     if has_window:
-        select = _hoist_nested_windows(select)
+        select = _hoist_nested_windows(select, window_order)
     return Lowered(select, names, {n: exprs[n] for n in exprs if n in names}, order, hidden, rel.schema.open)
 
 
@@ -211,9 +213,12 @@ def _ancestors(node: exp.Expression, stop: exp.Expression) -> list[object]:
     return out
 
 
-def _hoist_nested_windows(select: exp.Select) -> exp.Select:
+def _hoist_nested_windows(select: exp.Select, window_order: list[exp.Ordered]) -> exp.Select:
     """SQL forbids a window inside a window: compute the inner ones in a SELECT underneath, under
-    the same alias, so every column reference of the outer SELECT stays valid."""
+    the same alias, so every column reference of the outer SELECT stays valid.
+
+    Rows that tie on the sort keys could come in another order in the next SELECT up, so the
+    first inner SELECT also numbers the rows, and the windows above follow that number."""
     level = 0
     while inner_windows := _innermost_nested_windows(select):
         source = select.args["from_"].this
@@ -221,13 +226,27 @@ def _hoist_nested_windows(select: exp.Select) -> exp.Select:
         inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias))).from_(
             source, copy=False
         )
+        numbered = level == 0 and bool(window_order)
         for window in inner_windows:
             level += 1
             name = f"__wk_w{level}"
             inner = inner.select(_aliased(window.copy(), name), copy=False)
             window.replace(col(name, alias))
+        if numbered:
+            _number_rows(select, inner, window_order, alias)
         select.set("from_", exp.From(this=inner.subquery(alias, copy=False)))
     return select
+
+
+def _number_rows(select: exp.Select, inner: exp.Select, window_order: list[exp.Ordered], alias: str) -> None:
+    """Number ``inner``'s rows in ``window_order``; the windows of ``select`` then order by it."""
+    spec = exp.Order(expressions=[o.copy() for o in window_order]).sql()
+    number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[o.copy() for o in window_order]))
+    inner.select(_aliased(number, "__wk_seq"), copy=False)
+    for window in select.find_all(exp.Window):
+        order = window.args.get("order")
+        if order is not None and order.sql() == spec:
+            window.set("order", exp.Order(expressions=[exp.Ordered(this=col("__wk_seq", alias))]))
 
 
 def _open_passthrough(low: Lowered, rel: p.Projection) -> exp.Expression:
@@ -272,7 +291,8 @@ def _sort(lw: Lowerer, rel: p.Sort) -> Lowered:
     plain = [k for k in rel.keys if isinstance(k.expr, p.BColumn) and k.expr.column.sql in by_name]
     if len(plain) == len(rel.keys):
         keys = [OrderKey(k.expr.column.sql, k.descending, k.nulls_first) for k in plain]  # type: ignore[attr-defined]
-        return Lowered(low.select, low.columns, low.exprs, keys, [], low.open)
+        ties = _ties(low, keys)
+        return Lowered(low.select, low.columns, low.exprs, keys + ties, _kept_hidden(low, ties), low.open)
     select, resolve, alias = lw.wrap(low)
     outputs: dict[str, exp.Expression] = {n: col(n, alias) for n in low.outputs}
     order: list[OrderKey] = []
@@ -285,8 +305,22 @@ def _sort(lw: Lowerer, rel: p.Sort) -> Lowered:
         outputs[name] = lw.expr(key.expr, resolve)
         hidden.append(name)
         order.append(OrderKey(name, key.descending, key.nulls_first))
+    ties = _ties(low, order)
+    hidden = _kept_hidden(low, ties) + hidden
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
-    return Lowered(select, low.columns, {n: col(n, alias) for n in outputs}, order, hidden, low.open)
+    return Lowered(select, low.columns, {n: col(n, alias) for n in outputs}, order + ties, hidden, low.open)
+
+
+def _ties(low: Lowered, keys: list[OrderKey]) -> list[OrderKey]:
+    """The input's own order, breaking ties between equal sort keys: sorting is stable, so rows
+    that tie keep their earlier order (and every window over the result sees one order)."""
+    named = {k.name for k in keys}
+    return [k for k in low.order if k.name not in named and k.name in low.outputs]
+
+
+def _kept_hidden(low: Lowered, ties: list[OrderKey]) -> list[str]:
+    used = {k.name for k in ties}
+    return [h for h in low.hidden if h in used]
 
 
 def _limit(lw: Lowerer, rel: p.Limit) -> Lowered:

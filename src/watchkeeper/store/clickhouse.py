@@ -146,7 +146,7 @@ class ChdbEventStore:
             try:
                 self._run("SELECT 1", "ArrowTable")
                 return
-            except Exception:  # noqa: BLE001, S112 - the leftover is what fails; try again
+            except Exception:
                 continue
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:

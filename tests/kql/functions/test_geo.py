@@ -20,7 +20,7 @@ from sqlglot import exp
 from tests.kql.functions.dynamic_helpers import close, rows_of, shared
 from watchkeeper import Workspace
 from watchkeeper.errors import UnsupportedError
-from watchkeeper.kql.dialects import ClickHouseDialect
+from watchkeeper.kql.dialect_clickhouse import ClickHouseDialect
 from watchkeeper.kql.functions.geo_math import distance
 from watchkeeper.kql.functions.host import HOST_FUNCTIONS
 

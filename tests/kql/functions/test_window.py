@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.kql.functions.datatables import table
 from watchkeeper import Workspace
 
 AIRPORTS = table({"Airport": "string", "Airline": "string", "Departures": "long"},
                  [("SEA", "LH", 3), ("SEA", "LY", 100), ("SEA", "UA", 3), ("SEA", "BA", 2), ("SEA", "EL", 3),
                   ("AMS", "EL", 1), ("AMS", "BA", 1)])  # fmt: skip
+
+
 # A restart is a partition by the running count of restarts: a window function inside another one,
 # which SQL refuses until the lowering computes the inner one in an inner SELECT first.
 def test_row_number_prev_and_next(engine_ws: Workspace) -> None:

@@ -129,9 +129,9 @@ def _spread(names: list[str], sql: str, arity: int) -> None:
     params = [None] * arity
     # covariance(x, y) is named covariance_x_y: its column name uses both value arguments
     aggregate(names, args=arity, returns=_R, params=params, named_args=arity)(lower)
-    aggregate([f"{n}if" for n in names], args=arity + 1, returns=_R, params=[*params, _T.BOOL], named_args=arity)(
-        lower
-    )
+    aggregate(
+        [f"{n}if" for n in names], args=arity + 1, returns=_R, params=[*params, _T.BOOL], named_args=arity
+    )(lower)
 
 
 def _and(left: exp.Expression, right: exp.Expression | None) -> exp.Expression:
