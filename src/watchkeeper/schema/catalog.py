@@ -16,7 +16,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 from watchkeeper.errors import CatalogError
@@ -71,12 +71,12 @@ class TableDef:
         """The column called exactly ``name`` (KQL names are case-sensitive)."""
         return self._by_name.get(name)
 
-    @property
+    @cached_property
     def stored_columns(self) -> tuple[ColumnDef, ...]:
         """The columns that occupy storage (aliases excluded)."""
         return tuple(c for c in self.columns if c.alias_of is None)
 
-    @property
+    @cached_property
     def physical_names(self) -> dict[str, str]:
         """Stored column name -> SQL identifier. Engines fold identifier case, so a column whose
         name differs from an earlier one only in case is stored as ``name__2``."""

@@ -194,8 +194,13 @@ def to_arrow(table: TableDef, rows: Rows, *, now: datetime) -> pa.Table:
         extra = [k for k in record if k not in known]
         if extra:
             problems.append((i, f"unknown column(s) {', '.join(sorted(extra))} for table {table.name}"))
+    present: set[str] = set().union(*(record.keys() for record in records))
     columns: list[pa.Array] = []
     for column in stored:
+        if column.name not in present and not (column.name == "TimeGenerated" and "Timestamp" in present):
+            # absent from every row (most of a wide table): one fill, not a loop per row
+            columns.append(_filled(table, column, len(records), now))
+            continue
         values, errors = _column_values(column, records, now, table.name)
         problems.extend(errors)
         columns.append(pa.array(values, type=STORAGE_TYPES[column.type]))
@@ -218,13 +223,7 @@ def _arrow_fast_path(table: TableDef, rows: pa.Table, now: datetime) -> pa.Table
     for column in table.stored_columns:
         target = STORAGE_TYPES[column.type]
         if column.name not in rows.column_names:
-            if column.name == "TimeGenerated":
-                fill: Any = now
-            elif column.name == "Type":
-                fill = table.name
-            else:
-                fill = "" if column.type is KqlType.STRING else None
-            columns.append(pa.array([fill] * rows.num_rows, type=target))
+            columns.append(_filled(table, column, rows.num_rows, now))
             continue
         data = rows.column(column.name)
         if column.type in (KqlType.DYNAMIC, KqlType.GUID, KqlType.TIMESPAN) and data.type != target:
@@ -239,6 +238,20 @@ def _arrow_fast_path(table: TableDef, rows: pa.Table, now: datetime) -> pa.Table
             cast = pc.fill_null(cast, "")
         columns.append(cast)
     return pa.Table.from_arrays(columns, names=[c.name for c in table.stored_columns])
+
+
+def _filled(table: TableDef, column: ColumnDef, count: int, now: datetime) -> pa.Array:
+    """The column of a table whose rows all lack it: the ingestion time, the table name, or empty."""
+    target = STORAGE_TYPES[column.type]
+    if column.name == "TimeGenerated":
+        fill: Any = now
+    elif column.name == "Type":
+        fill = table.name
+    elif column.type is KqlType.STRING:
+        fill = ""
+    else:
+        return pa.nulls(count, target)
+    return pa.repeat(pa.scalar(fill, target), count)
 
 
 def _column_values(
