@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from watchkeeper import Workspace
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# the project's shared material (specs, datasets, KQL corpus): beside the checkout, or WK_SHARED_DIR
+SHARED = Path(os.environ.get("WK_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def chdb_available() -> bool:

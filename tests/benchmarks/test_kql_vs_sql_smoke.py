@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED
 
 from watchkeeper import Catalog, kql
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-QUERIES = Path(__file__).resolve().parents[3] / "shared" / "kql" / "perf_queries.yaml"
+QUERIES = SHARED / "kql" / "perf_queries.yaml"
 ROWS = 30_000  # enough for every query to have an answer (q12 wants processes with > 1000 runs)
 
 sys.path.insert(0, str(BENCHMARKS))

@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.conftest import SHARED
+
 CORPUS = SHARED / "kql"
 SCORER = SHARED / "tools" / "kql_conformance.py"
 ERRATA = Path(__file__).parent / "corpus_errata.yaml"

@@ -33,9 +33,22 @@ def serve_command(
     updates = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     settings = settings.model_copy(update=updates)
     app = create_app(settings, default_workspace=workspace)
+    _freeze_startup_objects()
     url = f"http://{settings.host}:{settings.port}/"
     note(
         f"watchkeeper serving workspace '{settings.workspace}' ({workspace or settings.workspace_path()}) at {url}"
     )
     note(f'  query: POST {url}v1/workspaces/{settings.workspace}/query  {{"query": "..."}}')
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def _freeze_startup_objects() -> None:
+    """Move what startup built (the table catalog: ~100k objects) out of the garbage collector's
+    view, so full collections stop walking it and query latency loses its 30-60 ms spikes."""
+    import gc
+
+    from watchkeeper.schema import Catalog
+
+    Catalog.sentinel()
+    gc.collect()
+    gc.freeze()
