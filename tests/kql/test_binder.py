@@ -96,6 +96,12 @@ def test_summarize_by_bin_keeps_the_column_name() -> None:
     assert names(f"{EVENTS} | summarize by Account, bin(EventID, 10)") == ["Account", "EventID"]
 
 
+def test_summarize_numbers_a_derived_key_name_that_is_taken() -> None:
+    text = f"{EVENTS} | summarize count() by TimeGenerated, bin(TimeGenerated, 1d), tostring(d), tostring(d)"
+    assert names(text) == ["TimeGenerated", "TimeGenerated1", "d", "d1", "count_"]
+    assert "column 'x' twice" in bind_error(f"{EVENTS} | summarize by x = Account, x = EventID").message
+
+
 def test_summarize_named_aggregates_and_keys() -> None:
     assert schema(f"{EVENTS} | summarize n = count() by day = bin(TimeGenerated, 1d)") == [
         ("day", D),
@@ -201,6 +207,16 @@ def test_types_of_scalar_expressions() -> None:
 def test_lets_resolve_scalars_tables_and_functions() -> None:
     text = "let n = 2; let t = datatable(a:long)[1]; let f = (x:long) { x * n }; t | extend y = f(a)"
     assert schema(text) == [("a", L), ("y", L)]
+
+
+def test_table_takes_a_name_from_a_let_or_a_function_parameter() -> None:
+    by_parameter = (
+        "let f = (name:string) { table(name) | project TimeGenerated, UserPrincipalName }; f('SigninLogs')"
+    )
+    assert schema(by_parameter) == [("TimeGenerated", D), ("UserPrincipalName", S)]
+    assert schema("let n = 'Heartbeat'; table(n) | project Computer") == [("Computer", S)]
+    error = bind_error("SigninLogs | extend n = 'x' | join (table(n)) on UserPrincipalName")
+    assert error.message == "unknown name 'n'"
 
 
 # ---------------------------------------------------------------- resolution errors

@@ -56,13 +56,18 @@ def _keys(b: Binder, rel: Relation, by: tuple[ast.Assign, ...], scope: Scope) ->
     unnamed = 0
     for item in by:
         bound = b.scalar(item.expr, ctx)
+        taken = [n for n, _ in keys]
         if item.names:
             name = item.names[0]
+            if name in taken:
+                raise b.error(f"summarize groups by the column '{name}' twice; name one of them", item)
         else:
+            # a derived name that is already taken gets a number (`by T, bin(T, 1d)`: T, T1)
             name = grouping_name(item.expr) or ""
             if not name:
                 unnamed += 1
                 name = f"Column{unnamed}"
+            name = dedupe_name(name, taken)
         keys.append((name, bound))
     return keys
 
@@ -70,9 +75,6 @@ def _keys(b: Binder, rel: Relation, by: tuple[ast.Assign, ...], scope: Scope) ->
 def summarize(b: Binder, rel: Relation, op: ast.Summarize, scope: Scope) -> Relation:
     keys = _keys(b, rel, op.by, scope)
     taken = [n for n, _ in keys]
-    duplicate = next((n for i, n in enumerate(taken) if n in taken[:i]), None)
-    if duplicate is not None:
-        raise b.error(f"summarize groups by the column '{duplicate}' twice; name one of them", op)
     aggs: list[tuple[str, BExpr]] = []
     for item in op.aggregates:
         for name, expr in _aggregate_items(b, rel, item, scope, [n for n, _ in keys]):

@@ -210,8 +210,8 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
     """``materialize(T)``, ``table("T")``, a user function, or a stored function."""
     if expr.name == "materialize" and len(expr.args) == 1:
         return b.tabular(expr.args[0], scope)
-    if expr.name == "table" and expr.args and isinstance(expr.args[0], ast.Literal):
-        return b.table_scan(str(expr.args[0].value), expr)
+    if expr.name == "table" and expr.args:
+        return b.table_scan(_table_name(b, expr.args[0], scope), expr)
     if expr.name in ("cluster", "database", "workspace", "app"):
         raise b.unsupported(f"cross-{expr.name} queries ({expr.name}())", expr)
     found = scope.lookup(expr.name)
@@ -227,6 +227,17 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
     if b.open_tables:
         return b.table_scan(expr.name, expr)
     raise b.error(f"unknown function '{expr.name}'", expr.name_span)
+
+
+def _table_name(b: Binder, arg: ast.Expr, scope: Scope) -> str:
+    """The name ``table()`` reads: a string known before the query runs (a literal, a ``let``, or
+    a parameter of the function being expanded)."""
+    if isinstance(arg, ast.Literal):
+        return str(arg.value)
+    bound = b.scalar(arg, ExprContext(scope))
+    if isinstance(bound, BLiteral) and isinstance(bound.value, str):
+        return bound.value
+    raise b.error("table() takes a table name known before the query runs (a string constant)", arg)
 
 
 def expand_user_function(

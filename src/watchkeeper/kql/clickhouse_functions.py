@@ -76,6 +76,7 @@ class ClickHouseFunctions(Dialect):
         "list_min": "arrayMin",
         "list_max": "arrayMax",
         "list_append": "arrayPushBack",
+        "gen_random_uuid": "generateUUIDv4",
         "strlen": "length",  # DuckDB's strlen counts bytes
         "struct_extract": "tupleElement",
         "octet_length": "length",

@@ -209,3 +209,10 @@ def test_empty_and_null_tests_per_type(engine_ws: Workspace) -> None:
         (False, False, False, False, True, False, False, True),
         (True, False, False, False, True, False, False, True),
     ]
+
+
+def test_new_guid_is_a_fresh_guid_on_every_row(engine_ws: Workspace) -> None:
+    result = engine_ws.query("range i from 1 to 50 step 1 | extend g = new_guid() | summarize dcount(g), "
+                             "versions = make_set(substring(tostring(g), 14, 1)), lengths = make_set(strlen(tostring(g)))")  # fmt: skip
+    assert result.columns[0] == ("dcount_g", KqlType.LONG)
+    assert result.rows == [(50, ["4"], [36])]

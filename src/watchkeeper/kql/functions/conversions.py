@@ -367,6 +367,12 @@ def _toguid(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.E
                   false=d.null(_T.GUID))  # fmt: skip
 
 
+@scalar("new_guid", args=0, returns=_T.GUID, deterministic=False)
+def _new_guid(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """A random (version 4) GUID, new on every row."""
+    return ctx.dialect.call("gen_random_uuid")
+
+
 # ------------------------------------------------------------------------------ dynamic
 
 
