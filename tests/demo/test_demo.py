@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,24 @@ def test_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -> None:
     snapshot = _snapshot(tmp_path / "a")
     assert snapshot == _snapshot(tmp_path / "b")
     assert snapshot != _snapshot(tmp_path / "c")
+
+
+def test_attacks_move_with_the_window_when_it_ends_elsewhere(tmp_path: Path) -> None:
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    build = build_demo(tmp_path / "ws", scale=0.05, end=end)
+    manifest = build.manifest
+    assert manifest.end == end
+    for attack in manifest.attacks:
+        assert manifest.start <= attack.start <= attack.end < end, attack.id
+    with Workspace.open(build.path) as ws:
+        cleared = ws.query("SecurityEvent | where EventID == 1102 | project TimeGenerated").rows
+        assert [row[0] for row in cleared] == [
+            next(a for a in manifest.attacks if a.id == "audit-log-clear").end
+        ]
+        for attack in manifest.attacks:
+            for hunt in attack.hunts:
+                for column, expected in hunt.expect.items():
+                    assert distinct(ws, hunt.query, column) == set(expected), (attack.id, column)
 
 
 def test_existing_workspace_is_not_overwritten_by_accident(tmp_path: Path) -> None:

