@@ -288,11 +288,8 @@ class OperatorParser(ExpressionParser):
                 break
         return ast.Parse(self.span_from(start), kind, source, tuple(pattern), flags, where)
 
-    def _op_parse_kv(self) -> ast.Operator:
-        start = self.advance()
-        source = self.expression()
-        self.expect_word("as")
-        columns = self.schema_columns()
+    def with_options(self) -> list[tuple[str, ast.Expr]]:
+        """An optional ``with (name = value, ...)`` clause (parse-kv, externaldata)."""
         options: list[tuple[str, ast.Expr]] = []
         if self.accept_word("with"):
             self.expect_punct("(")
@@ -303,6 +300,14 @@ class OperatorParser(ExpressionParser):
                 if not self.accept_punct(","):
                     break
             self.expect_punct(")")
+        return options
+
+    def _op_parse_kv(self) -> ast.Operator:
+        start = self.advance()
+        source = self.expression()
+        self.expect_word("as")
+        columns = self.schema_columns()
+        options = self.with_options()
         return ast.ParseKv(self.span_from(start), source, columns, tuple(options))
 
     def _op_make_series(self) -> ast.Operator:

@@ -246,16 +246,7 @@ class _Parser(OperatorParser):
             if not self.accept_punct(","):
                 break
         self.expect_punct("]")
-        options: list[tuple[str, ast.Expr]] = []
-        if self.accept_word("with"):
-            self.expect_punct("(")
-            while not self.tok.is_punct(")"):
-                key, _ = self.identifier("an option name")
-                self.expect_punct("=")
-                options.append((key, self.expression()))
-                if not self.accept_punct(","):
-                    break
-            self.expect_punct(")")
+        options = self.with_options()
         return ast.Externaldata(self.span_from(start), columns, tuple(uris), tuple(options))
 
     def src_view(self) -> ast.Expr:
