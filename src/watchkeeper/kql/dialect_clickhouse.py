@@ -18,7 +18,7 @@ from watchkeeper.kql import clickhouse_json as chj
 from watchkeeper.kql.clickhouse_functions import ClickHouseFunctions, lambda_of, re2, signed
 from watchkeeper.kql.clickhouse_sql import SQLGLOT_NAME
 from watchkeeper.kql.dialects import fn
-from watchkeeper.schema.types import KqlType
+from watchkeeper.schema.types import CLICKHOUSE_TYPES, KqlType
 
 __all__ = ["ClickHouseDialect"]
 
@@ -31,14 +31,14 @@ class ClickHouseDialect(ClickHouseFunctions):
     supports_lateral = False
 
     def type(self, kql_type: KqlType) -> exp.DataType:
-        return exp.DataType.build(_CLICKHOUSE_TYPES[kql_type], dialect="clickhouse")
+        return exp.DataType.build(CLICKHOUSE_TYPES[kql_type], dialect="clickhouse")
 
     def cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
-        inner = _CLICKHOUSE_TYPES[kql_type]
+        inner = CLICKHOUSE_TYPES[kql_type]
         return exp.Cast(this=expr, to=exp.DataType.build(f"Nullable({inner})", dialect="clickhouse"))
 
     def try_cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
-        target = _CLICKHOUSE_TYPES[kql_type]
+        target = CLICKHOUSE_TYPES[kql_type]
         return fn("accurateCastOrNull", expr, exp.Literal.string(target))
 
     def datetime_literal(self, value: datetime) -> exp.Expression:
@@ -404,7 +404,7 @@ class ClickHouseDialect(ClickHouseFunctions):
 
     @staticmethod
     def _plain_cast(expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
-        return exp.Cast(this=expr, to=exp.DataType.build(_CLICKHOUSE_TYPES[kql_type], dialect="clickhouse"))
+        return exp.Cast(this=expr, to=exp.DataType.build(CLICKHOUSE_TYPES[kql_type], dialect="clickhouse"))
 
     @staticmethod
     def _nearest_rank(value: exp.Expression, fraction: float) -> exp.Expression:
@@ -430,21 +430,6 @@ _DATE_SHAPE = (
     r"(?i)^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|(0?[1-9]|1[0-2])[-/.]\d{1,2}[-/.]\d{4}|\d{8}(\D|$))"
     r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 )
-
-
-_CLICKHOUSE_TYPES = {
-    KqlType.BOOL: "Bool",
-    KqlType.INT: "Int32",
-    KqlType.LONG: "Int64",
-    KqlType.REAL: "Float64",
-    KqlType.DECIMAL: "Decimal(38, 18)",
-    KqlType.STRING: "String",
-    KqlType.DATETIME: "DateTime64(6, 'UTC')",
-    KqlType.TIMESPAN: "Int64",
-    KqlType.GUID: "UUID",
-    KqlType.DYNAMIC: "String",
-    KqlType.UNKNOWN: "String",
-}
 
 
 _CLICKHOUSE_PLAIN_LITERALS = frozenset(

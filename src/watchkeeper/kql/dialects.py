@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlglot import exp
 
 from watchkeeper.errors import UnsupportedError
-from watchkeeper.schema.types import KqlType
+from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 
 __all__ = ["Dialect", "DuckDBDialect", "fn", "json_path"]
 
@@ -149,7 +149,7 @@ class Dialect:
     # ---------------------------------------------------------------- types and literals
 
     def type(self, kql_type: KqlType) -> exp.DataType:
-        return exp.DataType.build(_DUCKDB_TYPES[kql_type], dialect="duckdb")
+        return exp.DataType.build(DUCKDB_TYPES[kql_type], dialect="duckdb")
 
     def cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
         return exp.Cast(this=expr, to=self.type(kql_type))
@@ -543,18 +543,3 @@ def _operand(expr: exp.Expression) -> exp.Expression:
     if isinstance(expr, (exp.Binary, exp.Unary)) and not isinstance(expr, exp.Paren):
         return exp.Paren(this=expr)
     return expr
-
-
-_DUCKDB_TYPES = {
-    KqlType.BOOL: "BOOLEAN",
-    KqlType.INT: "INTEGER",
-    KqlType.LONG: "BIGINT",
-    KqlType.REAL: "DOUBLE",
-    KqlType.DECIMAL: "DECIMAL(38, 18)",
-    KqlType.STRING: "VARCHAR",
-    KqlType.DATETIME: "TIMESTAMPTZ",
-    KqlType.TIMESPAN: "BIGINT",
-    KqlType.GUID: "UUID",
-    KqlType.DYNAMIC: "JSON",
-    KqlType.UNKNOWN: "VARCHAR",
-}

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["TICKS_PER_MICROSECOND", "TICKS_PER_SECOND", "KqlType", "parse_type_name"]
+__all__ = [
+    "CLICKHOUSE_TYPES",
+    "DUCKDB_TYPES",
+    "TICKS_PER_MICROSECOND",
+    "TICKS_PER_SECOND",
+    "KqlType",
+    "parse_type_name",
+]
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_MICROSECOND = 10
@@ -78,3 +85,34 @@ _ALIASES = {
 def parse_type_name(name: str) -> KqlType | None:
     """The KQL type a type name denotes (``double`` -> real), or None if it is not a type."""
     return _ALIASES.get(name.strip().lower())
+
+
+# How each engine holds a KQL type: the store's column types and the compiler's casts agree on
+# these. A timespan is a count of 100 ns ticks; ClickHouse keeps dynamic values as JSON text.
+DUCKDB_TYPES: dict[KqlType, str] = {
+    KqlType.BOOL: "BOOLEAN",
+    KqlType.INT: "INTEGER",
+    KqlType.LONG: "BIGINT",
+    KqlType.REAL: "DOUBLE",
+    KqlType.DECIMAL: "DECIMAL(38, 18)",
+    KqlType.STRING: "VARCHAR",
+    KqlType.DATETIME: "TIMESTAMPTZ",
+    KqlType.TIMESPAN: "BIGINT",
+    KqlType.GUID: "UUID",
+    KqlType.DYNAMIC: "JSON",
+    KqlType.UNKNOWN: "VARCHAR",
+}
+
+CLICKHOUSE_TYPES: dict[KqlType, str] = {
+    KqlType.BOOL: "Bool",
+    KqlType.INT: "Int32",
+    KqlType.LONG: "Int64",
+    KqlType.REAL: "Float64",
+    KqlType.DECIMAL: "Decimal(38, 18)",
+    KqlType.STRING: "String",
+    KqlType.DATETIME: "DateTime64(6, 'UTC')",
+    KqlType.TIMESPAN: "Int64",
+    KqlType.GUID: "UUID",
+    KqlType.DYNAMIC: "String",
+    KqlType.UNKNOWN: "String",
+}

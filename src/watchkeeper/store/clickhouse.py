@@ -28,24 +28,11 @@ from watchkeeper.errors import (
 )
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.schema.host import HostFunction
-from watchkeeper.schema.types import KqlType
+from watchkeeper.schema.types import CLICKHOUSE_TYPES, KqlType
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult, convert_rows
 
 __all__ = ["ChdbEventStore"]
-
-_TYPES = {
-    KqlType.BOOL: "Bool",
-    KqlType.INT: "Int32",
-    KqlType.LONG: "Int64",
-    KqlType.REAL: "Float64",
-    KqlType.DECIMAL: "Decimal(38, 18)",
-    KqlType.STRING: "String",
-    KqlType.DATETIME: "DateTime64(6, 'UTC')",
-    KqlType.TIMESPAN: "Int64",
-    KqlType.GUID: "UUID",
-    KqlType.DYNAMIC: "String",
-}
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -94,13 +81,13 @@ class ChdbEventStore:
             for column in missing:
                 physical = current.with_columns([column]).physical_names[column.name]
                 self._run(f"ALTER TABLE {_ident(table.name).sql('clickhouse')} ADD COLUMN "
-                          f"{_ident(physical).sql('clickhouse')} Nullable({_TYPES[column.type]})")  # fmt: skip
+                          f"{_ident(physical).sql('clickhouse')} Nullable({CLICKHOUSE_TYPES[column.type]})")  # fmt: skip
             self._tables[table.name] = current.with_columns(missing)
 
     def _create(self, table: TableDef) -> None:
         physical = table.physical_names
         parts = [
-            f"{_ident(physical[c.name]).sql('clickhouse')} Nullable({_TYPES[c.type]})"
+            f"{_ident(physical[c.name]).sql('clickhouse')} Nullable({CLICKHOUSE_TYPES[c.type]})"
             for c in table.stored_columns
         ]
         name = _ident(table.name).sql("clickhouse")

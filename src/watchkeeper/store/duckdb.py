@@ -20,25 +20,11 @@ from sqlglot import exp
 from watchkeeper.errors import QueryExecutionError, QueryTimeout, RowLimitExceeded, StoreError
 from watchkeeper.schema.catalog import ColumnDef, TableDef
 from watchkeeper.schema.host import HostFunction
-from watchkeeper.schema.types import KqlType
+from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult, convert_rows
 
 __all__ = ["DuckDBEventStore"]
-
-_TYPES = {
-    KqlType.BOOL: "BOOLEAN",
-    KqlType.INT: "INTEGER",
-    KqlType.LONG: "BIGINT",
-    KqlType.REAL: "DOUBLE",
-    KqlType.DECIMAL: "DECIMAL(38, 18)",
-    KqlType.STRING: "VARCHAR",
-    KqlType.DATETIME: "TIMESTAMPTZ",
-    KqlType.TIMESPAN: "BIGINT",
-    KqlType.GUID: "UUID",
-    KqlType.DYNAMIC: "JSON",
-}
-# the KQL types of stored columns (table_name, column_name, kql_type, ordinal)
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -91,7 +77,7 @@ class DuckDBEventStore:
         physical = table.physical_names
         defs = [
             exp.ColumnDef(
-                this=_ident(physical[c.name]), kind=exp.DataType.build(_TYPES[c.type], dialect="duckdb")
+                this=_ident(physical[c.name]), kind=exp.DataType.build(DUCKDB_TYPES[c.type], dialect="duckdb")
             )
             for c in table.stored_columns
         ]
@@ -106,7 +92,7 @@ class DuckDBEventStore:
         for column in missing:
             alter = exp.Alter(this=exp.Table(this=_ident(table.name)), kind="TABLE", actions=[
                 exp.ColumnDef(this=_ident(physical[column.name]), kind=exp.DataType.build(
-                    _TYPES[column.type], dialect="duckdb"))])  # fmt: skip
+                    DUCKDB_TYPES[column.type], dialect="duckdb"))])  # fmt: skip
             self._con.execute(_sql(alter))
         self._record_columns(table.name, missing, start=len(current.stored_columns))
 
@@ -157,7 +143,7 @@ class DuckDBEventStore:
 
     def register_function(self, function: HostFunction) -> bool:
         """Register a Python scalar function (see :class:`HostFunction`) under its name."""
-        params = [duckdb.sqltype(_TYPES[t]) for t in function.params]
+        params = [duckdb.sqltype(DUCKDB_TYPES[t]) for t in function.params]
         with self._lock:
             if function.name in self._functions:
                 return True
@@ -166,7 +152,7 @@ class DuckDBEventStore:
                 function.name,
                 function.call,
                 params,
-                duckdb.sqltype(_TYPES[function.returns]),
+                duckdb.sqltype(DUCKDB_TYPES[function.returns]),
                 null_handling="special" if function.handles_nulls else "default",
                 exception_handling="return_null",
                 side_effects=False,
