@@ -29,8 +29,26 @@ class Settings(BaseSettings):
     workspace: str = Field(default="default", description="the workspace commands use by default")
     host: str = Field(default="127.0.0.1", description="address the server listens on")
     port: int = Field(default=8080, ge=0, le=65535)
-    query_row_limit: int = Field(default=500_000, ge=1, description="rows a query may return")
-    query_timeout: float = Field(default=60.0, gt=0, description="seconds before a query is cancelled")
+    query_row_limit: int = Field(
+        default=30_000, ge=1, description="rows a query may return (Log Analytics' default); more are cut"
+    )
+    query_timeout: float = Field(default=180.0, gt=0, description="seconds before a query is cancelled")
+    query_timeout_max: float = Field(
+        default=600.0, gt=0, description="the longest timeout a request may ask for (Prefer: wait=, servertimeout)"
+    )
+    tenant_concurrent_queries: int = Field(
+        default=4, ge=1, description="queries one tenant may run at once; more wait, then get 429"
+    )
+    query_queue_wait: float = Field(
+        default=10.0, ge=0, description="seconds a query waits for a free slot before it is refused with 429"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",
+    )
+    tls: bool = Field(default=False, description="serve https with a self-signed certificate (generated once)")
+    workers: int = Field(default=1, ge=1, description="server worker processes (1 with the embedded DuckDB store)")
+    token_lifetime: int = Field(default=3599, ge=60, le=86_400, description="seconds an access token is valid")
     external_data_allow: list[str] = Field(
         default_factory=list,
         description="prefixes of files/URLs externaldata may read (empty: externaldata is refused)",
@@ -51,6 +69,15 @@ class Settings(BaseSettings):
         """The folder of a workspace under the data directory."""
         return self.data_dir / "workspaces" / (name or self.workspace)
 
+    def state_database_url(self) -> str:
+        """The state database's SQLAlchemy URL (``database_url``, or the embedded SQLite file)."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'state.db').as_posix()}"
+
     def public(self) -> dict[str, Any]:
-        """Settings safe to print (no secrets are held here yet; later ones are masked)."""
-        return self.model_dump(mode="json")
+        """Settings safe to print: a password in ``database_url`` is masked."""
+        data = self.model_dump(mode="json")
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+
+            data["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        return data

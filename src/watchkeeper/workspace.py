@@ -145,7 +145,9 @@ class Workspace:
 
     # ---------------------------------------------------------------- queries
 
-    def translate(self, text: str, *, now: datetime | None = None) -> list[kql.CompiledQuery]:
+    def translate(
+        self, text: str, *, now: datetime | None = None, time_range: tuple[datetime, datetime] | None = None
+    ) -> list[kql.CompiledQuery]:
         """Compile ``text`` against this workspace (unknown tables are errors)."""
         return kql.translate(
             text,
@@ -156,18 +158,27 @@ class Workspace:
             probe=self._probe,
             now=now,
             stored=self.store.stored_tables().__contains__,
+            time_range=time_range,
         )
 
     def query(
-        self, text: str, *, limits: QueryLimits | None = None, now: datetime | None = None
+        self,
+        text: str,
+        *,
+        limits: QueryLimits | None = None,
+        now: datetime | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
     ) -> QueryResult:
         """Run a KQL query; returns its first (primary) result table.
+
+        ``time_range`` (start, end) limits every table with a ``TimeGenerated`` to that interval,
+        as the Log Analytics API's ``timespan`` does.
 
         Raises :class:`~watchkeeper.errors.KqlError` for a query that is not valid (with line,
         column and caret in ``render()``), :class:`~watchkeeper.errors.QueryTimeout` when it runs
         past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
         """
-        compiled = self.translate(text, now=now)[0]
+        compiled = self.translate(text, now=now, time_range=time_range)[0]
         self._check_external(compiled.external)
         effective = _requested_limits(limits or self.limits, compiled.options)
         return self.store.execute(compiled.sql, list(compiled.columns), effective)

@@ -65,3 +65,19 @@ def test_a_quick_query_is_not_affected_by_the_time_limit(engine_ws: Workspace) -
     assert engine_ws.query("range x from 1 to 1000 step 1 | count", limits=QueryLimits(timeout=5)).rows == [
         (1000,)
     ]
+
+
+def test_a_time_range_limits_every_table_to_it(engine_ws: Workspace) -> None:
+    from datetime import UTC, datetime
+
+    engine_ws.ingest(
+        "Heartbeat", [{"TimeGenerated": f"2024-01-0{d}T00:00:00Z", "Computer": f"h{d}"} for d in (1, 2, 3)]
+    )
+    engine_ws.ingest("Syslog", [{"TimeGenerated": "2024-01-02T06:00:00Z", "Computer": "s"}])
+    window = (datetime(2024, 1, 1, 12, tzinfo=UTC), datetime(2024, 1, 3, tzinfo=UTC))
+    query = "union Heartbeat, Syslog, (print TimeGenerated = datetime(2020-01-01), Computer = 'p') | project Computer"
+    assert sorted(engine_ws.query(query, time_range=window).rows) == [("h2",), ("p",), ("s",)]
+    # the end is exclusive, as in Log Analytics
+    end_exclusive = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
+    assert engine_ws.query("Heartbeat | project Computer", time_range=end_exclusive).rows == [("h1",)]
+    assert engine_ws.query("Heartbeat | count").rows == [(3,)]

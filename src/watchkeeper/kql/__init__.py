@@ -74,6 +74,7 @@ def bind(
     probe: ColumnProbe | None = None,
     now: datetime | None = None,
     stored: Callable[[str], bool] | None = None,
+    time_range: tuple[datetime, datetime] | None = None,
 ) -> BoundQuery:
     """Parse and bind ``text``: the typed plan of every tabular statement.
 
@@ -86,7 +87,7 @@ def bind(
             now = parse_datetime_text(fixed)
         except ValueError:
             raise KqlSyntaxError(f"query_now is not a datetime: {fixed!r}", None, text) from None
-    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now, stored)
+    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now, stored, time_range)
 
 
 def _bind_syntax(
@@ -98,6 +99,7 @@ def _bind_syntax(
     probe: ColumnProbe | None,
     now: datetime | None,
     stored: Callable[[str], bool] | None = None,
+    time_range: tuple[datetime, datetime] | None = None,
 ) -> BoundQuery:
     binder = Binder(
         catalog if catalog is not None else Catalog.sentinel(),
@@ -107,6 +109,7 @@ def _bind_syntax(
         functions=functions,
         probe=probe,
         stored=stored,
+        time_range=time_range,
     )
     return binder.bind_query(syntax)
 
@@ -121,6 +124,7 @@ def translate(
     probe: ColumnProbe | None = None,
     now: datetime | None = None,
     stored: Callable[[str], bool] | None = None,
+    time_range: tuple[datetime, datetime] | None = None,
 ) -> list[CompiledQuery]:
     """Compile every tabular statement of ``text``.
 
@@ -128,12 +132,20 @@ def translate(
     a table not yet ingested still translates); a workspace passes False so that a typo in a
     table name is an error. ``now`` fixes ``now()``/``ago()`` (default: the current time).
     ``stored`` tells which tables have storage: a known table without any reads as empty rows.
+    ``time_range`` (start, end) limits every table with a ``TimeGenerated`` to that interval.
     Raises :class:`~watchkeeper.errors.KqlError` (with line, column and caret via ``render()``).
     """
     try:
         target = get_dialect(dialect)
         bound = bind(
-            text, catalog, open_tables=open_tables, functions=functions, probe=probe, now=now, stored=stored
+            text,
+            catalog,
+            open_tables=open_tables,
+            functions=functions,
+            probe=probe,
+            now=now,
+            stored=stored,
+            time_range=time_range,
         )
         out = []
         for bound_relation in bound.relations:

@@ -36,6 +36,7 @@ from watchkeeper.kql.plan import (
     BLiteral,
     BSubquery,
     Column,
+    Filter,
     Relation,
     Schema,
     TableScan,
@@ -80,9 +81,11 @@ class Binder:
         functions: Mapping[str, StoredFunction] | None = None,
         probe: ColumnProbe | None = None,
         stored: Callable[[str], bool] | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
     ) -> None:
         self.catalog = catalog
         self.stored = stored
+        self.time_range = time_range
         self.text = text
         self.now = now
         self.open_tables = open_tables
@@ -230,7 +233,21 @@ class Binder:
         schema = Schema(tuple(c for c, _ in sources), open=table.open)
         if self.stored is not None and not self.stored(name):
             return Values(Schema(schema.columns), ())  # a known table nothing was written to yet
-        return TableScan(schema, name, tuple(sources))
+        return self._in_time_range(TableScan(schema, name, tuple(sources)), node)
+
+    def _in_time_range(self, scan: TableScan, node: ast.Node) -> Relation:
+        """A scan limited to the request's time range (the Log Analytics API's ``timespan``): every
+        table with a ``TimeGenerated`` reads only rows with ``start <= TimeGenerated < end``."""
+        column = scan.schema.find("TimeGenerated")
+        if self.time_range is None or column is None or column.type is not KqlType.DATETIME:
+            return scan
+        start, end = (ast.Literal(node.span, moment, KqlType.DATETIME) for moment in self.time_range)
+        field = ast.Name(node.span, "TimeGenerated")
+        predicate = ast.Binary(
+            node.span, "and", ast.Binary(node.span, ">=", field, start), ast.Binary(node.span, "<", field, end)
+        )
+        bound = self.scalar(predicate, ExprContext(self.root, scan.schema))
+        return Filter(scan.schema, scan, bound)
 
     # ---------------------------------------------------------------- scalar expressions
 
