@@ -17,6 +17,9 @@ with a caret under the column::
     │   │   └── QueryTimeout      longer than the query time limit
     │   ├── QueryExecutionError   the engine rejected the compiled SQL at run time
     │   └── ExternalDataRefused   externaldata names a location outside the allowlist
+    ├── QueryThrottled            the tenant already runs as many queries as it may; retry later
+    ├── NotFoundError             no such object for this caller (another tenant's objects included)
+    ├── InvalidRequestError       a request that is malformed apart from its query (a bad timespan...)
     └── ConfigurationError        settings that cannot work
 """
 
@@ -29,11 +32,14 @@ __all__ = [
     "ConfigurationError",
     "ExternalDataRefused",
     "IngestError",
+    "InvalidRequestError",
     "KqlBindError",
     "KqlError",
     "KqlSyntaxError",
+    "NotFoundError",
     "QueryExecutionError",
     "QueryLimitError",
+    "QueryThrottled",
     "QueryTimeout",
     "RowLimitExceeded",
     "SourceSpan",
@@ -187,3 +193,28 @@ class QueryTimeout(QueryLimitError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"query exceeded the time limit of {seconds:g} s and was cancelled")
         self.seconds = seconds
+
+
+class QueryThrottled(WatchkeeperError):
+    """The tenant already runs as many queries at once as it may; ``retry_after`` seconds to wait."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"too many concurrent queries: this tenant may run {limit} at once; retry after {retry_after} s"
+        )
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class NotFoundError(WatchkeeperError):
+    """No such object for this caller. Another tenant's objects are not found either: the message
+    is the same whether the object does not exist or belongs to someone else."""
+
+    def __init__(self, kind: str, ref: str) -> None:
+        super().__init__(f"{kind} '{ref}' was not found")
+        self.kind = kind
+        self.ref = ref
+
+
+class InvalidRequestError(WatchkeeperError):
+    """A request that is malformed apart from its query text (a bad timespan, an unknown option)."""

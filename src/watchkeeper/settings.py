@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     )
     query_timeout: float = Field(default=180.0, gt=0, description="seconds before a query is cancelled")
     query_timeout_max: float = Field(
-        default=600.0, gt=0, description="the longest timeout a request may ask for (Prefer: wait=, servertimeout)"
+        default=600.0,
+        gt=0,
+        description="the longest timeout a request may ask for (Prefer: wait=, servertimeout)",
     )
     tenant_concurrent_queries: int = Field(
         default=4, ge=1, description="queries one tenant may run at once; more wait, then get 429"
@@ -46,9 +48,15 @@ class Settings(BaseSettings):
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",
     )
-    tls: bool = Field(default=False, description="serve https with a self-signed certificate (generated once)")
-    workers: int = Field(default=1, ge=1, description="server worker processes (1 with the embedded DuckDB store)")
-    token_lifetime: int = Field(default=3599, ge=60, le=86_400, description="seconds an access token is valid")
+    tls: bool = Field(
+        default=False, description="serve https with a self-signed certificate (generated once)"
+    )
+    workers: int = Field(
+        default=1, ge=1, description="server worker processes (1 with the embedded DuckDB store)"
+    )
+    token_lifetime: int = Field(
+        default=3599, ge=60, le=86_400, description="seconds an access token is valid"
+    )
     external_data_allow: list[str] = Field(
         default_factory=list,
         description="prefixes of files/URLs externaldata may read (empty: externaldata is refused)",

@@ -1,45 +1,47 @@
-"""The HTTP server: a FastAPI application built from :class:`~watchkeeper.settings.Settings`.
+"""The HTTP server: a FastAPI application on a :class:`~watchkeeper.runtime.Runtime`.
 
-At this stage it answers KQL over HTTP (the Log Analytics query route) and a health check; later
-layers add authentication, tenants and the rest of the platform's API.
+Routes are grouped by protocol (``routes/``); each protocol's wire shapes live in ``protocols/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from watchkeeper import __version__
 from watchkeeper.api.errors import install_error_handlers
-from watchkeeper.api.routes import health, home, query
-from watchkeeper.api.workspaces import WorkspaceRegistry
+from watchkeeper.api.middleware import RequestIdMiddleware
+from watchkeeper.api.routes import health, home, identity, log_analytics
+from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 
 __all__ = ["create_app"]
 
+ROUTERS = (home, health, identity, log_analytics)
 
-def create_app(settings: Settings | None = None, *, default_workspace: Path | None = None) -> FastAPI:
-    """The application. ``default_workspace`` overrides the folder of the default workspace."""
-    settings = settings or Settings()
-    registry = WorkspaceRegistry(settings, default_path=default_workspace)
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The application. It owns (and closes) a runtime built from ``settings`` unless one is given."""
+    owned = runtime is None
+    runtime = runtime or Runtime(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        registry.close()
+        if owned:
+            runtime.close()
 
     app = FastAPI(
         title="watchkeeper",
         version=__version__,
-        summary="Self-hosted security operations platform: KQL over HTTP.",
+        summary="Self-hosted security operations platform: KQL query APIs, OAuth2 tokens, audit.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.workspaces = registry
+    app.state.runtime = runtime
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for module in (home, health, query):
+    for module in ROUTERS:
         app.include_router(module.router)
     return app

@@ -1,43 +1,104 @@
-"""Request dependencies as ``Annotated`` aliases: routes declare what they need, not how to get it."""
+"""Request dependencies as ``Annotated`` aliases: routes declare what they need, not how to get it.
+
+Every route that touches tenant data declares the roles it needs with :func:`require` (or one of
+the aliases below); a test walks the app and checks that none is left open by mistake.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from watchkeeper.api.workspaces import WorkspaceRegistry
+from watchkeeper.api.errors import AuthError
+from watchkeeper.audit import Actor, record
+from watchkeeper.identity import RESOURCES, InvalidToken, Principal
+from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
-from watchkeeper.workspace import Workspace
 
-__all__ = ["DefaultWorkspaceDep", "RegistryDep", "SettingsDep", "WorkspaceDep"]
+__all__ = [
+    "AuditReader",
+    "HuntingReader",
+    "QueryReader",
+    "RoleCheck",
+    "RuntimeDep",
+    "SettingsDep",
+    "actor_for",
+    "request_origin",
+    "require",
+]
 
 
-def get_registry(request: Request) -> WorkspaceRegistry:
-    """The server's workspace registry (built by ``create_app``)."""
-    registry: WorkspaceRegistry = request.app.state.workspaces
-    return registry
+def get_runtime(request: Request) -> Runtime:
+    """The server's runtime (built by ``create_app``)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def get_settings(request: Request) -> Settings:
-    """The settings the server was started with."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return get_runtime(request).settings
 
 
-RegistryDep = Annotated[WorkspaceRegistry, Depends(get_registry)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_workspace(workspace: str, registry: RegistryDep) -> Workspace:
-    """The workspace named by the ``{workspace}`` path parameter."""
-    return registry.get(workspace)
+def request_origin(request: Request) -> str:
+    """``scheme://host[:port]`` as the client addressed this server."""
+    return f"{request.url.scheme}://{request.url.netloc}".lower()
 
 
-def get_default_workspace(registry: RegistryDep) -> Workspace:
-    """The server's default workspace."""
-    return registry.get()
+def actor_for(principal: Principal, request: Request) -> Actor:
+    """The audit actor of a verified caller."""
+    return Actor(
+        principal.kind, principal.client_id, principal.tenant_id, getattr(request.state, "request_id", None)
+    )
 
 
-WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
-DefaultWorkspaceDep = Annotated[Workspace, Depends(get_default_workspace)]
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise AuthError(401, "InvalidAuthenticationToken", "Access token is empty.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "InvalidAuthenticationToken", "the Authorization header is not a Bearer token")
+    return token.strip()
+
+
+class RoleCheck:
+    """A dependency: the request's verified principal, holding at least one of ``roles``."""
+
+    def __init__(self, *roles: str) -> None:
+        if not roles:
+            raise ValueError("a route must name the roles it needs")
+        self.roles = frozenset(roles)
+
+    def __call__(self, request: Request, runtime: RuntimeDep) -> Principal:
+        audiences = set(RESOURCES) | {request_origin(request)}
+        try:
+            principal = runtime.tokens.verify(_bearer_token(request), audiences=audiences)
+        except InvalidToken as exc:
+            raise AuthError(401, "InvalidAuthenticationToken", str(exc)) from None
+        if not principal.has_any(self.roles):
+            self._audit_denial(runtime, principal, request)
+            needed = " or ".join(sorted(self.roles))
+            raise AuthError(
+                403, "accessDenied", f"the caller's token lacks the role this operation needs: {needed}"
+            )
+        return principal
+
+    def _audit_denial(self, runtime: Runtime, principal: Principal, request: Request) -> None:
+        with runtime.database.session() as session:
+            record(session, actor=actor_for(principal, request), action="request.denied", outcome="denied",
+                   target=f"{request.method} {request.url.path}", detail={"needs": sorted(self.roles)})  # fmt: skip
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency demanding one of ``roles``; use as ``Annotated[Principal, Depends(require(...))]``."""
+    return RoleCheck(*roles)
+
+
+QueryReader = Annotated[Principal, Depends(RoleCheck("Data.Read"))]
+HuntingReader = Annotated[Principal, Depends(RoleCheck("ThreatHunting.Read.All", "AdvancedQuery.Read.All"))]
+AuditReader = Annotated[Principal, Depends(RoleCheck("AuditLog.Read.All"))]

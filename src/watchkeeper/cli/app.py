@@ -8,6 +8,7 @@ import typer
 
 from watchkeeper import __version__
 from watchkeeper.cli.demo import demo_command
+from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
 from watchkeeper.cli.query import compile_command, query_command
 from watchkeeper.cli.serve import serve_command
@@ -28,6 +29,10 @@ app.command("tables")(tables_command)
 app.command("ingest")(ingest_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.add_typer(tenants, name="tenants")
+app.add_typer(workspaces, name="workspaces")
+app.add_typer(apps, name="apps")
+app.add_typer(users, name="users")
 
 
 def _show_version(value: bool) -> None:

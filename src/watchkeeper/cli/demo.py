@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from watchkeeper.cli.console import fail, load_settings, note, stdout_console
+from watchkeeper.cli.console import fail, load_settings, note, stdout_console, user_errors
 from watchkeeper.demo import DEMO_SEED, MANIFEST_FILE, DemoBuild, build_demo, demo_exists
 from watchkeeper.schema.values import parse_datetime_text
+from watchkeeper.settings import Settings
 
 __all__ = ["demo_command"]
 
@@ -34,10 +35,12 @@ def demo_command(
     ] = "today",
 ) -> None:
     """Build a demo workspace: 30 days of telemetry from a synthetic company, with attacks hidden in it."""
-    target = workspace or load_settings().workspace_path()
+    settings = load_settings()
+    target = workspace or settings.workspace_path()
     if demo_exists(target) and not force:
         if if_missing:
             note(f"demo: a workspace already exists at {target}; keeping it")
+            _register(settings, target)
             return
         raise fail(f"error: {target} already holds a workspace; pass --force to replace it")
     note(f"building the demo workspace in {target} ...")
@@ -50,6 +53,24 @@ def demo_command(
         progress=lambda line: note(f"  {line}"),
     )
     _summarise(build)
+    _register(settings, target)
+
+
+def _register(settings: Settings, target: Path) -> None:
+    """A demo built under the data directory becomes the ``demo`` tenant's workspace, with an app
+    that may do everything; its credentials are printed (and kept for ``wk serve`` to print)."""
+    from watchkeeper.audit import Actor
+    from watchkeeper.flows import provision_demo
+    from watchkeeper.runtime import Runtime
+
+    try:
+        folder = target.resolve().relative_to(settings.data_dir.resolve())
+    except ValueError:
+        return  # a demo built elsewhere is a plain workspace folder, for `wk query --workspace`
+    with user_errors(), Runtime(settings) as runtime:
+        access = provision_demo(runtime, Actor.cli(), folder.as_posix())
+    note(f"demo tenant {access.tenant_id}, workspace {access.workspace_id}")
+    note(f"demo app: client id {access.client_id}, client secret {access.client_secret}")
 
 
 def _end_of_window(text: str) -> datetime:

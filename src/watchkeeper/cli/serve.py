@@ -1,4 +1,4 @@
-"""``wk serve``: the HTTP server on the embedded store."""
+"""``wk serve``: run the HTTP server (uvicorn) until interrupted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from watchkeeper.cli.console import load_settings, note
+from watchkeeper.cli.console import load_settings, note, user_errors
 
 __all__ = ["serve_command"]
 
@@ -19,27 +19,40 @@ def serve_command(
     port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="Port (default: settings, 8080).")
     ] = None,
-    workspace: Annotated[
-        Path | None,
-        typer.Option("--workspace", "-w", help="Folder of the default workspace (created if missing)."),
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data directory (default: settings, ./var).")
     ] = None,
 ) -> None:
-    """Serve KQL over HTTP (the Log Analytics query API shape) until interrupted."""
+    """Serve the platform's APIs over HTTP until interrupted."""
     import uvicorn
 
     from watchkeeper.api import create_app
+    from watchkeeper.flows import saved_demo_access
+    from watchkeeper.runtime import Runtime
 
     settings = load_settings()
-    updates = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    updates = {
+        key: value
+        for key, value in (("host", host), ("port", port), ("data_dir", data_dir))
+        if value is not None
+    }
     settings = settings.model_copy(update=updates)
-    app = create_app(settings, default_workspace=workspace)
+    with user_errors():
+        runtime = Runtime(settings)
+    app = create_app(runtime=runtime)
     _freeze_startup_objects()
-    url = f"http://{settings.host}:{settings.port}/"
-    note(
-        f"watchkeeper serving workspace '{settings.workspace}' ({workspace or settings.workspace_path()}) at {url}"
-    )
-    note(f'  query: POST {url}v1/workspaces/{settings.workspace}/query  {{"query": "..."}}')
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    url = f"http://{settings.host}:{settings.port}"
+    note(f"watchkeeper serving {settings.data_dir} at {url}/")
+    demo = saved_demo_access(runtime)
+    if demo is not None:
+        note(f"  demo tenant {demo.tenant_id}, workspace {demo.workspace_id}")
+        note(f"  demo app: client id {demo.client_id}, client secret {demo.client_secret}")
+        note(f"  token: POST {url}/{demo.tenant_id}/oauth2/v2.0/token (client_credentials)")
+        note(f'  query: POST {url}/v1/workspaces/{demo.workspace_id}/query  {{"query": "..."}}')
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        runtime.close()
 
 
 def _freeze_startup_objects() -> None:

@@ -244,7 +244,10 @@ class Binder:
         start, end = (ast.Literal(node.span, moment, KqlType.DATETIME) for moment in self.time_range)
         field = ast.Name(node.span, "TimeGenerated")
         predicate = ast.Binary(
-            node.span, "and", ast.Binary(node.span, ">=", field, start), ast.Binary(node.span, "<", field, end)
+            node.span,
+            "and",
+            ast.Binary(node.span, ">=", field, start),
+            ast.Binary(node.span, "<", field, end),
         )
         bound = self.scalar(predicate, ExprContext(self.root, scan.schema))
         return Filter(scan.schema, scan, bound)

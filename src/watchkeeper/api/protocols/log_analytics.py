@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
-from watchkeeper.errors import KqlError, KqlSyntaxError
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from watchkeeper.errors import KqlError, KqlSyntaxError, QueryThrottled, WatchkeeperError
 from watchkeeper.store import QueryResult
 
-__all__ = ["error_body", "kql_error_body", "tables_body"]
+__all__ = ["LogAnalyticsErrors", "error_body", "kql_error_body", "tables_body"]
 
 # Column types Log Analytics names; watchkeeper's KQL types already use these spellings.
 _TYPES = {"bool", "datetime", "dynamic", "guid", "int", "long", "real", "string", "timespan", "decimal"}
@@ -64,3 +67,23 @@ def kql_error_body(exc: KqlError) -> dict[str, Any]:
         "pos": exc.column,
     }
     return body
+
+
+class LogAnalyticsErrors:
+    """Errors in the Log Analytics shape; azure-monitor-query raises ``HttpResponseError`` with
+    ``.error.code`` from it."""
+
+    _CODES: ClassVar[dict[int, tuple[str, str]]] = {
+        404: ("WorkspaceNotFoundError", "WorkspaceNotFound"),
+        429: ("ThrottledError", "TooManyConcurrentQueries"),
+        504: ("GatewayTimeout", "QueryTimeout"),
+        403: ("InsufficientAccessError", "ExternalDataRefused"),
+        503: ("ServiceUnavailable", "StoreUnavailable"),
+    }
+
+    def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
+        if isinstance(exc, KqlError):
+            return JSONResponse(kql_error_body(exc), status_code=400)
+        code, inner = self._CODES.get(status, ("BadArgumentError", type(exc).__name__))
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
+        return JSONResponse(error_body(code, str(exc), inner), status_code=status, headers=headers)

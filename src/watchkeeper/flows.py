@@ -1,0 +1,170 @@
+"""Use cases that cross domains, as short functions: each takes the :class:`Runtime` and an
+:class:`~watchkeeper.audit.Actor`, does one thing, and audits it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from watchkeeper.audit import Actor, record
+from watchkeeper.directory import WorkspaceRead, find_workspace
+from watchkeeper.errors import NotFoundError, WatchkeeperError
+from watchkeeper.runtime import Runtime
+from watchkeeper.store.base import QueryLimits
+from watchkeeper.store.result import QueryResult
+
+__all__ = [
+    "DemoAccess",
+    "QueryOutcome",
+    "QueryRequest",
+    "provision_demo",
+    "resolve_workspace",
+    "run_query",
+    "saved_demo_access",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRequest:
+    """A KQL query as a protocol received it. ``timeout``/``max_rows`` are what the caller asked
+    for (None: the server's defaults); the timeout is capped by ``query_timeout_max``."""
+
+    text: str
+    workspace: str  # id or name, within the caller's tenant
+    timeout: float | None = None
+    max_rows: int | None = None
+    time_range: tuple[datetime, datetime] | None = None
+    protocol: str = "kql"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryOutcome:
+    workspace: WorkspaceRead
+    result: QueryResult
+    seconds: float
+    limits: QueryLimits
+
+
+def resolve_workspace(runtime: Runtime, actor: Actor, ref: str) -> WorkspaceRead:
+    """The actor's tenant's workspace called ``ref`` (id or name); NotFoundError otherwise, with
+    the same message whether it does not exist or belongs to another tenant."""
+    if actor.tenant_id is None:
+        raise NotFoundError("workspace", ref)
+    with runtime.database.session() as session:
+        found = find_workspace(session, tenant_id=actor.tenant_id, ref=ref)
+    if found is None:
+        raise NotFoundError("workspace", ref)
+    return found
+
+
+def effective_limits(runtime: Runtime, request: QueryRequest) -> QueryLimits:
+    settings = runtime.settings
+    timeout = min(request.timeout or settings.query_timeout, settings.query_timeout_max)
+    return QueryLimits(max_rows=request.max_rows or settings.query_row_limit, timeout=timeout)
+
+
+def run_query(runtime: Runtime, actor: Actor, request: QueryRequest) -> QueryOutcome:
+    """Run a query against one of the actor's tenant's workspaces within the tenant's concurrency
+    limit, and audit it (text, workspace, rows, time, outcome) whatever happens."""
+    workspace = resolve_workspace(runtime, actor, request.workspace)
+    limits = effective_limits(runtime, request)
+    started = time.perf_counter()
+    detail: dict[str, object] = {
+        "query": request.text,
+        "protocol": request.protocol,
+        "workspace": workspace.name,
+    }
+    try:
+        with runtime.gate.slot(workspace.tenant_id):
+            store = runtime.workspaces.get(workspace)
+            result = store.query(request.text, limits=limits, time_range=request.time_range)
+    except WatchkeeperError as exc:
+        detail |= {"error": type(exc).__name__, "message": str(exc)[:2000]}
+        _audit_query(runtime, actor, workspace, "failure", detail, started)
+        raise
+    detail |= {"rows": len(result.rows), "truncated": result.truncated}
+    _audit_query(runtime, actor, workspace, "success", detail, started)
+    return QueryOutcome(workspace, result, time.perf_counter() - started, limits)
+
+
+def _audit_query(
+    runtime: Runtime,
+    actor: Actor,
+    workspace: WorkspaceRead,
+    outcome: str,
+    detail: dict[str, object],
+    started: float,
+) -> None:
+    detail["seconds"] = round(time.perf_counter() - started, 6)
+    with runtime.database.session() as session:
+        record(session, actor=actor, action="query.run", outcome=outcome, target=workspace.id,
+               tenant_id=workspace.tenant_id, detail=detail)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- the demo tenant
+
+DEMO_TENANT = "demo"
+DEMO_WORKSPACE = "default"
+DEMO_APP = "demo-analyst"
+DEMO_CREDENTIALS = "demo-credentials.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccess:
+    """What ``make run`` prints: the demo tenant, its workspace and an app that may do everything."""
+
+    tenant_id: str
+    workspace_id: str
+    client_id: str
+    client_secret: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"tenantId": self.tenant_id, "workspaceId": self.workspace_id, "clientId": self.client_id,
+                "clientSecret": self.client_secret}  # fmt: skip
+
+
+def provision_demo(runtime: Runtime, actor: Actor, folder: str) -> DemoAccess:
+    """Register the demo workspace (events in ``folder``, relative to the data directory) under the
+    ``demo`` tenant with an app holding every role. The app's secret is kept in
+    ``<data dir>/demo-credentials.json`` (owner-only), so later runs can print it again; the demo
+    is for trying things out on one machine, not for production credentials."""
+    import json
+    import os
+
+    from watchkeeper.directory import ROLES, create_app, create_tenant, create_workspace, find_tenant
+
+    path = runtime.settings.data_dir / DEMO_CREDENTIALS
+    with runtime.database.session() as session:
+        tenant = find_tenant(session, ref=DEMO_TENANT) or create_tenant(
+            session, name=DEMO_TENANT, actor=actor
+        )
+        workspace = find_workspace(session, tenant_id=tenant.id, ref=DEMO_WORKSPACE) or create_workspace(
+            session, tenant_id=tenant.id, name=DEMO_WORKSPACE, folder=folder, actor=actor
+        )
+        saved = _saved_demo_access(path)
+        if saved is not None and saved.tenant_id == tenant.id and saved.workspace_id == workspace.id:
+            return saved
+        app = create_app(session, tenant_id=tenant.id, name=DEMO_APP, roles=sorted(ROLES), actor=actor)
+    access = DemoAccess(tenant.id, workspace.id, app.client_id, app.client_secret)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(access.to_json(), handle, indent=2)
+    return access
+
+
+def _saved_demo_access(path: Path) -> DemoAccess | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+        return DemoAccess(data["tenantId"], data["workspaceId"], data["clientId"], data["clientSecret"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def saved_demo_access(runtime: Runtime) -> DemoAccess | None:
+    """The demo credentials ``provision_demo`` saved, if any."""
+    return _saved_demo_access(runtime.settings.data_dir / DEMO_CREDENTIALS)

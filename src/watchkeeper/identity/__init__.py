@@ -1,0 +1,17 @@
+"""Identity: the token service. OAuth2 client credentials in Entra ID's v2 shape, RS256 access
+tokens with ``tid``, ``appid``/``azp``, ``roles``, ``aud`` and ``exp``, signing keys rotated by
+``kid`` and published as a JWKS."""
+
+from watchkeeper.identity.audiences import RESOURCES, audience_for_scope
+from watchkeeper.identity.keys import KeyRing, SigningKey
+from watchkeeper.identity.tokens import InvalidToken, Principal, TokenIssuer
+
+__all__ = [
+    "RESOURCES",
+    "InvalidToken",
+    "KeyRing",
+    "Principal",
+    "SigningKey",
+    "TokenIssuer",
+    "audience_for_scope",
+]

@@ -1,0 +1,98 @@
+"""The composition root: what one server process (or one CLI command) builds from :class:`Settings`.
+
+:class:`Runtime` owns the state database (migrated on open), the signing keys and token issuer,
+the open workspaces' event stores and the per-tenant query gate. Nothing else constructs these.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+from watchkeeper.directory import WorkspaceRead
+from watchkeeper.errors import ConfigurationError, QueryThrottled
+from watchkeeper.identity import KeyRing, TokenIssuer
+from watchkeeper.settings import Settings
+from watchkeeper.state import Database
+from watchkeeper.workspace import Workspace
+
+__all__ = ["QueryGate", "Runtime", "WorkspaceStores"]
+
+
+class WorkspaceStores:
+    """Opens each workspace's event store once (DuckDB allows one writer per file) and shares it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._open: dict[str, Workspace] = {}
+        self._lock = threading.Lock()
+
+    def get(self, record: WorkspaceRead) -> Workspace:
+        with self._lock:
+            if record.id not in self._open:
+                self._open[record.id] = Workspace.open(self.folder(record), settings=self.settings)
+            return self._open[record.id]
+
+    def folder(self, record: WorkspaceRead) -> Path:
+        """The workspace's folder under the data directory (a stored folder never escapes it)."""
+        relative = PurePosixPath(record.folder)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ConfigurationError(f"workspace {record.id} has a folder outside the data directory")
+        return self.settings.data_dir / Path(*relative.parts)
+
+    def close(self) -> None:
+        with self._lock:
+            for workspace in self._open.values():
+                workspace.close()
+            self._open.clear()
+
+
+class QueryGate:
+    """At most ``limit`` queries at once per tenant; a query waits up to ``wait`` seconds for a
+    slot, then is refused with :class:`QueryThrottled` (a 429 with ``Retry-After``), never hangs."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, tenant_id: str) -> Iterator[None]:
+        with self._lock:
+            semaphore = self._slots.setdefault(tenant_id, threading.BoundedSemaphore(self.limit))
+        if not semaphore.acquire(timeout=self.wait):
+            raise QueryThrottled(self.limit, max(1, math.ceil(self.wait)))
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+
+class Runtime:
+    """Everything a process shares, built from settings; close it (or use ``with``) when done."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.database = Database(self.settings.state_database_url())
+        self.database.migrate()
+        self.keys = KeyRing(self.database)
+        self.tokens = TokenIssuer(self.keys, lifetime=self.settings.token_lifetime)
+        self.workspaces = WorkspaceStores(self.settings)
+        self.gate = QueryGate(self.settings.tenant_concurrent_queries, self.settings.query_queue_wait)
+
+    def close(self) -> None:
+        self.workspaces.close()
+        self.database.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
