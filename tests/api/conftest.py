@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 
 from watchkeeper.api import create_app
+from watchkeeper.api.tls import ensure_certificates
 from watchkeeper.audit import Actor
 from watchkeeper.directory import (
     ROLES,
@@ -58,7 +59,11 @@ class TenantFixture:
 
 @dataclass
 class Platform:
+    """The server: ``url`` is plain http, ``https_url`` the same app over TLS (trust ``ca_cert``)."""
+
     url: str
+    https_url: str
+    ca_cert: Path
     data_dir: Path
     runtime: Runtime
     tenants: dict[str, TenantFixture]
@@ -149,11 +154,17 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     runtime = Runtime(settings)
     tenants = _provision(runtime)
     _seed(runtime, tenants)
-    port = free_port()
-    server, thread = serve(create_app(runtime=runtime), port)
-    yield Platform(f"http://127.0.0.1:{port}", data_dir, runtime, tenants)
-    server.should_exit = True
-    thread.join(timeout=15)
+    app = create_app(runtime=runtime)
+    port, tls_port = free_port(), free_port()
+    tls = ensure_certificates(data_dir)
+    servers = [serve(app, port), serve(app, tls_port, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))]
+    yield Platform(
+        f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", tls.ca_cert, data_dir, runtime, tenants
+    )
+    for server, _ in servers:
+        server.should_exit = True
+    for _, thread in servers:
+        thread.join(timeout=15)
     runtime.close()
 
 

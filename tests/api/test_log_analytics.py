@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 
 from tests.api.conftest import ROW_LIMIT, Platform
@@ -105,3 +107,15 @@ def test_another_tenants_workspace_is_not_found(client: httpx.Client, platform: 
     assert "b-secret" not in theirs.text
     # the answer for another tenant's workspace reads exactly like the one for no workspace at all
     assert theirs.json()["error"]["code"] == missing.json()["error"]["code"]
+
+
+def test_the_same_api_answers_over_https(platform: Platform) -> None:
+    trust = ssl.create_default_context(cafile=str(platform.ca_cert))
+    with httpx.Client(base_url=platform.https_url, verify=trust, timeout=30) as https:
+        form = {"grant_type": "client_credentials", "client_id": platform.tenants["a"].apps["reader"].client_id,
+                "client_secret": platform.tenants["a"].apps["reader"].client_secret,
+                "scope": f"{platform.https_url}/.default"}  # fmt: skip
+        token = https.post(f"/{platform.tenants['a'].id}/oauth2/v2.0/token", data=form).json()["access_token"]
+        response = https.post(f"/v1/workspaces/{platform.workspace('a')}/query", json={"query": "SecurityEvent | count"},
+                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert response.json()["tables"][0]["rows"] == [[3]]
