@@ -1,0 +1,53 @@
+"""Every route of the API declares the roles it needs, except the few that are public by nature
+(the landing page, health, the token service and its discovery documents, the API description)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from tests.api.conftest import Platform
+from watchkeeper.api.app import ROUTERS
+from watchkeeper.api.deps import RoleCheck
+
+# operation ids of the routes that serve no tenant data and so need no token
+PUBLIC = {"home-get", "health-get", "health-ready", "identity-token", "identity-discovery", "identity-keys"}
+
+
+def _role_checks(dependant: Dependant) -> list[RoleCheck]:
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, RoleCheck)]
+    for sub in dependant.dependencies:
+        found += _role_checks(sub)
+    return found
+
+
+def _routes() -> list[APIRoute]:
+    """Every route the application serves (each route module's router is included in the app)."""
+    return [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]
+
+
+def test_every_route_declares_its_roles_or_is_public() -> None:
+    routes = _routes()
+    assert len(routes) >= 8
+    open_routes = []
+    for route in routes:
+        checks = _role_checks(route.dependant)
+        if route.operation_id in PUBLIC:
+            assert not checks, f"{route.operation_id} is listed as public but checks roles"
+        elif not checks or any(not check.roles for check in checks):
+            open_routes.append(f"{sorted(route.methods)} {route.path} ({route.operation_id})")
+    assert open_routes == []
+
+
+def test_operation_ids_are_tag_dash_name_and_unique(platform: Platform) -> None:
+    seen = set()
+    for route in _routes():
+        assert route.operation_id, route.path
+        assert route.tags, route.path
+        assert route.operation_id.startswith(f"{route.tags[0]}-"), route.operation_id
+        assert route.operation_id not in seen, route.operation_id
+        seen.add(route.operation_id)
+    spec = httpx.get(f"{platform.url}/openapi.json").json()
+    served = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert seen - {"home-get"} <= served
