@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from watchkeeper import __version__
+from watchkeeper.cli.audit import audit_command
 from watchkeeper.cli.demo import demo_command
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
@@ -29,6 +30,7 @@ app.command("tables")(tables_command)
 app.command("ingest")(ingest_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.command("audit")(audit_command)
 app.add_typer(tenants, name="tenants")
 app.add_typer(workspaces, name="workspaces")
 app.add_typer(apps, name="apps")
