@@ -50,14 +50,14 @@ def graph(client: httpx.Client, platform: Platform, text: str, *, tenant: str = 
 EVERY_TYPE = (
     'print s="x", i=int(7), l=long(8), d=1.5, b=true, t=datetime(2025-12-01 08:00:00), '
     'f=datetime(2025-12-01 08:00:00.25), dyn=dynamic({"a":[1,2]}), g=guid(74be27de-1e4e-49d9-b579-fe0b331d3642), '
-    "ts=1d+2h, nothing=int(null), nan=real(nan)"
+    "ts=1d+2h, nothing=int(null), nan=real(nan), inf=real(-inf)"
 )
 EVERY_SCHEMA = [("s", "String"), ("i", "Int32"), ("l", "Int64"), ("d", "Double"), ("b", "Boolean"),
                 ("t", "DateTime"), ("f", "DateTime"), ("dyn", "Object"), ("g", "Guid"), ("ts", "TimeSpan"),
-                ("nothing", "Int32"), ("nan", "Double")]  # fmt: skip
+                ("nothing", "Int32"), ("nan", "Double"), ("inf", "Double")]  # fmt: skip
 EVERY_ROW = {"s": "x", "i": 7, "l": 8, "d": 1.5, "b": True, "t": "2025-12-01T08:00:00Z",
              "f": "2025-12-01T08:00:00.25Z", "dyn": {"a": [1, 2]}, "g": "74be27de-1e4e-49d9-b579-fe0b331d3642",
-             "ts": "1.02:00:00", "nothing": None, "nan": "NaN"}  # fmt: skip
+             "ts": "1.02:00:00", "nothing": None, "nan": "NaN", "inf": "-Infinity"}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- shapes
