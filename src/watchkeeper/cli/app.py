@@ -11,6 +11,7 @@ from watchkeeper.cli.audit import audit_command
 from watchkeeper.cli.demo import demo_command
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
+from watchkeeper.cli.keys import keys
 from watchkeeper.cli.query import compile_command, query_command
 from watchkeeper.cli.serve import serve_command
 from watchkeeper.cli.tables import tables_command
@@ -35,6 +36,7 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(workspaces, name="workspaces")
 app.add_typer(apps, name="apps")
 app.add_typer(users, name="users")
+app.add_typer(keys, name="keys")
 
 
 def _show_version(value: bool) -> None:

@@ -3,12 +3,13 @@ tokens with ``tid``, ``appid``/``azp``, ``roles``, ``aud`` and ``exp``, signing 
 ``kid`` and published as a JWKS."""
 
 from watchkeeper.identity.audiences import RESOURCES, audience_for_scope
-from watchkeeper.identity.keys import KeyRing, SigningKey
+from watchkeeper.identity.keys import KeyInfo, KeyRing, SigningKey
 from watchkeeper.identity.tokens import InvalidToken, Principal, TokenIssuer
 
 __all__ = [
     "RESOURCES",
     "InvalidToken",
+    "KeyInfo",
     "KeyRing",
     "Principal",
     "SigningKey",

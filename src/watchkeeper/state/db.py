@@ -78,7 +78,7 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(parsed.database).parent)
         self.engine: Engine = create_engine(parsed, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -111,6 +111,13 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file is in the way, no permission
+        raise StateError(f"cannot create the state database's folder {folder}: {exc.strerror}") from None
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

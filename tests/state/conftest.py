@@ -1,0 +1,5 @@
+"""The state database tests run on SQLite and, when WK_TEST_POSTGRES_URL is set, on PostgreSQL."""
+
+from tests.state_fixtures import database
+
+__all__ = ["database"]
