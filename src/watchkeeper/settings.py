@@ -7,7 +7,7 @@ install under ``./var/``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     )
     workers: int = Field(
         default=1, ge=1, description="server worker processes (1 with the embedded DuckDB store)"
+    )
+    loopback_http_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="with tls: also serve plain http on 127.0.0.1 at this port, for this machine only",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="server logs on stderr: one JSON object per line, or plain text"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="the least severe server log lines written"
+    )
+    shutdown_grace: int = Field(
+        default=30,
+        ge=0,
+        description="seconds in-flight requests get to finish after SIGTERM/SIGINT before they are cut",
     )
     token_lifetime: int = Field(
         default=3599, ge=60, le=86_400, description="seconds an access token is valid"

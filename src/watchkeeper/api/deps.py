@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from watchkeeper.api.errors import AuthError
+from watchkeeper.api.middleware import identify_caller
 from watchkeeper.audit import Actor, record
 from watchkeeper.identity import RESOURCES, InvalidToken, Principal
 from watchkeeper.runtime import Runtime
@@ -80,6 +81,7 @@ class RoleCheck:
             principal = runtime.tokens.verify(_bearer_token(request), audiences=audiences)
         except InvalidToken as exc:
             raise AuthError(401, "InvalidAuthenticationToken", str(exc)) from None
+        identify_caller(request, tenant_id=principal.tenant_id, client_id=principal.client_id)
         if not principal.has_any(self.roles):
             self._audit_denial(runtime, principal, request)
             needed = " or ".join(sorted(self.roles))

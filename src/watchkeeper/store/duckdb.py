@@ -52,6 +52,8 @@ class DuckDBEventStore:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the event store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._running: set[duckdb.DuckDBPyConnection] = set()  # cursors of queries in flight
+        self._idle = threading.Condition()
         self._known: dict[str, TableDef] = {}
         self._stored: set[str] | None = None
         self._functions: dict[str, HostFunction] = {}
@@ -188,6 +190,8 @@ class DuckDBEventStore:
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()
         cursor = self._con.cursor()
+        with self._idle:
+            self._running.add(cursor)
         timer = threading.Timer(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
         try:
             if timer:
@@ -209,9 +213,18 @@ class DuckDBEventStore:
             if timer:
                 timer.cancel()
             cursor.close()
+            with self._idle:
+                self._running.discard(cursor)
+                self._idle.notify_all()
         return _result(raw, columns, limits, sql, time.perf_counter() - started)
 
     def close(self) -> None:
+        """Close the store. Queries still running are interrupted first: DuckDB refuses to close a
+        connection while a cursor of it is busy (a server stopping after its shutdown grace)."""
+        with self._idle:
+            for cursor in self._running:
+                cursor.interrupt()
+            self._idle.wait_for(lambda: not self._running, timeout=10)
         with self._lock:
             self._con.close()
 

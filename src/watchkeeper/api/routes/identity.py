@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from watchkeeper.api.deps import RuntimeDep, request_origin
+from watchkeeper.api.middleware import identify_caller
 from watchkeeper.api.protocols.oauth import OAuthFailure, openid_configuration, token_body
 from watchkeeper.audit import Actor, record
 from watchkeeper.directory import TenantRead, authenticate_app, find_tenant
@@ -97,6 +98,7 @@ def _issue(
         # the same answer for an unknown client and a wrong secret: nothing to enumerate
         raise OAuthFailure(401, "invalid_client", 7000215,
                            "Invalid client secret provided, or no such application in this tenant.")  # fmt: skip
+    identify_caller(request, tenant_id=tenant.id, client_id=app.client_id)
     issuer = f"{request_origin(request)}/{tenant.id}/v2.0"
     token = runtime.tokens.issue(issuer=issuer, tenant_id=tenant.id, client_id=app.client_id, object_id=app.id,
                                  roles=app.roles, audience=audience)  # fmt: skip
