@@ -84,6 +84,7 @@ class Workspace:
         self.path = path
         self.external_data_allow = tuple(external_data_allow)
         self._base = Catalog.sentinel()
+        self._catalog: Catalog | None = None
         self._functions: dict[str, StoredFunction] = {}
 
     @classmethod
@@ -107,8 +108,14 @@ class Workspace:
 
     @property
     def catalog(self) -> Catalog:
-        """Every table this workspace answers to: the shipped schemas and its custom tables."""
-        return self._base.with_tables(self.store.custom_tables())
+        """Every table this workspace answers to: the shipped schemas and its custom tables.
+
+        Built once and kept until a write creates or widens a custom table (only this process
+        writes to the store), since every query compiles against it."""
+        catalog = self._catalog
+        if catalog is None:
+            catalog = self._catalog = self._base.with_tables(self.store.custom_tables())
+        return catalog
 
     def table(self, name: str) -> TableDef:
         found = self.catalog.table(name)
@@ -128,7 +135,11 @@ class Workspace:
         """
         definition = self._table_for_write(table, rows)
         batch = to_arrow(definition, rows, now=now or datetime.now(UTC))
-        return self.store.append(definition, batch)
+        try:
+            return self.store.append(definition, batch)
+        finally:
+            if definition.is_custom:
+                self._catalog = None  # the table may be new or have new columns
 
     def _table_for_write(self, name: str, rows: Rows) -> TableDef:
         existing = self.catalog.table(name)

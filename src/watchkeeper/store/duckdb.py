@@ -22,6 +22,7 @@ from watchkeeper.schema.catalog import ColumnDef, TableDef
 from watchkeeper.schema.host import HostFunction
 from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 from watchkeeper.store.base import QueryLimits
+from watchkeeper.store.deadlines import call_at_deadline
 from watchkeeper.store.result import QueryResult, convert_rows
 
 __all__ = ["DuckDBEventStore"]
@@ -192,26 +193,19 @@ class DuckDBEventStore:
         cursor = self._con.cursor()
         with self._idle:
             self._running.add(cursor)
-        timer = threading.Timer(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
+        deadline = call_at_deadline(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
         try:
-            if timer:
-                timer.start()
             cursor.execute(sql)
             raw = cursor.fetchmany(limits.max_rows + 1)
         except duckdb.InterruptException:
             raise QueryTimeout(limits.timeout) from None
         except duckdb.Error as exc:
-            if (
-                timer
-                and not timer.is_alive()
-                and limits.timeout > 0
-                and time.perf_counter() - started >= limits.timeout
-            ):
+            if deadline is not None and deadline.fired:
                 raise QueryTimeout(limits.timeout) from None
             raise QueryExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
         finally:
-            if timer:
-                timer.cancel()
+            if deadline is not None:
+                deadline.cancel()
             cursor.close()
             with self._idle:
                 self._running.discard(cursor)
