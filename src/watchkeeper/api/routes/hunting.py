@@ -19,22 +19,19 @@ time. A result cut at the row limit says so in its body and in a ``Warning`` hea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from watchkeeper.api.deps import RoleCheck, RuntimeDep, actor_for, request_origin
-from watchkeeper.api.errors import AuthError, GraphErrors, protocol_router
+from watchkeeper.api.errors import GraphErrors, protocol_router
 from watchkeeper.api.protocols.hunting import (
     DefenderErrors,
     defender_body,
-    defender_error_response,
     graph_hunting_body,
     truncation_warning,
 )
@@ -143,34 +140,8 @@ def _answer(body: dict[str, Any], outcome: QueryOutcome) -> JSONResponse:
 # ---------------------------------------------------------------------------- Defender
 
 
-def _defender_route_class() -> type[APIRoute]:
-    """Routes answering watchkeeper's errors and also authentication failures in Defender's shape
-    (Unauthorized 401, Forbidden 403), as Defender clients expect."""
-    shaped: type[APIRoute] = protocol_router(DefenderErrors()).route_class
-
-    class DefenderRoute(shaped):  # type: ignore[misc,valid-type]
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler: Callable[[Request], Coroutine[Any, Any, Response]] = super().get_route_handler()
-
-            async def defended(request: Request) -> Response:
-                try:
-                    return await handler(request)
-                except AuthError as exc:
-                    return _defender_auth_error(exc)
-
-            return defended
-
-    return DefenderRoute
-
-
-def _defender_auth_error(exc: AuthError) -> Response:
-    if exc.status == 401:
-        challenge = {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.message}"'}
-        return defender_error_response(401, "Unauthorized", exc.message, challenge)
-    return defender_error_response(exc.status, "Forbidden", exc.message)
-
-
-defender = APIRouter(route_class=_defender_route_class(), tags=["hunting"])
+# Authentication failures answer in Graph's shape on every route (issue #3), Defender's included.
+defender = protocol_router(DefenderErrors(), tags=["hunting"])
 
 
 @defender.post("/api/advancedqueries/run", operation_id="hunting-advanced-query")
