@@ -12,7 +12,15 @@ from watchkeeper.api.app import ROUTERS
 from watchkeeper.api.deps import RoleCheck
 
 # operation ids of the routes that serve no tenant data and so need no token
-PUBLIC = {"home-get", "health-get", "health-ready", "identity-token", "identity-discovery", "identity-keys"}
+PUBLIC = {
+    "home-get",
+    "health-get",
+    "health-ready",
+    "identity-token",
+    "identity-discovery",
+    "identity-keys",
+    "kusto-auth-metadata",
+}
 
 
 def _role_checks(dependant: Dependant) -> list[RoleCheck]:

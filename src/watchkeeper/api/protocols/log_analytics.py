@@ -7,31 +7,74 @@ Azure SDKs surface as ``HttpResponseError`` with ``.error.code``.
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from watchkeeper.api.protocols.kusto import wire_rows
+from watchkeeper.api.protocols.kusto_mgmt import WorkspaceSchema
 from watchkeeper.errors import KqlError, KqlSyntaxError, QueryThrottled, WatchkeeperError
+from watchkeeper.schema.catalog import TableDef
 from watchkeeper.store import QueryResult
 
-__all__ = ["LogAnalyticsErrors", "error_body", "kql_error_body", "tables_body"]
+__all__ = [
+    "LogAnalyticsErrors",
+    "Preferences",
+    "batch_item",
+    "error_body",
+    "kql_error_body",
+    "metadata_body",
+    "statistics_body",
+    "tables_body",
+]
 
 # Column types Log Analytics names; watchkeeper's KQL types already use these spellings.
 _TYPES = {"bool", "datetime", "dynamic", "guid", "int", "long", "real", "string", "timespan", "decimal"}
 
 
-def tables_body(result: QueryResult) -> dict[str, Any]:
-    """The 200 response for a query result; a result cut at the row limit adds a ``PartialError``."""
-    data = result.to_json()
-    columns = [
-        {"name": c["name"], "type": c["type"] if c["type"] in _TYPES else "string"} for c in data["columns"]
-    ]
-    dynamic = [i for i, c in enumerate(columns) if c["type"] == "dynamic"]
-    rows = [_encode_dynamic(row, dynamic) for row in data["rows"]] if dynamic else data["rows"]
-    body: dict[str, Any] = {"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]}
+@dataclass(frozen=True)
+class Preferences:
+    """The ``Prefer`` header's requests: ``wait=N`` (a timeout in seconds, capped by the server),
+    ``include-statistics=true``, and ``ai.response-thinning=false`` (Kqlmagic: answer in Kusto's
+    V1 shape, ``../shared/specs/clients.md`` §8)."""
+
+    wait: float | None = None
+    statistics: bool = False
+    kusto_v1: bool = False
+
+    @classmethod
+    def parse(cls, header: str) -> Preferences:
+        values: dict[str, str] = {}
+        for token in re.split(r"[,;]", header):
+            name, _, value = token.strip().partition("=")
+            values[name.strip().lower()] = value.strip().lower()
+        wait = values.get("wait", "")
+        return cls(
+            wait=float(wait) if _WAIT.fullmatch(wait) else None,
+            statistics=values.get("include-statistics") == "true",
+            kusto_v1=values.get("ai.response-thinning") == "false",
+        )
+
+
+_WAIT = re.compile(r"\d+(?:\.\d+)?")
+
+
+def tables_body(result: QueryResult, statistics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The 200 response for a query result; a result cut at the row limit adds a ``PartialError``
+    (azure-monitor-query then returns ``LogsQueryPartialResult``). Dynamic values are JSON text,
+    as Log Analytics sends them."""
+    columns = [{"name": n, "type": t.value if t.value in _TYPES else "string"} for n, t in result.columns]
+    body: dict[str, Any] = {
+        "tables": [
+            {"name": "PrimaryResult", "columns": columns, "rows": wire_rows(result, dynamic_as_text=True)}
+        ]
+    }
+    if statistics is not None:
+        body["statistics"] = statistics
     if result.truncated:
         message = "; ".join(result.warnings) or "the result was truncated"
         details = [{"code": "QueryResultTruncated", "message": message}]
@@ -39,13 +82,44 @@ def tables_body(result: QueryResult) -> dict[str, Any]:
     return body
 
 
-def _encode_dynamic(row: list[Any], positions: list[int]) -> list[Any]:
-    # Log Analytics returns dynamic values as JSON text; clients (msticpy, Kqlmagic) parse them.
-    out = list(row)
-    for i in positions:
-        if out[i] is not None:
-            out[i] = json.dumps(out[i], separators=(",", ":"))
-    return out
+def statistics_body(result: QueryResult, seconds: float) -> dict[str, Any]:
+    """``Prefer: include-statistics=true``: how long the query ran and how many rows it returned,
+    in Log Analytics' ``statistics.query`` spelling."""
+    return {
+        "query": {
+            "executionTime": round(seconds, 6),
+            "datasetStatistics": [{"tableRowCount": len(result.rows)}],
+        }
+    }
+
+
+def metadata_body(schema: WorkspaceSchema) -> dict[str, Any]:
+    """``GET /v1/workspaces/{id}/metadata``: the workspace and the tables that hold data, with
+    their columns (Kqlmagic's and Grafana's schema call; the other collections are empty)."""
+    workspace = schema.record
+    tables = [_metadata_table(t, workspace.id) for t in schema.tables]
+    return {
+        "tables": tables,
+        "functions": [],
+        "tableGroups": [],
+        "applications": [],
+        "resourceTypes": [],
+        "solutions": [],
+        "categories": [],
+        "workspaces": [{"id": workspace.id, "name": workspace.name, "resourceId": f"/workspaces/{workspace.id}",
+                        "related": {"tables": [t["id"] for t in tables]}}],
+    }  # fmt: skip
+
+
+def _metadata_table(table: TableDef, workspace_id: str) -> dict[str, Any]:
+    columns = [
+        {"name": c.name, "type": c.type.value if c.type.value in _TYPES else "string"} for c in table.columns
+    ]
+    table_body: dict[str, Any] = {"id": f"t/{table.name}", "name": table.name, "columns": columns,
+                                  "related": {"workspaces": [workspace_id]}}  # fmt: skip
+    if table.column("TimeGenerated") is not None:
+        table_body["timespanColumn"] = "TimeGenerated"
+    return table_body
 
 
 def error_body(code: str, message: str, inner_code: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -82,8 +156,17 @@ class LogAnalyticsErrors:
     }
 
     def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
-        if isinstance(exc, KqlError):
-            return JSONResponse(kql_error_body(exc), status_code=400)
-        code, inner = self._CODES.get(status, ("BadArgumentError", type(exc).__name__))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
-        return JSONResponse(error_body(code, str(exc), inner), status_code=status, headers=headers)
+        return JSONResponse(self.body(exc, status), status_code=status, headers=headers)
+
+    def body(self, exc: WatchkeeperError, status: int) -> dict[str, Any]:
+        """The error body alone (a batch carries one per failed request)."""
+        if isinstance(exc, KqlError):
+            return kql_error_body(exc)
+        code, inner = self._CODES.get(status, ("BadArgumentError", type(exc).__name__))
+        return error_body(code, str(exc), inner)
+
+
+def batch_item(request_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """One answer of ``POST /v1/$batch``: the request's id, its HTTP status and its body."""
+    return {"id": request_id, "status": status, "body": body}
