@@ -27,7 +27,7 @@ import re
 import string
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +37,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
 from tests.api.conftest import APPS, LOG_ANALYTICS, Platform
-from tests.api.test_route_security import PUBLIC
-from watchkeeper.api.app import ROUTERS
+from tests.api.test_route_security import PUBLIC, api_routes
 from watchkeeper.api.deps import RoleCheck
 
 DEFENDER = "https://api.securitycenter.microsoft.com/.default"
@@ -167,33 +164,19 @@ FIRST_PER_ROUTE = list({case.operation: case for case in reversed(CASES)}.values
 # ---------------------------------------------------------------------------- the routes themselves
 
 
-def _routes_of(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route, within included routers too (a router that includes another holds it as
-    one route whose ``original_router`` has the routes)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif (included := getattr(route, "original_router", None)) is not None:
-            yield from _routes_of(included.routes)
-
-
-def _routes() -> list[APIRoute]:
-    return [route for module in ROUTERS for route in _routes_of(module.router.routes)]
-
-
 def _roles(dependant: Dependant) -> set[str]:
     found = {role for d in dependant.dependencies if isinstance(d.call, RoleCheck) for role in d.call.roles}
     return found.union(*(_roles(sub) for sub in dependant.dependencies))
 
 
-ROLES_BY_OPERATION = {route.operation_id: _roles(route.dependant) for route in _routes()}
+ROLES_BY_OPERATION = {route.operation_id: _roles(route.dependant) for route in api_routes()}
 
 
 def test_every_route_with_a_token_has_a_case(platform: Platform) -> None:
     served = {op["operationId"] for path in httpx.get(f"{platform.url}/openapi.json").json()["paths"].values()
               for op in path.values()}  # fmt: skip
-    assert served <= {route.operation_id for route in _routes()}, "a route the walk above misses"
-    guarded = {route.operation_id for route in _routes()} - PUBLIC
+    assert served <= {route.operation_id for route in api_routes()}, "a route the walk above misses"
+    guarded = {route.operation_id for route in api_routes()} - PUBLIC
     assert guarded == {case.operation for case in CASES}
     # only the audit log is reached without naming a resource; any other route names a workspace
     assert {case.operation for case in CASES if case.refused is None} == {"audit-list"}
@@ -202,8 +185,8 @@ def test_every_route_with_a_token_has_a_case(platform: Platform) -> None:
 def test_no_guarded_route_takes_a_tenant_from_its_path() -> None:
     """The tenant of a guarded request is the token's: a token of tenant a can never be pointed at
     tenant b through the URL. (Only the public token service has ``{tenant}`` in its paths.)"""
-    assert [r.path for r in _routes() if r.operation_id not in PUBLIC and "{tenant}" in r.path] == []
-    assert {r.operation_id for r in _routes() if "{tenant}" in r.path} <= PUBLIC
+    assert [r.path for r in api_routes() if r.operation_id not in PUBLIC and "{tenant}" in r.path] == []
+    assert {r.operation_id for r in api_routes() if "{tenant}" in r.path} <= PUBLIC
 
 
 # ---------------------------------------------------------------------------- answers compared
