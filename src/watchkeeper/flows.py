@@ -14,6 +14,7 @@ from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.runtime import Runtime
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult
+from watchkeeper.workspace import Workspace
 
 __all__ = [
     "DemoAccess",
@@ -67,40 +68,61 @@ def effective_limits(runtime: Runtime, request: QueryRequest) -> QueryLimits:
 
 def run_query(runtime: Runtime, actor: Actor, request: QueryRequest) -> QueryOutcome:
     """Run a query against one of the actor's tenant's workspaces within the tenant's concurrency
-    limit, and audit it (text, workspace, rows, time, outcome) whatever happens."""
-    workspace = resolve_workspace(runtime, actor, request.workspace)
-    limits = effective_limits(runtime, request)
+    limit, and audit it (text, workspace, rows, time, outcome) whatever happens: a workspace that
+    cannot be found is audited too, under the workspace reference the caller gave, in the
+    caller's tenant (so probing for other tenants' workspaces leaves a trace)."""
     started = time.perf_counter()
-    detail: dict[str, object] = {
-        "query": request.text,
-        "protocol": request.protocol,
-        "workspace": workspace.name,
-    }
+    detail: dict[str, object] = {"query": request.text, "protocol": request.protocol}
+    target, tenant_id = request.workspace, actor.tenant_id
     try:
+        workspace = resolve_workspace(runtime, actor, request.workspace)
+        target, tenant_id = workspace.id, workspace.tenant_id
+        detail["workspace"] = workspace.name
+        limits = effective_limits(runtime, request)
         with runtime.gate.slot(workspace.tenant_id):
             store = runtime.workspaces.get(workspace)
             result = store.query(request.text, limits=limits, time_range=request.time_range)
     except WatchkeeperError as exc:
         detail |= {"error": type(exc).__name__, "message": str(exc)[:2000]}
-        _audit_query(runtime, actor, workspace, "failure", detail, started)
+        _audit_query(runtime, actor, (target, tenant_id), "failure", detail, started)
         raise
     detail |= {"rows": len(result.rows), "truncated": result.truncated}
-    _audit_query(runtime, actor, workspace, "success", detail, started)
+    _audit_query(runtime, actor, (target, tenant_id), "success", detail, started)
     return QueryOutcome(workspace, result, time.perf_counter() - started, limits)
 
 
 def _audit_query(
     runtime: Runtime,
     actor: Actor,
-    workspace: WorkspaceRead,
+    where: tuple[str, str | None],
     outcome: str,
     detail: dict[str, object],
     started: float,
 ) -> None:
+    target, tenant_id = where
     detail["seconds"] = round(time.perf_counter() - started, 6)
     with runtime.database.session() as session:
-        record(session, actor=actor, action="query.run", outcome=outcome, target=workspace.id,
-               tenant_id=workspace.tenant_id, detail=detail)  # fmt: skip
+        record(session, actor=actor, action="query.run", outcome=outcome, target=target,
+               tenant_id=tenant_id, detail=detail)  # fmt: skip
+
+
+def open_workspace(
+    runtime: Runtime, actor: Actor, ref: str, *, protocol: str
+) -> tuple[WorkspaceRead, Workspace]:
+    """One of the actor's tenant's workspaces with its store, for reading its schema; audited as
+    ``query.metadata`` whether it is found or not."""
+    detail: dict[str, object] = {"protocol": protocol}
+    try:
+        found = resolve_workspace(runtime, actor, ref)
+    except NotFoundError:
+        with runtime.database.session() as session:
+            record(session, actor=actor, action="query.metadata", outcome="failure", target=ref,
+                   detail=detail | {"error": "NotFoundError"})  # fmt: skip
+        raise
+    with runtime.database.session() as session:
+        record(session, actor=actor, action="query.metadata", outcome="success", target=found.id,
+               tenant_id=found.tenant_id, detail=detail | {"workspace": found.name})  # fmt: skip
+    return found, runtime.workspaces.get(found)
 
 
 # ---------------------------------------------------------------------------- the demo tenant

@@ -188,3 +188,32 @@ def test_the_audit_log_needs_its_role(client: httpx.Client, platform: Platform) 
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "accessDenied"
     assert "AuditLog.Read.All" in denied.json()["error"]["message"]
+
+
+def test_probing_another_tenants_workspace_is_audited_in_the_callers_tenant(
+    client: httpx.Client, platform: Platform
+) -> None:
+    theirs = platform.workspace("a")
+    query = client.post(f"/v1/workspaces/{theirs}/query", json={"query": marker_query()},
+                        headers=platform.headers("b", "reader"))  # fmt: skip
+    schema = client.get(f"/v1/workspaces/{theirs}/metadata", headers=platform.headers("b", "reader"))
+    assert query.status_code == schema.status_code == 404
+    probe = by_request(client, platform, query, tenant="b", action="query.run")
+    assert (probe["outcome"], probe["target"], probe["detail"]["error"]) == (
+        "failure",
+        theirs,
+        "NotFoundError",
+    )
+    assert probe["tenantId"] == platform.tenants["b"].id
+    looked = by_request(client, platform, schema, tenant="b", action="query.metadata")
+    assert (looked["outcome"], looked["target"]) == ("failure", theirs)
+    # the workspace's owner does not see the probe as an entry of its own
+    request_ids = {e["requestId"] for e in every_entry(client, platform, tenant="a")}
+    assert not {query.headers["x-ms-request-id"], schema.headers["x-ms-request-id"]} & request_ids
+
+
+def test_reading_a_workspace_schema_is_audited(client: httpx.Client, platform: Platform) -> None:
+    schema = client.get("/v1/workspaces/main/metadata", headers=platform.headers("a", "reader"))
+    assert schema.status_code == 200
+    entry = by_request(client, platform, schema, action="query.metadata")
+    assert (entry["outcome"], entry["target"]) == ("success", platform.workspace("a"))

@@ -37,7 +37,7 @@ from watchkeeper.api.protocols.log_analytics import (
     tables_body,
 )
 from watchkeeper.errors import InvalidRequestError, WatchkeeperError
-from watchkeeper.flows import QueryRequest, resolve_workspace, run_query
+from watchkeeper.flows import QueryRequest, open_workspace, run_query
 from watchkeeper.identity import Principal
 from watchkeeper.runtime import Runtime
 
@@ -144,8 +144,8 @@ def get_metadata(
     workspace: str, request: Request, runtime: RuntimeDep, principal: QueryReader
 ) -> JSONResponse:
     """The workspace's tables that hold data, with their columns."""
-    found = resolve_workspace(runtime, actor_for(principal, request), workspace)
-    return JSONResponse(metadata_body(WorkspaceSchema.of(found, runtime.workspaces.get(found))))
+    found, store = open_workspace(runtime, actor_for(principal, request), workspace, protocol="log-analytics")
+    return JSONResponse(metadata_body(WorkspaceSchema.of(found, store)))
 
 
 @router.post("/v1/$batch", operation_id="log-analytics-batch")
