@@ -111,3 +111,18 @@ def test_externaldata_reads_only_allowlisted_locations(tmp_path: Path) -> None:
         escape = f'externaldata(x:string)[@"{tmp_path}/../etc/passwd"]'
         with pytest.raises(ExternalDataRefused):
             allowed.query(escape)
+
+
+def test_union_star_reads_the_tables_that_hold_data() -> None:
+    """``union *`` is every table of the workspace that holds data (as in a Kusto database), not
+    every schema of the catalog: it stays small and quick whatever the catalog's size."""
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    with Workspace.open(None) as ws:
+        ws.ingest("SecurityEvent", [{"TimeGenerated": moment, "Computer": "a", "EventID": 4624}])
+        ws.ingest("Heartbeat", [{"TimeGenerated": moment, "Computer": "b"}])
+        ws.ingest("App_CL", [{"TimeGenerated": moment, "Computer": "c"}])
+        result = ws.query("union withsource=Source * | project Source, Computer | order by Computer asc")
+        assert result.rows == [("SecurityEvent", "a"), ("Heartbeat", "b"), ("App_CL", "c")]
+        [compiled] = ws.translate("union * | count")
+        assert set(compiled.tables) == {"SecurityEvent", "Heartbeat", "App_CL"}
+        assert ws.query("union S* | count").rows == [(1,)]

@@ -111,7 +111,10 @@ def _union_legs(
             lets = sorted(n for n in scope.names() if fnmatch.fnmatchcase(n, source.pattern))
             legs.extend((n, b.tabular(ast.Name(source.span, n), scope)) for n in lets
                         if b.is_tabular(ast.Name(source.span, n), scope))  # fmt: skip
-            names = [t for t in b.catalog if fnmatch.fnmatchcase(t, source.pattern)]
+            # a wildcard reads the tables that hold data, as in a Kusto database: with a store
+            # behind the compiler that is the stored ones, not every schema of the catalog
+            names = [t for t in b.catalog if fnmatch.fnmatchcase(t, source.pattern)
+                     and (b.stored is None or b.stored(t))]  # fmt: skip
             legs.extend((n, b.table_scan(n, source)) for n in sorted(names))
             continue
         label = source.name if isinstance(source, ast.Name) else "union_arg"
