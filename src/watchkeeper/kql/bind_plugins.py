@@ -237,9 +237,7 @@ def _lookup_ranges(b: Binder, rel: Relation, call: ast.Call, scope: Scope, famil
     )
     names = [a.name for a in args[1:] if isinstance(a, ast.Name)]
     cond, keys = _range_condition(span, family, names)
-    rows = bind_operator(
-        b, rel, ast.Extend(span, (ast.Assign(span, ("__wk_row",), ast.Call(span, "row_number", ())),)), scope
-    )
+    rows = _numbered(b, rel, span, scope)
     table = ast.Pipe(span, args[0], ast.Extend(span, tuple(keys)))
     matched = rows
     for step in (
@@ -266,6 +264,22 @@ def _range_condition(span: SourceSpan, family: str, names: list[str]) -> tuple[a
         same = ast.Binary(span, "==", ast.Name(span, left_key), ast.Name(span, f"__wk_k_{i}"))
         cond = ast.Binary(span, "and", cond, same)
     return cond, keys
+
+
+def _numbered(b: Binder, rel: Relation, span: SourceSpan, scope: Scope) -> Relation:
+    """``rel`` with ``__wk_row`` identifying its rows, the same way each time it is read.
+
+    The lookups read these rows twice (the matches, and the anti-join for rows matching nothing).
+    ClickHouse evaluates a relation read twice twice, and ``row_number()`` over rows in no order may
+    number them differently each time. A digest of every column is the same each time; rows alike
+    in every column share it, which is harmless: they match, or fail to, alike."""
+    if rel.schema.open or not rel.schema.columns:
+        identity: ast.Expr = ast.Call(span, "row_number", ())
+    else:
+        columns = tuple(ast.Name(span, c.name) for c in rel.schema.columns)
+        packed = ast.Call(span, "tostring", (ast.Call(span, "pack_array", columns),))
+        identity = ast.Call(span, "hash_sha256", (packed,))
+    return bind_operator(b, rel, ast.Extend(span, (ast.Assign(span, ("__wk_row",), identity),)), scope)
 
 
 def _with_unmatched(b: Binder, rows: Relation, matched: Relation, span: SourceSpan, scope: Scope) -> Relation:
@@ -305,12 +319,7 @@ def _geo_lookup(lines: bool) -> Callable[[Binder, Relation, ast.Call, Scope], Re
             cond = ast.Binary(
                 span, "<=", ast.Call(span, "geo_distance_point_to_line", (lng, lat, key)), args[4]
             )
-        rows = bind_operator(
-            b,
-            rel,
-            ast.Extend(span, (ast.Assign(span, ("__wk_row",), ast.Call(span, "row_number", ())),)),
-            scope,
-        )
+        rows = _numbered(b, rel, span, scope)
         const = ast.Assign(span, ("__wk_k",), ast.Literal(span, 1, _T.LONG))
         matched = rows
         for step in (ast.Extend(span, (const,)),
