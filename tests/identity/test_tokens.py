@@ -76,9 +76,10 @@ def test_a_token_carries_entra_ids_app_claims(issuer: TokenIssuer) -> None:
     expected = {"aud": AUDIENCE, "iss": ISSUER, "tid": TENANT, "appid": CLIENT, "azp": CLIENT, "oid": OBJECT,
                 "sub": OBJECT, "roles": ["Data.Read", "ThreatHunting.Read.All"], "idtyp": "app", "ver": "2.0"}  # fmt: skip
     assert {name: claims[name] for name in expected} == expected
-    assert claims["exp"] - claims["iat"] == 600
+    # iat and nbf lie five minutes in the past, as Entra ID dates them; the lifetime counts from now
+    assert claims["exp"] - claims["iat"] == 600 + 300
     assert claims["nbf"] == claims["iat"]
-    assert abs(claims["iat"] - time.time()) < 5
+    assert abs(claims["iat"] + 300 - time.time()) < 5
     assert claims["uti"] != jwt.decode(_issue(issuer), options={"verify_signature": False})["uti"]
 
 

@@ -20,6 +20,9 @@ from watchkeeper.identity.keys import KeyRing
 __all__ = ["InvalidToken", "Principal", "TokenIssuer"]
 
 _LEEWAY = 60  # seconds of clock skew tolerated on nbf/exp
+# Entra ID dates iat and nbf five minutes before issuance, so that a verifier whose clock lags
+# accepts a new token; Kqlmagic, handed a token, refuses one whose nbf is less than a minute old
+_BACKDATE = 300
 
 
 class InvalidToken(WatchkeeperError):
@@ -53,8 +56,9 @@ class TokenIssuer:
     ) -> str:
         kid, key = self.keys.signing_key()
         now = int(time.time())
+        issued = now - _BACKDATE
         claims: dict[str, Any] = {
-            "aud": audience, "iss": issuer, "iat": now, "nbf": now, "exp": now + self.lifetime,
+            "aud": audience, "iss": issuer, "iat": issued, "nbf": issued, "exp": now + self.lifetime,
             "tid": tenant_id, "appid": client_id, "azp": client_id, "oid": object_id, "sub": object_id,
             "roles": sorted(roles), "idtyp": "app", "ver": "2.0", "uti": secrets.token_urlsafe(16),
         }  # fmt: skip
