@@ -21,7 +21,7 @@ def audit(client: httpx.Client, platform: Platform, *, tenant: str = "a", top: i
     """``GET /api/audit`` as tenant's admin; ``top`` and ``skiptoken`` are ``$top`` and ``$skiptoken``."""
     paging = {"$top": top, "$skiptoken": skiptoken}
     params |= {key: value for key, value in paging.items() if value is not None}
-    return client.get("/api/audit", params=params, headers=platform.headers(tenant, "admin"))
+    return client.get("/api/audit", params=params, headers=platform.headers(tenant, "admin", GRAPH))
 
 
 def every_entry(
@@ -32,7 +32,7 @@ def every_entry(
     page = audit(client, platform, tenant=tenant, top=top, **params).json()
     entries += page["value"]
     while "@odata.nextLink" in page:
-        page = client.get(page["@odata.nextLink"], headers=platform.headers(tenant, "admin")).json()
+        page = client.get(page["@odata.nextLink"], headers=platform.headers(tenant, "admin", GRAPH)).json()
         entries += page["value"]
     return entries
 
@@ -184,7 +184,7 @@ def test_the_audit_log_needs_its_role(client: httpx.Client, platform: Platform) 
     anonymous = client.get("/api/audit")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
-    denied = client.get("/api/audit", headers=platform.headers("a", "hunter"))
+    denied = client.get("/api/audit", headers=platform.headers("a", "hunter", GRAPH))
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "accessDenied"
     assert "AuditLog.Read.All" in denied.json()["error"]["message"]

@@ -155,7 +155,7 @@ CASES = [
     RouteCase("hunting-run-hunting-query", "header", GRAPH,
               _hunting(HUNT, {"Query": QUERY, "Timespan": DECEMBER}, header=True), (404, "itemNotFound"), "h0"),
     # the audit log is the token's tenant's: no request can name another one (test_the_audit_log_...)
-    RouteCase("audit-list", "token", LOG_ANALYTICS, _audit, None, None),
+    RouteCase("audit-list", "token", GRAPH, _audit, None, None),
 ]  # fmt: skip
 ADDRESSED = [case for case in CASES if case.refused is not None]
 FIRST_PER_ROUTE = list({case.operation: case for case in reversed(CASES)}.values())
@@ -421,7 +421,9 @@ def test_one_tenants_credentials_get_nothing_from_another_tenant(
 def _entries(
     client: httpx.Client, platform: Platform, tenant: str, app: str, **params: str
 ) -> httpx.Response:
-    return client.get("/api/audit", params={"$top": 1000, **params}, headers=platform.headers(tenant, app))
+    return client.get(
+        "/api/audit", params={"$top": 1000, **params}, headers=platform.headers(tenant, app, GRAPH)
+    )
 
 
 def _cursor(before: int) -> str:

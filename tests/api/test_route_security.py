@@ -1,5 +1,6 @@
-"""Every route of the API declares the roles it needs, except the few that are public by nature
-(the landing page, health, the token service and its discovery documents, the API description)."""
+"""Every route of the API declares the roles it needs and the API whose tokens it accepts, except
+the few that are public by nature (the landing page, health, the token service and its discovery
+documents, the API description)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_every_route_declares_its_roles_or_is_public() -> None:
         checks = _role_checks(route.dependant)
         if route.operation_id in PUBLIC:
             assert not checks, f"{route.operation_id} is listed as public but checks roles"
-        elif not checks or any(not check.roles for check in checks):
+        elif not checks or any(not check.roles or not check.audiences for check in checks):
             open_routes.append(f"{sorted(route.methods)} {route.path} ({route.operation_id})")
     assert open_routes == []
 

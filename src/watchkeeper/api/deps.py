@@ -14,14 +14,14 @@ from fastapi import Depends, Request
 from watchkeeper.api.errors import AuthError
 from watchkeeper.api.middleware import identify_caller
 from watchkeeper.audit import Actor, record
-from watchkeeper.identity import RESOURCES, InvalidToken, Principal
+from watchkeeper.identity import API_AUDIENCES, InvalidToken, Principal
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 
 __all__ = [
     "AuditReader",
-    "HuntingReader",
-    "QueryReader",
+    "KustoReader",
+    "LogsReader",
     "RoleCheck",
     "RuntimeDep",
     "SettingsDep",
@@ -68,15 +68,20 @@ def _bearer_token(request: Request) -> str:
 
 
 class RoleCheck:
-    """A dependency: the request's verified principal, holding at least one of ``roles``."""
+    """A dependency: the request's verified principal, holding at least one of ``roles``, with a
+    token issued for ``api`` (see :data:`~watchkeeper.identity.API_AUDIENCES`) or for this server."""
 
-    def __init__(self, *roles: str) -> None:
+    def __init__(self, *roles: str, api: str) -> None:
         if not roles:
             raise ValueError("a route must name the roles it needs")
+        if api not in API_AUDIENCES:
+            raise ValueError(f"unknown API {api!r}; one of {sorted(API_AUDIENCES)}")
         self.roles = frozenset(roles)
+        self.api = api
+        self.audiences = API_AUDIENCES[api]
 
     def __call__(self, request: Request, runtime: RuntimeDep) -> Principal:
-        audiences = set(RESOURCES) | {request_origin(request)}
+        audiences = set(self.audiences) | {request_origin(request)}
         try:
             principal = runtime.tokens.verify(_bearer_token(request), audiences=audiences)
         except InvalidToken as exc:
@@ -96,11 +101,12 @@ class RoleCheck:
                    target=f"{request.method} {request.url.path}", detail={"needs": sorted(self.roles)})  # fmt: skip
 
 
-def require(*roles: str) -> Callable[..., Principal]:
-    """A dependency demanding one of ``roles``; use as ``Annotated[Principal, Depends(require(...))]``."""
-    return RoleCheck(*roles)
+def require(*roles: str, api: str) -> Callable[..., Principal]:
+    """A dependency demanding one of ``roles`` on ``api``; use as
+    ``Annotated[Principal, Depends(require(..., api=...))]``."""
+    return RoleCheck(*roles, api=api)
 
 
-QueryReader = Annotated[Principal, Depends(RoleCheck("Data.Read"))]
-HuntingReader = Annotated[Principal, Depends(RoleCheck("ThreatHunting.Read.All", "AdvancedQuery.Read.All"))]
-AuditReader = Annotated[Principal, Depends(RoleCheck("AuditLog.Read.All"))]
+LogsReader = Annotated[Principal, Depends(RoleCheck("Data.Read", api="log-analytics"))]
+KustoReader = Annotated[Principal, Depends(RoleCheck("Data.Read", api="kusto"))]
+AuditReader = Annotated[Principal, Depends(RoleCheck("AuditLog.Read.All", api="graph"))]

@@ -2,11 +2,12 @@
 tokens with ``tid``, ``appid``/``azp``, ``roles``, ``aud`` and ``exp``, signing keys rotated by
 ``kid`` and published as a JWKS."""
 
-from watchkeeper.identity.audiences import RESOURCES, audience_for_scope
+from watchkeeper.identity.audiences import API_AUDIENCES, RESOURCES, audience_for_scope
 from watchkeeper.identity.keys import KeyInfo, KeyRing, SigningKey
 from watchkeeper.identity.tokens import InvalidToken, Principal, TokenIssuer
 
 __all__ = [
+    "API_AUDIENCES",
     "RESOURCES",
     "InvalidToken",
     "KeyInfo",

@@ -4,13 +4,17 @@ Clients ask for a token with ``scope=<resource>/.default``. The resources of the
 this server speaks are accepted under their own names (so the ``aud`` claim reads as Entra ID's
 would), and so is the server's own origin (``https://host:port``), which azure-monitor-query and
 azure-kusto-data use when pointed at a custom endpoint.
+
+A token is good for the API it was issued for, as with Entra ID: each route names its API
+(:data:`API_AUDIENCES`), and a Graph token does not open the Log Analytics API. A token for the
+server's own origin is good for every API it serves.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-__all__ = ["RESOURCES", "audience_for_scope"]
+__all__ = ["API_AUDIENCES", "RESOURCES", "audience_for_scope"]
 
 RESOURCES: dict[str, str] = {
     "https://graph.microsoft.com": "Microsoft Graph (security API)",
@@ -21,6 +25,19 @@ RESOURCES: dict[str, str] = {
     "https://api.security.microsoft.com": "Defender XDR API",
     "https://management.azure.com": "Azure Resource Manager (Sentinel API)",
     "https://help.kusto.windows.net": "Kusto query API",
+}
+
+_LOG_ANALYTICS = frozenset({"https://api.loganalytics.io", "https://api.loganalytics.azure.com"})
+
+# API -> the resources whose tokens it accepts (besides the server's own origin). Kusto clients
+# pointed at a Log Analytics workspace (the ADX proxy) hold Log Analytics tokens.
+API_AUDIENCES: dict[str, frozenset[str]] = {
+    "log-analytics": _LOG_ANALYTICS,
+    "kusto": _LOG_ANALYTICS | {"https://help.kusto.windows.net"},
+    "graph": frozenset({"https://graph.microsoft.com"}),
+    "defender": frozenset({"https://api.securitycenter.microsoft.com", "https://api.security.microsoft.com"}),
+    "ingestion": frozenset({"https://monitor.azure.com"}),
+    "resource-manager": frozenset({"https://management.azure.com"}),
 }
 
 

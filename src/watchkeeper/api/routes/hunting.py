@@ -50,8 +50,8 @@ DATA_WINDOW = timedelta(days=30)
 MAX_ROWS = 100_000
 DEFENDER_TIMEOUT = 200.0  # seconds; defender-endpoint-api.md §6 "Per request"
 
-DefenderHunter = Annotated[Principal, Depends(RoleCheck("AdvancedQuery.Read.All"))]
-GraphHunter = Annotated[Principal, Depends(RoleCheck("ThreatHunting.Read.All"))]
+DefenderHunter = Annotated[Principal, Depends(RoleCheck("AdvancedQuery.Read.All", api="defender"))]
+GraphHunter = Annotated[Principal, Depends(RoleCheck("ThreatHunting.Read.All", api="graph"))]
 WorkspaceParam = Annotated[
     str | None,
     Query(min_length=1, max_length=128, description="The tenant's workspace to hunt in (id or name)."),

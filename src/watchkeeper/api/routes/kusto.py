@@ -22,7 +22,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from watchkeeper.api.deps import QueryReader, RuntimeDep, actor_for, request_origin
+from watchkeeper.api.deps import KustoReader, RuntimeDep, actor_for, request_origin
 from watchkeeper.api.errors import protocol_router
 from watchkeeper.api.protocols.kusto import (
     KustoErrors,
@@ -131,7 +131,7 @@ def get_auth_metadata(request: Request) -> dict[str, Any]:
 
 @router.post("/v2/rest/query", operation_id="kusto-query-v2")
 def query_v2(
-    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: QueryReader
+    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: KustoReader
 ) -> JSONResponse:
     """Run a query; the result as V2 frames (a management command's table as the primary result)."""
     if is_command(body.csl):
@@ -142,7 +142,7 @@ def query_v2(
 
 @router.post("/v1/rest/query", operation_id="kusto-query-v1")
 def query_v1(
-    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: QueryReader
+    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: KustoReader
 ) -> JSONResponse:
     """Run a query; the result as V1 tables with the table of contents last."""
     if is_command(body.csl):
@@ -153,7 +153,7 @@ def query_v1(
 
 @router.post("/v1/rest/mgmt", operation_id="kusto-mgmt")
 def management(
-    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: QueryReader
+    body: KustoRequestBody, request: Request, runtime: RuntimeDep, principal: KustoReader
 ) -> JSONResponse:
     """Run a management command (``.show ...``); a query sent here is run and answered in V1."""
     if not is_command(body.csl):

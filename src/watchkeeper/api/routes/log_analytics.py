@@ -23,7 +23,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from watchkeeper.api.deps import QueryReader, RuntimeDep, actor_for
+from watchkeeper.api.deps import LogsReader, RuntimeDep, actor_for
 from watchkeeper.api.errors import protocol_router, status_for
 from watchkeeper.api.protocols.intervals import parse_interval
 from watchkeeper.api.protocols.kusto import QueryContext, client_request_id, v1_body
@@ -119,7 +119,7 @@ def _prefer(request: Request) -> Preferences:
 
 @router.post("/v1/workspaces/{workspace}/query", operation_id="log-analytics-query")
 def run_logs_query(
-    workspace: str, body: LogsQueryBody, request: Request, runtime: RuntimeDep, principal: QueryReader
+    workspace: str, body: LogsQueryBody, request: Request, runtime: RuntimeDep, principal: LogsReader
 ) -> JSONResponse:
     """Run a KQL query against a workspace; the result in Log Analytics' ``tables`` shape."""
     return JSONResponse(_answer(runtime, principal, request, workspace, body, _prefer(request)))
@@ -131,7 +131,7 @@ def get_logs_query(
     query: Annotated[str, Query(min_length=1)],
     request: Request,
     runtime: RuntimeDep,
-    principal: QueryReader,
+    principal: LogsReader,
     timespan: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """Like ``POST``, with the query (and timespan) in the URL."""
@@ -141,7 +141,7 @@ def get_logs_query(
 
 @router.get("/v1/workspaces/{workspace}/metadata", operation_id="log-analytics-metadata")
 def get_metadata(
-    workspace: str, request: Request, runtime: RuntimeDep, principal: QueryReader
+    workspace: str, request: Request, runtime: RuntimeDep, principal: LogsReader
 ) -> JSONResponse:
     """The workspace's tables that hold data, with their columns."""
     found, store = open_workspace(runtime, actor_for(principal, request), workspace, protocol="log-analytics")
@@ -150,7 +150,7 @@ def get_metadata(
 
 @router.post("/v1/$batch", operation_id="log-analytics-batch")
 def run_batch(
-    body: LogsBatchBody, request: Request, runtime: RuntimeDep, principal: QueryReader
+    body: LogsBatchBody, request: Request, runtime: RuntimeDep, principal: LogsReader
 ) -> JSONResponse:
     """Run several queries; each is authorised, limited and audited like a single one, and fails
     alone (its status and error body inside the answer)."""
