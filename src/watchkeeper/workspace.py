@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from watchkeeper import kql
-from watchkeeper.errors import CatalogError, ExternalDataRefused
+from watchkeeper.errors import CatalogError, ExternalDataRefused, QueryTimeout
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
@@ -189,10 +191,20 @@ class Workspace:
         column and caret in ``render()``), :class:`~watchkeeper.errors.QueryTimeout` when it runs
         past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
         """
+        started = time.monotonic()
         compiled = self.translate(text, now=now, time_range=time_range)[0]
         self._check_external(compiled.external)
         effective = _requested_limits(limits or self.limits, compiled.options)
-        return self.store.execute(compiled.sql, list(compiled.columns), effective)
+        # the time limit covers the whole query: what translating it took is not the store's to spend
+        remaining = effective.timeout - (time.monotonic() - started)
+        if remaining <= 0:
+            raise QueryTimeout(effective.timeout)
+        try:
+            return self.store.execute(
+                compiled.sql, list(compiled.columns), replace(effective, timeout=remaining)
+            )
+        except QueryTimeout:
+            raise QueryTimeout(effective.timeout) from None
 
     def _check_external(self, locations: Iterable[str]) -> None:
         """externaldata reads files and URLs from the server: only locations on the allowlist."""
