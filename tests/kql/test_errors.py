@@ -67,6 +67,21 @@ def test_the_caret_does_not_run_past_the_line() -> None:
         ("print x = 1 | partition by x (take 1)", "unsupported: operator 'partition'", 15),
         ("print x = 1 | scan with (step s: true;)", "unsupported: operator 'scan'", 15),
         ("restrict access to (SecurityEvent); SecurityEvent", "unsupported: 'restrict' statement", 1),
+        (
+            'union SecurityEvent, workspace("soc-2").SecurityEvent',
+            "unsupported: cross-workspace queries (workspace()): a query reads the workspace it is sent to",
+            22,
+        ),
+        (
+            'cluster("https://help.kusto.windows.net").database("Samples").StormEvents | take 1',
+            "unsupported: cross-cluster queries (cluster()): a query reads the workspace it is sent to",
+            1,
+        ),
+        (
+            'app("fabrikam").requests',
+            "unsupported: cross-app queries (app()): a query reads the workspace it is sent to",
+            1,
+        ),
     ],
 )
 def test_unsupported_features_say_so_with_their_span(text: str, message: str, column: int) -> None:

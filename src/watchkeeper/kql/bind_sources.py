@@ -6,9 +6,10 @@ import fnmatch
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from watchkeeper.errors import KqlError
+from watchkeeper.errors import KqlError, UnsupportedError
 from watchkeeper.kql import ast
 from watchkeeper.kql.naming import SqlNames
+from watchkeeper.kql.parse_expressions import SCOPE_FUNCTIONS
 from watchkeeper.kql.plan import (
     BExpr,
     BLiteral,
@@ -215,8 +216,8 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
         return b.tabular(expr.args[0], scope)
     if expr.name == "table" and expr.args:
         return b.table_scan(_table_name(b, expr.args[0], scope), expr)
-    if expr.name in ("cluster", "database", "workspace", "app"):
-        raise b.unsupported(f"cross-{expr.name} queries ({expr.name}())", expr)
+    if expr.name in SCOPE_FUNCTIONS:
+        raise _cross_scope(b, expr)
     found = scope.lookup(expr.name)
     if isinstance(found, UserFunction):
         result = expand_user_function(b, found, expr, scope)
@@ -230,6 +231,19 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
     if b.open_tables:
         return b.table_scan(expr.name, expr)
     raise b.error(f"unknown function '{expr.name}'", expr.name_span)
+
+
+def scoped_table(b: Binder, expr: ast.Member, where: ast.Call) -> Relation:
+    """``workspace("x").T`` and the like: a table of another workspace, database or cluster."""
+    if where.name in SCOPE_FUNCTIONS:
+        raise _cross_scope(b, where)
+    raise b.error("expected a tabular expression (a table, a let name or a pipeline)", expr)
+
+
+def _cross_scope(b: Binder, where: ast.Call) -> UnsupportedError:
+    return b.unsupported(
+        f"cross-{where.name} queries ({where.name}()): a query reads the workspace it is sent to", where
+    )
 
 
 def _table_name(b: Binder, arg: ast.Expr, scope: Scope) -> str:

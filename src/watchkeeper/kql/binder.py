@@ -189,6 +189,8 @@ class Binder:
             return self.named_table(expr, scope)
         if isinstance(expr, ast.Call):
             return bind_sources.tabular_call(self, expr, scope)
+        if isinstance(expr, ast.Member) and isinstance(expr.target, ast.Call):
+            return bind_sources.scoped_table(self, expr, expr.target)
         raise self.error("expected a tabular expression (a table, a let name or a pipeline)", expr)
 
     def named_table(self, expr: ast.Name, scope: Scope) -> Relation:

@@ -23,7 +23,7 @@ from watchkeeper.kql.parse_cursor import TokenCursor
 from watchkeeper.kql.tokens import Token, TokenKind
 from watchkeeper.schema.types import KqlType, parse_type_name
 
-__all__ = ["COMPARISONS", "LIST_OPERATORS", "STRING_OPERATORS", "ExpressionParser"]
+__all__ = ["COMPARISONS", "LIST_OPERATORS", "SCOPE_FUNCTIONS", "STRING_OPERATORS", "ExpressionParser"]
 
 STRING_OPERATORS = frozenset(
     {
@@ -37,6 +37,8 @@ STRING_OPERATORS = frozenset(
 LIST_OPERATORS = frozenset({"in", "!in", "in~", "!in~", "has_any", "has_all", "has_any_cs", "has_all_cs"})
 _LIST_FORMS = {"has": "has_any", "has_cs": "has_any_cs"}
 COMPARISONS = frozenset({"==", "!=", "<>", "<", "<=", ">", ">=", "=~", "!~"})
+# functions that name where a table lives (another cluster, database, workspace or app)
+SCOPE_FUNCTIONS = frozenset({"cluster", "database", "workspace", "app"})
 
 
 class ExpressionParser(TokenCursor):
@@ -215,6 +217,11 @@ class ExpressionParser(TokenCursor):
         while True:
             if self.tok.is_punct(".") and self.peek().is_punct("["):
                 self.advance()  # `d.[0]` and `d.['key']` are index access written after a dot
+            elif self._scope_chain(expr):
+                # cluster("c").database("d"): the chain names where to read; the binder refuses it
+                # with a message naming the first link, so the rest is parsed and set aside
+                self.advance()
+                self.call(self.advance())
             elif self.tok.is_punct(".") and self.peek().kind is TokenKind.IDENT:
                 self.advance()
                 name, _ = self.identifier("a property name")
@@ -226,6 +233,16 @@ class ExpressionParser(TokenCursor):
                 expr = ast.Index(self.span_from(start), expr, index)
             else:
                 return expr
+
+    def _scope_chain(self, expr: ast.Expr) -> bool:
+        """At ``.name(`` after ``cluster(...)``, ``database(...)``, ``workspace(...)`` or ``app(...)``."""
+        return (
+            isinstance(expr, ast.Call)
+            and expr.name in SCOPE_FUNCTIONS
+            and self.tok.is_punct(".")
+            and self.peek().kind is TokenKind.IDENT
+            and self.peek(2).is_punct("(")
+        )
 
     def primary(self) -> ast.Expr:
         tok = self.tok
