@@ -116,6 +116,16 @@ def _not_a_cut_request(record: logging.LogRecord) -> bool:
     return not (cancelled and record.name == "uvicorn.error")
 
 
+# what alembic says on every start whether or not it migrates anything ("Running upgrade" stays)
+_MIGRATION_CHATTER = ("Context impl ", "Will assume ")
+
+
+def _not_migration_chatter(record: logging.LogRecord) -> bool:
+    return not (
+        record.name == "alembic.runtime.migration" and record.getMessage().startswith(_MIGRATION_CHATTER)
+    )
+
+
 def configure_logging(
     fmt: Literal["json", "text"], level: str = "info", *, stream: TextIO | None = None
 ) -> logging.Handler:
@@ -124,6 +134,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLogFormatter() if fmt == "json" else TextLogFormatter())
     handler.addFilter(_not_a_cut_request)
+    handler.addFilter(_not_migration_chatter)
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
