@@ -5,6 +5,8 @@ notebook user would for a sovereign cloud:
   Resource Manager; msticpy reads our ``/metadata/endpoints`` document and sends its queries to
   the Log Analytics endpoint the document names. The workspace comes from msticpyconfig.
 * ``Kusto`` (azure-kusto-data underneath): a Kusto connection string naming this server.
+* ``MDE`` and ``M365DGraph`` (msticpy's OData drivers): client id and secret in the connection
+  string; msticpy asks the login endpoint of our cloud document for a token, then hunts.
 
 Credentials: an azure-identity ``ClientSecretCredential`` from our token service, handed to the
 provider (msticpy uses a given credential as is). It needs ``disable_instance_discovery=True``:
@@ -160,3 +162,16 @@ def test_kusto_provider_of_another_tenant_cannot_reach_tenant_a(
     assert own["Computer"].tolist() == ["b-secret"]
     with pytest.raises(MsticpyDataQueryError, match="was not found"):
         provider.exec_query("SecurityEvent", database=platform.workspace("a"))
+
+
+@pytest.mark.parametrize("kind", ["MDE", "M365DGraph"])
+def test_hunting_providers_get_tokens_and_hunt(platform: Platform, providers: Providers, kind: str) -> None:
+    """The Defender (``/api/advancedqueries/run``) and Graph (``runHuntingQuery``) providers: msticpy
+    posts its own token request to the login endpoint of our cloud document, then hunts."""
+    tenant = platform.tenants["a"]
+    hunter = tenant.apps["hunter"]
+    provider = providers.connect(kind, connection_str=f"tenant_id={tenant.id};client_id={hunter.client_id};"
+                                                      f"client_secret={hunter.client_secret};apiRoot={platform.https_url}")  # fmt: skip
+    frame = provider.exec_query("range x from 1 to 3 step 1 | extend y = x * 2")
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["y"].tolist() == [2, 4, 6]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import parse_qsl, unquote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from watchkeeper.api.deps import RuntimeDep, request_origin
@@ -30,24 +31,60 @@ __all__ = ["router"]
 router = APIRouter(tags=["identity"])
 
 
-@router.post("/{tenant}/oauth2/v2.0/token", operation_id="identity-token")
-def issue_token(
-    tenant: str,
-    request: Request,
-    runtime: RuntimeDep,
-    grant_type: Annotated[str, Form()] = "",
-    scope: Annotated[str, Form()] = "",
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-) -> JSONResponse:
+# a client-credentials request is a few hundred bytes; anything near this is not one
+_TOKEN_REQUEST_LIMIT = 64 * 1024
+_FORM_FIELDS = ("grant_type", "scope", "client_id", "client_secret")
+
+
+async def token_form(request: Request) -> dict[str, str]:
+    """The token request's form fields. Entra ID reads the body as a form whatever its
+    ``Content-Type`` says, and clients rely on it (msticpy's OData drivers send none)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form(max_files=0, max_fields=len(_FORM_FIELDS) * 2)
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _TOKEN_REQUEST_LIMIT:
+            raise OAuthFailure(400, "invalid_request", 90014, "The token request is too large.")
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise OAuthFailure(400, "invalid_request", 90014, "The token request is not a valid form.") from None
+
+
+_FORM_DOC = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["grant_type", "client_id", "scope"],
+    "properties": {name: {"type": "string"} for name in _FORM_FIELDS}}}}}}  # fmt: skip
+
+
+@router.post("/{tenant}/oauth2/v2.0/token", operation_id="identity-token", openapi_extra=_FORM_DOC)
+async def issue_token(tenant: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
     """An access token for an app (OAuth2 client credentials grant)."""
     request_id = getattr(request.state, "request_id", "")
+    form: dict[str, str] = {}
+    try:
+        form = await token_form(request)
+    except OAuthFailure as failure:
+        await run_in_threadpool(_audit_refusal, runtime, request, tenant, None, failure)
+        return failure.response(request_id)
+    # checking a secret (argon2) and signing take real CPU: off the event loop
+    return await run_in_threadpool(_answer_token_request, runtime, request, tenant, form)
+
+
+def _answer_token_request(
+    runtime: Runtime, request: Request, tenant: str, form: dict[str, str]
+) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", "")
+    client_id = form.get("client_id")
     try:
         found = _tenant(runtime, tenant)
-        client_id, client_secret = _client_credentials(request, client_id, client_secret)
-        if grant_type != "client_credentials":
+        client_id, client_secret = _client_credentials(request, client_id, form.get("client_secret"))
+        if form.get("grant_type", "") != "client_credentials":
             raise OAuthFailure(400, "unsupported_grant_type", 70003,
                                "The app requested an unsupported grant type; only client_credentials is supported.")  # fmt: skip
+        scope = form.get("scope", "")
         audience = audience_for_scope(scope, {request_origin(request)})
         if audience is None:
             raise OAuthFailure(400, "invalid_scope", 1002012,
