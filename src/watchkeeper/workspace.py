@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import orjson
 
 from watchkeeper import kql
-from watchkeeper.errors import CatalogError, ExternalDataRefused, QueryTimeout
+from watchkeeper.errors import CatalogError, ExternalDataRefused, IngestError, QueryTimeout
+from watchkeeper.ingest.parsers.base import DESTINATION, Parsed, Rejected
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
@@ -30,7 +34,33 @@ from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arro
 from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult
 
-__all__ = ["EVENTS_FILE", "Workspace"]
+__all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "IngestTally", "Workspace"]
+
+# the table records that could not be stored go to, with the reason
+INGESTION_ERRORS = "IngestionErrors"
+
+
+@dataclass
+class IngestTally:
+    """What an ingestion stored: rows per table, and records sent to ``IngestionErrors``."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+
+    def add(self, other: IngestTally) -> None:
+        for table, rows in other.tables.items():
+            self.tables[table] = self.tables.get(table, 0) + rows
+        self.rejected += other.rejected
+
+
+def _raw(row: dict[str, Any]) -> str:
+    return orjson.dumps(row, default=str).decode()
+
+
+def _error_row(source: str, input_format: str, table: str, reason: str, raw: str) -> dict[str, Any]:
+    cut = Rejected.of(source, raw, reason)
+    return {"Source": source, "InputFormat": input_format, "DestinationTable": table, "Reason": reason,
+            "RawRecord": cut.raw}  # fmt: skip
 
 
 def _requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> QueryLimits:
@@ -142,6 +172,42 @@ class Workspace:
         finally:
             if definition.is_custom:
                 self._catalog = None  # the table may be new or have new columns
+
+    def ingest_parsed(
+        self, parsed: Parsed, *, source: str, input_format: str, destination: str | None = None
+    ) -> IngestTally:
+        """Store a parser's batch. Rows a table cannot hold (a value of the wrong type, a column it
+        lacks) and the records the parser could not read go to ``IngestionErrors`` with the
+        reason; the rest is written. ``destination`` names the table of generic formats' rows."""
+        tally = IngestTally()
+        errors = [_error_row(r.source, input_format, "", r.reason, r.raw) for r in parsed.rejected]
+        for table, rows in parsed.tables.items():
+            name = destination if table == DESTINATION else table
+            if name is None:
+                raise CatalogError(f"{input_format} data names no table: give the destination table")
+            written, refused = self._ingest_or_sort(name, rows)
+            if written:
+                tally.tables[name] = tally.tables.get(name, 0) + written
+            errors += [_error_row(source, input_format, name, reason, raw) for raw, reason in refused]
+        if errors:
+            self.ingest(INGESTION_ERRORS, errors)
+            tally.rejected += len(errors)
+        return tally
+
+    def _ingest_or_sort(self, table: str, rows: list[dict[str, Any]]) -> tuple[int, list[tuple[str, str]]]:
+        """Write ``rows``; if some cannot be stored, write the others and return those with why."""
+        try:
+            return self.ingest(table, rows), []
+        except IngestError as exc:
+            reasons = dict(exc.reasons)
+            if not reasons:
+                return 0, [(_raw(row), str(exc)) for row in rows]
+        kept = [row for i, row in enumerate(rows) if i not in reasons]
+        refused = [(_raw(rows[i]), reason) for i, reason in sorted(reasons.items())]
+        try:
+            return (self.ingest(table, kept) if kept else 0), refused
+        except IngestError as exc:  # what remains still fails together: keep it all, with the reason
+            return 0, refused + [(_raw(row), str(exc)) for row in kept]
 
     def _table_for_write(self, name: str, rows: Rows) -> TableDef:
         existing = self.catalog.table(name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import tarfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +29,7 @@ def test_ingest_ndjson_creates_a_custom_table(wk: Wk, scratch: Path) -> None:
     source.write_text('{"Host": "a", "Bytes": 10, "Tags": {"k": 1}}\n\n{"Host": "b", "Bytes": 32}\n')
     result = wk("ingest", str(source), "--table", "Web_CL")
     assert result.exit_code == 0, result.output
-    assert "wrote 2 rows to Web_CL" in result.stdout
+    assert "Web_CL: 2 rows" in result.stdout
     assert rows_of(wk, "Web_CL | order by Host asc | project Host, Bytes, Tags") == [
         ["a", 10, {"k": 1}],
         ["b", 32, None],
@@ -64,12 +66,35 @@ def test_ingest_into_a_named_workspace(wk: Wk, scratch: Path) -> None:
     assert rows_of(wk, "Syslog | project Computer", workspace=target) == [["z"]]
 
 
-def test_ingest_reports_bad_lines_and_bad_tables(wk: Wk, scratch: Path) -> None:
+def test_bad_lines_go_to_ingestion_errors_and_the_rest_is_kept(wk: Wk, scratch: Path) -> None:
     broken = scratch / "broken.ndjson"
-    broken.write_text('{"a": 1}\n{"a": \n')
-    result = wk("ingest", str(broken), "-t", "Broken_CL")
-    assert result.exit_code == 1
-    assert "broken.ndjson:2" in result.stderr
+    broken.write_text('{"a": 1}\n{"a": \n[1, 2]\n')
+    result = wk("ingest", str(broken), "-t", "Broken_CL", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"tables": {"Broken_CL": 1}, "rejected": 2}
+    errors = rows_of(
+        wk, "IngestionErrors | order by Source asc | project Source, InputFormat, Reason, RawRecord"
+    )
+    assert [row[0].rsplit("/", 1)[-1] for row in errors] == ["broken.ndjson:2", "broken.ndjson:3"]
+    assert {row[1] for row in errors} == {"ndjson"}
+    assert errors[0][2].startswith("not JSON")
+    assert errors[1][2] == "expected a JSON object, got list"
+    assert errors[1][3] == "[1, 2]"
+
+
+def test_rows_a_table_cannot_hold_are_rejected_with_the_reason(wk: Wk, scratch: Path) -> None:
+    mixed = scratch / "mixed.ndjson"
+    mixed.write_text('{"Computer": "ok", "EventID": 4624}\n{"Computer": "bad", "EventID": "four"}\n')
+    result = wk("ingest", str(mixed), "-t", "SecurityEvent", "-f", "json")
+    assert json.loads(result.stdout) == {"tables": {"SecurityEvent": 1}, "rejected": 1}
+    assert rows_of(wk, "SecurityEvent | project Computer") == [["ok"]]
+    [[table, reason, raw]] = rows_of(wk, "IngestionErrors | project DestinationTable, Reason, RawRecord")
+    assert table == "SecurityEvent"
+    assert "EventID" in reason
+    assert json.loads(raw) == {"Computer": "bad", "EventID": "four"}
+
+
+def test_nothing_stored_is_exit_1_and_bad_tables_are_refused_up_front(wk: Wk, scratch: Path) -> None:
     good = scratch / "good.ndjson"
     good.write_text('{"a": 1}\n')
     result = wk("ingest", str(good), "-t", "NotACustomTable")
@@ -77,16 +102,59 @@ def test_ingest_reports_bad_lines_and_bad_tables(wk: Wk, scratch: Path) -> None:
     assert "_CL" in result.stderr
     result = wk("ingest", str(good), "-t", "SecurityEvent")
     assert result.exit_code == 1
-    assert "unknown column" in result.stderr
+    assert "rejected 1" in result.stdout
+    [[reason]] = rows_of(wk, "IngestionErrors | project Reason")
+    assert "unknown column(s) a for table SecurityEvent" in reason
     assert "Traceback" not in result.output
 
 
-def test_ingest_needs_a_known_extension(wk: Wk, scratch: Path) -> None:
+def test_generic_formats_need_a_table(wk: Wk, scratch: Path) -> None:
+    source = scratch / "events.ndjson"
+    source.write_text('{"a": 1}\n')
+    result = wk("ingest", str(source))
+    assert result.exit_code == 1
+    assert "pass --table" in result.stderr
+
+
+def test_an_unrecognised_file_is_reported(wk: Wk, scratch: Path) -> None:
     source = scratch / "events.log"
     source.write_text("hello\n")
     result = wk("ingest", str(source), "-t", "Log_CL")
     assert result.exit_code == 1
-    assert "--format" in result.stderr
+    assert "--input-format" in result.stderr
+
+
+def test_folders_and_archives_are_read_in_place(wk: Wk, scratch: Path) -> None:
+    folder = scratch / "drop"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.ndjson").write_text('{"Computer": "a"}\n')
+    with gzip.open(folder / "sub" / "b.jsonl.gz", "wt") as stream:
+        stream.write('{"Computer": "b"}\n')
+    with zipfile.ZipFile(folder / "c.zip", "w") as archive:
+        archive.writestr("inner/c.ndjson", '{"Computer": "c1"}\n{"Computer": "c2"}\n')
+        archive.writestr("__MACOSX/._c.ndjson", "junk")
+    member = scratch / "d.ndjson"
+    member.write_text('{"Computer": "d"}\n')
+    with tarfile.open(folder / "d.tar.gz", "w:gz") as archive:
+        archive.add(member, arcname="d.ndjson")
+    result = wk("ingest", str(folder), "-t", "Syslog", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"tables": {"Syslog": 5}, "rejected": 0}
+    assert rows_of(wk, "Syslog | order by Computer asc | project Computer") == [
+        ["a"],
+        ["b"],
+        ["c1"],
+        ["c2"],
+        ["d"],
+    ]
+
+
+def test_unknown_input_format_lists_the_known_ones(wk: Wk, scratch: Path) -> None:
+    source = scratch / "x.ndjson"
+    source.write_text("{}\n")
+    result = wk("ingest", str(source), "-t", "X_CL", "--input-format", "nope")
+    assert result.exit_code == 1
+    assert "ndjson" in result.stderr
 
 
 def test_tables_lists_what_the_workspace_holds(wk: Wk, scratch: Path) -> None:
@@ -106,7 +174,7 @@ def test_tables_all_and_columns(wk: Wk) -> None:
     everything = wk("tables", "--all")
     assert everything.exit_code == 0
     assert "SigninLogs" in everything.stdout
-    assert "898 tables" in everything.stdout
+    assert "899 tables" in everything.stdout  # the 898 Log Analytics tables and IngestionErrors
     schema = wk("tables", "--columns", "Syslog")
     assert schema.exit_code == 0
     assert any("SyslogMessage" in line and "string" in line for line in schema.stdout.splitlines())

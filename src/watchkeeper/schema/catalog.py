@@ -1,7 +1,8 @@
 """The table catalog: which tables exist and what their columns are.
 
 The shipped catalog holds every Log Analytics table (898 of them, Sentinel's column names and KQL
-types) from the data files next to this module. A workspace's catalog is the shipped one plus the
+types) from the data files next to this module, and ``IngestionErrors``, where records that could
+not be stored are kept with the reason. A workspace's catalog is the shipped one plus the
 custom ``_CL`` tables created by writing to them.
 
 Defender XDR tables (``Device*``, ``Email*``, ``Identity*``, ...) also answer to ``Timestamp``, the
