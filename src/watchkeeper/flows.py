@@ -11,15 +11,18 @@ from pathlib import Path
 from watchkeeper.audit import Actor, record
 from watchkeeper.directory import WorkspaceRead, find_workspace
 from watchkeeper.errors import NotFoundError, WatchkeeperError
+from watchkeeper.ingest.parsers.base import Parsed
 from watchkeeper.runtime import Runtime
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult
-from watchkeeper.workspace import Workspace
+from watchkeeper.workspace import IngestTally, Workspace
 
 __all__ = [
     "DemoAccess",
     "QueryOutcome",
     "QueryRequest",
+    "ingest_batch",
+    "open_workspace",
     "provision_demo",
     "resolve_workspace",
     "run_query",
@@ -123,6 +126,45 @@ def open_workspace(
         record(session, actor=actor, action="query.metadata", outcome="success", target=found.id,
                tenant_id=found.tenant_id, detail=detail | {"workspace": found.name})  # fmt: skip
     return found, runtime.workspaces.get(found)
+
+
+# ---------------------------------------------------------------------------- ingestion
+
+
+def ingest_batch(
+    runtime: Runtime,
+    actor: Actor,
+    workspace: WorkspaceRead,
+    batch: Parsed,
+    *,
+    source: str,
+    input_format: str,
+    destination: str | None = None,
+) -> IngestTally:
+    """Store one received batch in ``workspace`` and audit it (``ingest.batch``: rows per table,
+    rejected records). It returns once the rows are committed to the workspace's store, so a
+    receiver that acknowledges after it has acknowledged only what is on disk. Records that cannot
+    be stored go to ``IngestionErrors``; a batch that cannot be stored at all raises."""
+    detail: dict[str, object] = {"source": source, "format": input_format}
+    try:
+        tally = runtime.workspaces.get(workspace).ingest_parsed(
+            batch, source=source, input_format=input_format, destination=destination
+        )
+    except WatchkeeperError as exc:
+        _audit_ingest(runtime, actor, workspace, "failure", detail | {"error": type(exc).__name__})
+        raise
+    _audit_ingest(
+        runtime, actor, workspace, "success", detail | {"tables": tally.tables, "rejected": tally.rejected}
+    )
+    return tally
+
+
+def _audit_ingest(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, outcome: str, detail: dict[str, object]
+) -> None:
+    with runtime.database.session() as session:
+        record(session, actor=actor, action="ingest.batch", outcome=outcome, target=workspace.id,
+               tenant_id=workspace.tenant_id, detail=detail)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- the demo tenant

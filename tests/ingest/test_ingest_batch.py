@@ -1,0 +1,56 @@
+"""``flows.ingest_batch``: what receivers call to store a batch; it is committed and audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from watchkeeper.audit import Actor, list_entries
+from watchkeeper.directory import create_tenant, create_workspace
+from watchkeeper.flows import ingest_batch
+from watchkeeper.ingest import Parsed
+from watchkeeper.ingest.parsers.base import DESTINATION
+from watchkeeper.runtime import Runtime
+from watchkeeper.settings import Settings
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def runtime(tmp_path) -> Iterator[Runtime]:  # type: ignore[no-untyped-def]
+    made = Runtime(Settings(data_dir=tmp_path))
+    yield made
+    made.close()
+
+
+def test_a_batch_is_stored_rejections_kept_and_the_write_audited(runtime: Runtime) -> None:
+    actor = Actor("system", "tests")
+    with runtime.database.session() as session:
+        tenant = create_tenant(session, name="t", actor=actor)
+        workspace = create_workspace(session, tenant_id=tenant.id, name="w", actor=actor)
+    batch = Parsed()
+    batch.add("Syslog", {"TimeGenerated": WHEN, "Computer": "h1", "SyslogMessage": "hello"})
+    batch.add(DESTINATION, {"TimeGenerated": WHEN, "Note": "custom"})
+    batch.add(DESTINATION, {"TimeGenerated": "not a time", "Note": "bad"})
+    batch.reject("peer:1", b"garbage", "not syslog")
+    app = Actor("app", "client-1", tenant.id)
+    tally = ingest_batch(
+        runtime, app, workspace, batch, source="peer", input_format="test", destination="Notes_CL"
+    )
+    assert tally.tables == {"Syslog": 1, "Notes_CL": 1}
+    assert tally.rejected == 2
+    store = runtime.workspaces.get(workspace)
+    assert store.query("Notes_CL | project Note").rows == [("custom",)]
+    reasons = {row[0] for row in store.query("IngestionErrors | project Reason").rows}
+    assert reasons == {"column TimeGenerated (datetime): not a datetime: 'not a time'", "not syslog"}
+    with runtime.database.session() as session:
+        [entry] = list_entries(session, tenant_id=tenant.id, action="ingest.batch").entries
+    assert (entry.outcome, entry.target) == ("success", workspace.id)
+    assert entry.detail == {
+        "source": "peer",
+        "format": "test",
+        "tables": {"Syslog": 1, "Notes_CL": 1},
+        "rejected": 2,
+    }
