@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import SHARED
 from watchkeeper import Workspace
-from watchkeeper.ingest.parsers.base import Rejected
+from watchkeeper.ingest.parsers.base import BATCH_ROWS, Rejected
 from watchkeeper.ingest.parsers.zeek import ZeekParser
 
 ZEEK = SHARED / "datasets" / "network" / "zeek-wrccdc2018"
@@ -288,3 +288,9 @@ def test_sniff_claims_zeek_logs_and_nothing_else() -> None:
         assert not parser.sniff(eve.read_bytes()[:4096], "eve.json")
     assert not parser.sniff(b'{"user":"alice","action":"login"}\n', "events.json")
     assert not parser.sniff(b"Mar 24 09:19:57 host sshd[1]: Accepted password\n", "auth.log")
+
+
+def test_a_long_log_arrives_in_bounded_batches() -> None:
+    data = TSV_HEADER + b"1.5\tC1\t10.0.0.1\t10\t(empty)\t-\n" * (BATCH_ROWS + 5)
+    batches = list(ZeekParser().parse(io.BytesIO(data), "conn.log"))
+    assert [batch.rows for batch in batches] == [BATCH_ROWS, 5]
