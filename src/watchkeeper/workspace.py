@@ -157,7 +157,14 @@ class Workspace:
 
     # ---------------------------------------------------------------- data
 
-    def ingest(self, table: str, rows: Rows, *, now: datetime | None = None) -> int:
+    def ingest(
+        self,
+        table: str,
+        rows: Rows,
+        *,
+        now: datetime | None = None,
+        columns: Mapping[str, KqlType] | None = None,
+    ) -> int:
         """Append rows (list of dicts, pyarrow Table or pandas DataFrame) to ``table``.
 
         Values are coerced to the table's column types; a row that cannot be is an
@@ -165,7 +172,7 @@ class Workspace:
         unknown ``..._CL`` table creates it with columns inferred from the rows; new fields add
         columns to an existing custom table.
         """
-        definition = self._table_for_write(table, rows)
+        definition = self._table_for_write(table, rows, columns or {})
         batch = to_arrow(definition, rows, now=now or datetime.now(UTC))
         try:
             return self.store.append(definition, batch)
@@ -185,7 +192,7 @@ class Workspace:
             name = destination if table == DESTINATION else table
             if name is None:
                 raise CatalogError(f"{input_format} data names no table: give the destination table")
-            written, refused = self._ingest_or_sort(name, rows)
+            written, refused = self._ingest_or_sort(name, rows, parsed.columns.get(table, {}))
             if written:
                 tally.tables[name] = tally.tables.get(name, 0) + written
             errors += [_error_row(source, input_format, name, reason, raw) for raw, reason in refused]
@@ -194,10 +201,12 @@ class Workspace:
             tally.rejected += len(errors)
         return tally
 
-    def _ingest_or_sort(self, table: str, rows: list[dict[str, Any]]) -> tuple[int, list[tuple[str, str]]]:
+    def _ingest_or_sort(
+        self, table: str, rows: list[dict[str, Any]], columns: Mapping[str, KqlType]
+    ) -> tuple[int, list[tuple[str, str]]]:
         """Write ``rows``; if some cannot be stored, write the others and return those with why."""
         try:
-            return self.ingest(table, rows), []
+            return self.ingest(table, rows, columns=columns), []
         except IngestError as exc:
             reasons = dict(exc.reasons)
             if not reasons:
@@ -205,11 +214,11 @@ class Workspace:
         kept = [row for i, row in enumerate(rows) if i not in reasons]
         refused = [(_raw(rows[i]), reason) for i, reason in sorted(reasons.items())]
         try:
-            return (self.ingest(table, kept) if kept else 0), refused
+            return (self.ingest(table, kept, columns=columns) if kept else 0), refused
         except IngestError as exc:  # what remains still fails together: keep it all, with the reason
             return 0, refused + [(_raw(row), str(exc)) for row in kept]
 
-    def _table_for_write(self, name: str, rows: Rows) -> TableDef:
+    def _table_for_write(self, name: str, rows: Rows, declared: Mapping[str, KqlType]) -> TableDef:
         existing = self.catalog.table(name)
         if existing is not None and not existing.is_custom:
             return existing
@@ -217,7 +226,8 @@ class Workspace:
             raise CatalogError(
                 f"'{name}' is not a table of the catalog; custom tables must end in _CL (e.g. {name}_CL)"
             )
-        inferred = infer_columns(rows)
+        # declared types win over what the batch's values suggest (an all-empty column says nothing)
+        inferred = [(n, declared.get(n, t)) for n, t in infer_columns(rows)]
         if existing is None:
             return custom_table(name, inferred)
         return existing.with_columns(merge_columns(existing.columns, inferred))

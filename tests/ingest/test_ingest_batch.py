@@ -54,3 +54,19 @@ def test_a_batch_is_stored_rejections_kept_and_the_write_audited(runtime: Runtim
         "tables": {"Syslog": 1, "Notes_CL": 1},
         "rejected": 2,
     }
+
+
+def test_declared_column_types_hold_when_a_first_batch_has_no_values() -> None:
+    from watchkeeper import KqlType, Workspace
+
+    batch = Parsed()
+    batch.declare("Conn_CL", {"duration": KqlType.REAL, "bytes": KqlType.LONG})
+    batch.add("Conn_CL", {"TimeGenerated": WHEN, "uid": "C1", "duration": None, "bytes": None})
+    with Workspace.open(None) as ws:
+        ws.ingest_parsed(batch, source="s", input_format="zeek")
+        types = dict(ws.query("Conn_CL | getschema | project ColumnName, ColumnType").rows)
+        assert (types["duration"], types["bytes"], types["uid"]) == ("real", "long", "string")
+        later = Parsed()
+        later.add("Conn_CL", {"TimeGenerated": WHEN, "uid": "C2", "duration": 1.5, "bytes": 10})
+        assert ws.ingest_parsed(later, source="s", input_format="zeek").tables == {"Conn_CL": 1}
+        assert ws.query("Conn_CL | summarize sum(bytes), max(duration)").rows == [(10, 1.5)]

@@ -11,9 +11,11 @@ Batches are bounded (:data:`BATCH_ROWS`) so that a large file never sits in memo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
+
+from watchkeeper.schema.types import KqlType
 
 __all__ = ["BATCH_ROWS", "DESTINATION", "RAW_LIMIT", "Parsed", "Parser", "Rejected"]
 
@@ -49,6 +51,13 @@ class Parsed:
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rejected: list[Rejected] = field(default_factory=list)
+    # column types a parser knows for its custom (``_CL``) tables: a column whose values are all
+    # empty in the batch that creates it would otherwise be typed from nothing (as text)
+    columns: dict[str, dict[str, KqlType]] = field(default_factory=dict)
+
+    def declare(self, table: str, columns: Mapping[str, KqlType]) -> None:
+        """Declare the types of ``table``'s columns (a custom table), known from the format."""
+        self.columns.setdefault(table, {}).update(columns)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.tables.setdefault(table, []).append(row)
