@@ -29,6 +29,7 @@ import orjson
 
 from watchkeeper.ingest.normalize.zeek import known_log, log_fields
 from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.schema.types import KqlType
 
 __all__ = ["ZeekParser", "zeek_column", "zeek_table"]
 
@@ -281,7 +282,7 @@ class _Reader:
                 record[field] = header.value(value, kind)
             except ValueError as exc:
                 raise ValueError(f"field {field} ({kind}): {exc}") from None
-        self._add(header.path or self.file_log, record)
+        self._add(header.path or self.file_log, record, dict(zip(header.fields, types, strict=True)))
 
     def _json(self, text: str) -> None:
         try:
@@ -294,9 +295,9 @@ class _Reader:
         path = path if isinstance(path, str) and path else self.file_log
         if path is None:
             raise ValueError("no _path field, and the file name does not name a Zeek log")
-        self._add(path, _typed(path, data))
+        self._add(path, _typed(path, data), dict(log_fields(path)))
 
-    def _add(self, path: str | None, record: dict[str, Any]) -> None:
+    def _add(self, path: str | None, record: dict[str, Any], kinds: dict[str, str]) -> None:
         if path is None:
             raise ValueError("no #path header, and the file name does not name a Zeek log")
         when = record.get("ts")
@@ -304,7 +305,25 @@ class _Reader:
             raise ValueError("no ts (the time of the event)")
         row: dict[str, Any] = {"TimeGenerated": when}
         row.update((zeek_column(field), value) for field, value in record.items())
-        self.batch.add(zeek_table(path), row)
+        table = zeek_table(path)
+        if table not in self.batch.columns:  # a column empty in this batch keeps its Zeek type
+            self.batch.declare(table, {zeek_column(f): _kql_type(k) for f, k in kinds.items()})
+        self.batch.add(table, row)
+
+
+def _kql_type(kind: str) -> KqlType:
+    """The KQL type of a Zeek field type (the mapping in the module docstring)."""
+    if kind == "time":
+        return KqlType.DATETIME
+    if kind in _REALS:
+        return KqlType.REAL
+    if kind in _INTEGERS:
+        return KqlType.LONG
+    if kind == "bool":
+        return KqlType.BOOL
+    if kind.startswith(("set[", "vector[")):
+        return KqlType.DYNAMIC
+    return KqlType.STRING
 
 
 def _typed(path: str, data: dict[str, Any]) -> dict[str, Any]:
