@@ -81,23 +81,26 @@ def parsed() -> dict[tuple[str, str], tuple[dict[str, list[dict[str, Any]]], lis
     return found
 
 
-def _workspace(parsed: dict[Any, Any], kind: str) -> Iterator[Workspace]:
+def _workspace(kind: str) -> Iterator[Workspace]:
+    """Every log's file stored as ``wk ingest`` stores it (batch by batch, declared types kept)."""
     workspace = Workspace.open(None)
     for log in LOGS:
-        for table, rows in parsed[kind, log][0].items():
-            workspace.ingest(table, rows)
+        path = tsv_file(log) if kind == "tsv" else json_file(log)
+        with gzip.open(path) as stream:
+            for batch in ZeekParser().parse(stream, str(path)):
+                workspace.ingest_parsed(batch, source=str(path), input_format="zeek")
     yield workspace
     workspace.close()
 
 
 @pytest.fixture(scope="module")
-def tsv_ws(parsed: dict[Any, Any]) -> Iterator[Workspace]:
-    yield from _workspace(parsed, "tsv")
+def tsv_ws() -> Iterator[Workspace]:
+    yield from _workspace("tsv")
 
 
 @pytest.fixture(scope="module")
-def json_ws(parsed: dict[Any, Any]) -> Iterator[Workspace]:
-    yield from _workspace(parsed, "json")
+def json_ws() -> Iterator[Workspace]:
+    yield from _workspace("json")
 
 
 def test_labels_list_every_log_of_the_recording() -> None:
