@@ -140,22 +140,27 @@ def ingest_batch(
     source: str,
     input_format: str,
     destination: str | None = None,
+    batch_id: str | None = None,
 ) -> IngestTally:
     """Store one received batch in ``workspace`` and audit it (``ingest.batch``: rows per table,
-    rejected records). It returns once the rows are committed to the workspace's store, so a
-    receiver that acknowledges after it has acknowledged only what is on disk. Records that cannot
-    be stored go to ``IngestionErrors``; a batch that cannot be stored at all raises."""
+    rejected records). It returns once the batch is committed to the workspace's store, whole, so
+    a receiver that acknowledges after it has acknowledged only what is on disk. ``batch_id`` (the
+    client's request id) makes a redelivered batch a no-op. Records that cannot be stored go to
+    ``IngestionErrors``; a batch that cannot be stored at all raises and leaves nothing behind."""
     detail: dict[str, object] = {"source": source, "format": input_format}
+    if batch_id is not None:
+        detail["batch"] = batch_id
     try:
         tally = runtime.workspaces.get(workspace).ingest_parsed(
-            batch, source=source, input_format=input_format, destination=destination
+            batch, source=source, input_format=input_format, destination=destination, batch_id=batch_id
         )
     except WatchkeeperError as exc:
         _audit_ingest(runtime, actor, workspace, "failure", detail | {"error": type(exc).__name__})
         raise
-    _audit_ingest(
-        runtime, actor, workspace, "success", detail | {"tables": tally.tables, "rejected": tally.rejected}
-    )
+    detail |= {"tables": tally.tables, "rejected": tally.rejected}
+    if tally.duplicate:
+        detail["duplicate"] = True
+    _audit_ingest(runtime, actor, workspace, "success", detail)
     return tally
 
 

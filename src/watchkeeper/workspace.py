@@ -46,6 +46,7 @@ class IngestTally:
 
     tables: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
+    duplicate: bool = False  # the batch's id was stored before: nothing was written this time
 
     def add(self, other: IngestTally) -> None:
         for table, rows in other.tables.items():
@@ -181,11 +182,31 @@ class Workspace:
                 self._catalog = None  # the table may be new or have new columns
 
     def ingest_parsed(
-        self, parsed: Parsed, *, source: str, input_format: str, destination: str | None = None
+        self,
+        parsed: Parsed,
+        *,
+        source: str,
+        input_format: str,
+        destination: str | None = None,
+        batch_id: str | None = None,
     ) -> IngestTally:
-        """Store a parser's batch. Rows a table cannot hold (a value of the wrong type, a column it
-        lacks) and the records the parser could not read go to ``IngestionErrors`` with the
-        reason; the rest is written. ``destination`` names the table of generic formats' rows."""
+        """Store a parser's batch, all of it or (if storing fails) none of it. Rows a table cannot
+        hold (a value of the wrong type, a column it lacks) and the records the parser could not
+        read go to ``IngestionErrors`` with the reason; the rest is written. ``destination``
+        names the table of generic formats' rows. A ``batch_id`` already stored is not stored
+        again: the tally says ``duplicate``."""
+        try:
+            with self.store.write_unit(batch_id) as fresh:
+                if not fresh:
+                    return IngestTally(duplicate=True)
+                return self._store_parsed(parsed, source, input_format, destination)
+        except BaseException:
+            self._catalog = None  # custom tables the batch created or widened are gone again
+            raise
+
+    def _store_parsed(
+        self, parsed: Parsed, source: str, input_format: str, destination: str | None
+    ) -> IngestTally:
         tally = IngestTally()
         errors = [_error_row(r.source, input_format, "", r.reason, r.raw) for r in parsed.rejected]
         for table, rows in parsed.tables.items():

@@ -70,3 +70,44 @@ def test_declared_column_types_hold_when_a_first_batch_has_no_values() -> None:
         later.add("Conn_CL", {"TimeGenerated": WHEN, "uid": "C2", "duration": 1.5, "bytes": 10})
         assert ws.ingest_parsed(later, source="s", input_format="zeek").tables == {"Conn_CL": 1}
         assert ws.query("Conn_CL | summarize sum(bytes), max(duration)").rows == [(10, 1.5)]
+
+
+def test_a_batch_delivered_twice_is_stored_once() -> None:
+    from watchkeeper import Workspace
+
+    def batch() -> Parsed:
+        made = Parsed()
+        made.add("Syslog", {"TimeGenerated": WHEN, "Computer": "once"})
+        return made
+
+    with Workspace.open(None) as ws:
+        first = ws.ingest_parsed(batch(), source="s", input_format="t", batch_id="req-1")
+        again = ws.ingest_parsed(batch(), source="s", input_format="t", batch_id="req-1")
+        other = ws.ingest_parsed(batch(), source="s", input_format="t", batch_id="req-2")
+        assert (first.tables, first.duplicate) == ({"Syslog": 1}, False)
+        assert (again.tables, again.duplicate) == ({}, True)
+        assert other.tables == {"Syslog": 1}
+        assert ws.query("Syslog | count").rows == [(2,)]
+
+
+def test_a_batch_that_fails_leaves_nothing_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from watchkeeper import Workspace
+    from watchkeeper.errors import CatalogError
+
+    failing = Parsed()
+    failing.add("Syslog", {"TimeGenerated": WHEN, "Computer": "first"})
+    failing.add("New_CL", {"TimeGenerated": WHEN, "Field": "x"})
+    failing.add("NotACatalogTable", {"TimeGenerated": WHEN})
+    with Workspace.open(tmp_path / "ws") as ws:
+        with pytest.raises(CatalogError):
+            ws.ingest_parsed(failing, source="s", input_format="t", batch_id="req-9")
+        assert ws.query("Syslog | count").rows == [(0,)]
+        assert ws.catalog.table("New_CL") is None
+        # the id was not taken: the batch can be delivered again once it can be stored
+        retry = Parsed()
+        retry.add("Syslog", {"TimeGenerated": WHEN, "Computer": "first"})
+        assert ws.ingest_parsed(retry, source="s", input_format="t", batch_id="req-9").tables == {"Syslog": 1}
+    with Workspace.open(tmp_path / "ws") as reopened:
+        assert reopened.query("Syslog | project Computer").rows == [("first",)]
+        again = reopened.ingest_parsed(retry, source="s", input_format="t", batch_id="req-9")
+        assert again.duplicate

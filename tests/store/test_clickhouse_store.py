@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from watchkeeper import QueryLimits, Workspace
+from watchkeeper.ingest import Parsed
 from watchkeeper.store.clickhouse import ChdbEventStore
 
 pytest.importorskip("chdb", reason="chdb is not installed (pip install 'watchkeeper[clickhouse]')")
@@ -63,3 +65,11 @@ def test_outer_join_fills_nulls_not_defaults(chdb_ws: Workspace) -> None:
         " | join kind=leftouter (datatable(k:string, b:long)['x', 5]) on k | project k, b"
     )
     assert sorted(chdb_ws.query(query).rows) == [("x", 5), ("y", None)]
+
+
+def test_chdb_write_units_skip_a_unit_delivered_again(chdb_ws: Workspace) -> None:
+    batch = Parsed()
+    batch.add("Syslog", {"TimeGenerated": datetime(2026, 1, 1, tzinfo=UTC), "Computer": "c"})
+    assert chdb_ws.ingest_parsed(batch, source="s", input_format="t", batch_id="u1").tables == {"Syslog": 1}
+    assert chdb_ws.ingest_parsed(batch, source="s", input_format="t", batch_id="u1").duplicate
+    assert chdb_ws.query("Syslog | count").rows == [(1,)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -45,6 +46,13 @@ class EventStore(Protocol):
 
     def append(self, table: TableDef, rows: pa.Table) -> int:
         """Append rows already coerced to the table's storage types; returns the row count."""
+        ...
+
+    def write_unit(self, unit_id: str | None) -> AbstractContextManager[bool]:
+        """Group appends into one unit: inside ``with store.write_unit(id) as fresh``, appends are
+        committed together when the block ends (or none of them, if it raises). ``fresh`` is False
+        when a unit with this id was already committed: the caller skips its appends, so that a
+        batch delivered twice is stored once. ``None`` names no unit (no deduplication)."""
         ...
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:

@@ -12,6 +12,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,34 @@ class ChdbEventStore:
             except Exception as exc:
                 raise StoreError(f"could not append to {table.name}: {exc}") from exc
         return int(rows.num_rows)
+
+    @contextmanager
+    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
+        """chdb has no transactions: the unit's id is recorded after its appends, so a unit is
+        skipped when delivered again, but one cut short by a crash may be stored in part (and
+        then again in full when redelivered)."""
+        if unit_id is not None:
+            self._run("CREATE TABLE IF NOT EXISTS _wk_units (unit_id String, committed_at DateTime) "
+                      "ENGINE = MergeTree ORDER BY unit_id")  # fmt: skip
+            if self._unit_seen(unit_id):
+                yield False
+                return
+        yield True
+        if unit_id is not None:
+            self._run(
+                exp.insert(exp.select(exp.Literal.string(unit_id), exp.func("now")), "_wk_units").sql(
+                    "clickhouse"
+                )
+            )
+
+    def _unit_seen(self, unit_id: str) -> bool:
+        query = (
+            exp.select("count()")
+            .from_("_wk_units")
+            .where(exp.column("unit_id").eq(exp.Literal.string(unit_id)))
+        )
+        result = self.execute(query.sql("clickhouse"), [("n", KqlType.LONG)], QueryLimits())
+        return bool(result.rows and result.rows[0][0])
 
     def _drain(self) -> None:
         """After a cancelled query chdb may hand its leftover output to the next query: read it off."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,12 @@ class DuckDBEventStore:
             "CREATE TABLE IF NOT EXISTS _wk_columns (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
             "ordinal INTEGER)"
         )
+        # ids of the write units committed (batches a receiver may deliver again), kept a week
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS _wk_units (unit_id VARCHAR PRIMARY KEY, committed_at TIMESTAMPTZ)"
+        )
+        self._con.execute("DELETE FROM _wk_units WHERE committed_at < now() - INTERVAL 7 DAY")
+        self._unit_open = False
 
     # ---------------------------------------------------------------- schema
 
@@ -177,7 +185,8 @@ class DuckDBEventStore:
         select = exp.select(*[exp.column(_ident(n)) for n in renamed.column_names]).from_("_wk_batch")
         insert = exp.Insert(this=target, expression=select)
         with self._lock:
-            cursor = self._con.cursor()
+            # inside a write unit, on the unit's connection (its transaction); else a cursor of its own
+            cursor = self._con if self._unit_open else self._con.cursor()
             try:
                 cursor.register("_wk_batch", renamed)
                 cursor.execute(_sql(insert))
@@ -185,8 +194,38 @@ class DuckDBEventStore:
                 raise StoreError(f"could not append to {table.name}: {exc}") from exc
             finally:
                 cursor.unregister("_wk_batch")
-                cursor.close()
+                if cursor is not self._con:
+                    cursor.close()
         return int(rows.num_rows)
+
+    @contextmanager
+    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
+        """One DuckDB transaction around the block's appends (and the tables they create); the
+        unit's id is recorded in the same transaction, so a unit is stored once or not at all."""
+        with self._lock:
+            self._con.execute("BEGIN TRANSACTION")
+            self._unit_open = True
+            try:
+                fresh = self._claim(unit_id)
+                yield fresh
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                self._known.clear()  # tables the unit created or widened are gone again
+                self._stored = None
+                raise
+            else:
+                self._con.execute("COMMIT")
+            finally:
+                self._unit_open = False
+
+    def _claim(self, unit_id: str | None) -> bool:
+        if unit_id is None:
+            return True
+        seen = self._con.execute("SELECT 1 FROM _wk_units WHERE unit_id = ?", [unit_id]).fetchone()
+        if seen is not None:
+            return False
+        self._con.execute("INSERT INTO _wk_units VALUES (?, now())", [unit_id])
+        return True
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()

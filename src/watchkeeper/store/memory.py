@@ -7,6 +7,8 @@ run on a throw-away DuckDB connection over them, so behaviour matches the embedd
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -29,6 +31,8 @@ class MemoryEventStore:
         self._tables: dict[str, TableDef] = {}
         self._batches: dict[str, list[pa.Table]] = {}
         self._lock = threading.Lock()
+        self._unit = threading.RLock()  # one write unit at a time
+        self._units: set[str] = set()
         self._functions: dict[str, HostFunction] = {}
 
     def ensure_table(self, table: TableDef) -> None:
@@ -44,6 +48,24 @@ class MemoryEventStore:
         with self._lock:
             self._batches[table.name].append(rows)
         return int(rows.num_rows)
+
+    @contextmanager
+    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
+        """Appends in the block are kept together, or dropped together if it raises."""
+        with self._unit:
+            if unit_id is not None and unit_id in self._units:
+                yield False
+                return
+            lengths = {name: len(batches) for name, batches in self._batches.items()}
+            try:
+                yield True
+            except BaseException:
+                with self._lock:
+                    for name, batches in self._batches.items():
+                        del batches[lengths.get(name, 0) :]
+                raise
+            if unit_id is not None:
+                self._units.add(unit_id)
 
     def rows(self, table: str) -> list[dict[str, object]]:
         """Every row appended to ``table``, as dicts (what a test asserts on)."""
