@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ import orjson
 from watchkeeper import kql
 from watchkeeper.errors import CatalogError, ExternalDataRefused, IngestError, QueryTimeout
 from watchkeeper.ingest.parsers.base import DESTINATION, Parsed, Rejected
+from watchkeeper.ingest.usage import USAGE, usage_rows
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
@@ -119,6 +121,7 @@ class Workspace:
         self._base = Catalog.sentinel()
         self._catalog: Catalog | None = None
         self._functions: dict[str, StoredFunction] = {}
+        self._usage = threading.local()  # per thread: the appends of the batch being stored
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, settings: Settings | None = None) -> Workspace:
@@ -176,10 +179,14 @@ class Workspace:
         definition = self._table_for_write(table, rows, columns or {})
         batch = to_arrow(definition, rows, now=now or datetime.now(UTC))
         try:
-            return self.store.append(definition, batch)
+            written = self.store.append(definition, batch)
         finally:
             if definition.is_custom:
                 self._catalog = None  # the table may be new or have new columns
+        measured = getattr(self._usage, "batches", None)
+        if measured is not None:
+            measured.append((table, batch))
+        return written
 
     def ingest_parsed(
         self,
@@ -199,7 +206,7 @@ class Workspace:
             with self.store.write_unit(batch_id) as fresh:
                 if not fresh:
                     return IngestTally(duplicate=True)
-                return self._store_parsed(parsed, source, input_format, destination)
+                return self._measured(parsed, source, input_format, destination)
         except BaseException:
             self._catalog = None  # custom tables the batch created or widened are gone again
             raise
@@ -220,6 +227,21 @@ class Workspace:
         if errors:
             self.ingest(INGESTION_ERRORS, errors)
             tally.rejected += len(errors)
+        return tally
+
+    def _measured(
+        self, parsed: Parsed, source: str, input_format: str, destination: str | None
+    ) -> IngestTally:
+        """Store the batch, then one ``Usage`` row per table it wrote: rows, size, the span of
+        its event times and how long after them it became queryable (in the same write unit)."""
+        self._usage.batches = []
+        try:
+            tally = self._store_parsed(parsed, source, input_format, destination)
+            usage = usage_rows(self._usage.batches, now=datetime.now(UTC), source=input_format)
+        finally:
+            self._usage.batches = None
+        if usage:
+            self.ingest(USAGE, usage)
         return tally
 
     def _ingest_or_sort(

@@ -111,3 +111,29 @@ def test_a_batch_that_fails_leaves_nothing_behind(tmp_path) -> None:  # type: ig
         assert reopened.query("Syslog | project Computer").rows == [("first",)]
         again = reopened.ingest_parsed(retry, source="s", input_format="t", batch_id="req-9")
         assert again.duplicate
+
+
+def test_each_stored_batch_leaves_usage_rows_per_table() -> None:
+    from datetime import timedelta
+
+    from watchkeeper import Workspace
+
+    now = datetime.now(UTC)
+    batch = Parsed()
+    for age in (10, 20, 30):
+        batch.add("Syslog", {"TimeGenerated": now - timedelta(seconds=age), "Computer": "h"})
+    batch.reject("feed:7", b"??", "not syslog")
+    with Workspace.open(None) as ws:
+        ws.ingest_parsed(batch, source="feed", input_format="syslog", batch_id="b1")
+        ws.ingest_parsed(batch, source="feed", input_format="syslog", batch_id="b1")  # a duplicate: no usage
+        rows = ws.query(
+            "Usage | project DataType, Records, StartTime, EndTime, AvgLatencyInSeconds, IsBillable, SourceSystem"
+            " | order by DataType asc"
+        ).rows
+    (errors, syslog) = rows
+    assert errors[:2] == ("IngestionErrors", 1)
+    assert errors[5] is False
+    assert syslog[:2] == ("Syslog", 3)
+    assert (syslog[2], syslog[3]) == (now - timedelta(seconds=30), now - timedelta(seconds=10))
+    assert 20 <= syslog[4] < 80  # event to queryable: about 20 s on average, plus this test's own time
+    assert syslog[6] == "syslog"
