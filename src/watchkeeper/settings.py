@@ -74,6 +74,24 @@ class Settings(BaseSettings):
     token_lifetime: int = Field(
         default=3599, ge=60, le=86_400, description="seconds an access token is valid"
     )
+    syslog_udp_port: int | None = Field(
+        default=None, ge=0, le=65535, description="syslog over UDP (RFC 5426) on this port; off when unset"
+    )
+    syslog_tcp_port: int | None = Field(
+        default=None, ge=0, le=65535, description="syslog over TCP (RFC 6587) on this port; off when unset"
+    )
+    syslog_tls_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="syslog over TLS (RFC 5425) on this port, certificate under <data dir>/tls/; off when unset",
+    )
+    syslog_host: str | None = Field(
+        default=None, description="address the syslog listeners bind (default: host)"
+    )
+    syslog_workspace: str | None = Field(
+        default=None, description="tenant/workspace (names or ids) that syslog messages are stored in"
+    )
     external_data_allow: list[str] = Field(
         default_factory=list,
         description="prefixes of files/URLs externaldata may read (empty: externaldata is refused)",

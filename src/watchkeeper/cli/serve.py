@@ -7,6 +7,9 @@
 * One worker process: the embedded DuckDB store lets one process open a workspace file, so
   ``--workers`` above 1 is refused. Queries already run in parallel threads of that one process.
   The state database is migrated once, before the server listens.
+* Syslog listeners (``--syslog-udp-port``/``--syslog-tcp-port``/``--syslog-tls-port`` with
+  ``--syslog-workspace tenant/workspace``, or ``WK_SYSLOG_*``) run on the same loop, off by default
+  (:mod:`watchkeeper.cli.syslog_listeners`).
 * Logs go to stderr, one JSON object per line (``log_format``); what to connect to goes to stdout.
 * SIGTERM or SIGINT stops accepting connections, lets requests in flight finish (up to
   ``shutdown_grace`` seconds), closes the stores and exits 0; a second Ctrl-C cuts the wait short.
@@ -83,10 +86,18 @@ def serve_command(
     log_format: Annotated[
         LogFormat | None, typer.Option(help="Logs on stderr: json (one object per line) or text.")
     ] = None,
+    syslog_udp_port: Annotated[int | None, typer.Option(min=0, max=65535, help="Syslog over UDP.")] = None,
+    syslog_tcp_port: Annotated[int | None, typer.Option(min=0, max=65535, help="Syslog over TCP.")] = None,
+    syslog_tls_port: Annotated[int | None, typer.Option(min=0, max=65535, help="Syslog over TLS.")] = None,
+    syslog_workspace: Annotated[
+        str | None, typer.Option(help="tenant/workspace that syslog messages are stored in.")
+    ] = None,
 ) -> None:
     """Serve the platform's APIs over HTTP(S) until SIGTERM or Ctrl-C."""
     options = {"host": host, "port": port, "data_dir": data_dir, "tls": tls, "workers": workers,
-               "loopback_http_port": loopback_http_port, "log_format": log_format and log_format.value}  # fmt: skip
+               "loopback_http_port": loopback_http_port, "log_format": log_format and log_format.value,
+               "syslog_udp_port": syslog_udp_port, "syslog_tcp_port": syslog_tcp_port,
+               "syslog_tls_port": syslog_tls_port, "syslog_workspace": syslog_workspace}  # fmt: skip
     settings = load_settings().model_copy(update={k: v for k, v in options.items() if v is not None})
     _refuse_many_workers(settings)
     from watchkeeper.api.logging import configure_logging
@@ -121,7 +132,7 @@ def _serve(runtime: Runtime, listeners: list[Listener]) -> None:
     _freeze_startup_objects()
     servers = [_server(app, listener, runtime.settings, first=i == 0) for i, listener in enumerate(listeners)]
     with _signals_stop(servers):
-        asyncio.run(_run_all(servers, listeners))
+        asyncio.run(_run_all(servers, listeners, runtime))
 
 
 def _listeners(settings: Settings) -> list[Listener]:
@@ -244,13 +255,20 @@ def _signals_stop(servers: list[uvicorn.Server]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-async def _run_all(servers: list[uvicorn.Server], listeners: list[Listener]) -> None:
-    await asyncio.gather(
-        *(
-            server.serve(sockets=[listener.socket])
-            for server, listener in zip(servers, listeners, strict=True)
+async def _run_all(servers: list[uvicorn.Server], listeners: list[Listener], runtime: Runtime) -> None:
+    from watchkeeper.cli.syslog_listeners import start_syslog
+
+    syslog = await start_syslog(runtime)  # on this loop, beside the HTTP servers; stopped after them
+    try:
+        await asyncio.gather(
+            *(
+                server.serve(sockets=[listener.socket])
+                for server, listener in zip(servers, listeners, strict=True)
+            )
         )
-    )
+    finally:
+        if syslog is not None:
+            await syslog.close()
 
 
 def _freeze_startup_objects() -> None:
