@@ -137,3 +137,16 @@ def test_each_stored_batch_leaves_usage_rows_per_table() -> None:
     assert (syslog[2], syslog[3]) == (now - timedelta(seconds=30), now - timedelta(seconds=10))
     assert 20 <= syslog[4] < 80  # event to queryable: about 20 s on average, plus this test's own time
     assert syslog[6] == "syslog"
+
+
+def test_a_custom_tables_time_generated_is_a_datetime_even_from_text() -> None:
+    from watchkeeper import KqlType, Workspace
+
+    batch = Parsed()
+    batch.add("Text_CL", {"TimeGenerated": "2026-01-01T00:00:00Z", "Note": "n"})
+    with Workspace.open(None) as ws:
+        ws.ingest_parsed(batch, source="s", input_format="ndjson")
+        assert ws.catalog.table("Text_CL").column("TimeGenerated").type is KqlType.DATETIME
+        assert ws.query("Text_CL | project TimeGenerated").rows == [(WHEN,)]
+        [[records, start]] = ws.query("Usage | project Records, StartTime").rows
+        assert (records, start) == (1, WHEN)

@@ -32,7 +32,16 @@ def usage_rows(
 
 def _row(table: str, parts: list[pa.Table], now: datetime, source: str) -> dict[str, Any]:
     records = sum(p.num_rows for p in parts)
-    times = pa.chunked_array([p.column("TimeGenerated") for p in parts if "TimeGenerated" in p.column_names])
+    times = pa.chunked_array(
+        [
+            p.column("TimeGenerated")
+            for p in parts
+            if pa.types.is_timestamp(p.schema.field("TimeGenerated").type)
+        ]
+        if all("TimeGenerated" in p.column_names for p in parts)
+        else [],
+        type=pa.timestamp("us", tz="UTC"),
+    )
     start, end = (pc.min(times).as_py(), pc.max(times).as_py()) if len(times) else (None, None)
     latency = None
     if len(times):

@@ -158,7 +158,8 @@ def custom_table(name: str, columns: Iterable[tuple[str, KqlType]]) -> TableDef:
             f"'{name}' is not a table of the catalog; custom tables must end in {CUSTOM_TABLE_SUFFIX} "
             "and use letters, digits and underscores"
         )
-    cols = [ColumnDef(n, t) for n, t in columns]
+    # every table's TimeGenerated is a datetime, whatever the first value looked like (ISO text)
+    cols = [ColumnDef(n, KqlType.DATETIME if n == "TimeGenerated" else t) for n, t in columns]
     if not any(c.name == "TimeGenerated" for c in cols):
         cols.insert(0, ColumnDef("TimeGenerated", KqlType.DATETIME, "Time the record was ingested"))
     cols.extend(c for c in _STANDARD if all(have.name != c.name for have in cols))
