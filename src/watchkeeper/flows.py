@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from watchkeeper.audit import Actor, record
 from watchkeeper.directory import WorkspaceRead, find_workspace
+from watchkeeper.directory.shared_keys import verification_keys
 from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.ingest.receivers.data_collector import (
+    CollectorError,
+    CollectorPost,
+    collector_batch,
+    signature_matches,
+)
+from watchkeeper.ingest.rules import find_rule
 from watchkeeper.runtime import Runtime
 from watchkeeper.store.base import QueryLimits
 from watchkeeper.store.result import QueryResult
@@ -21,7 +30,9 @@ __all__ = [
     "DemoAccess",
     "QueryOutcome",
     "QueryRequest",
+    "collect_logs",
     "ingest_batch",
+    "ingest_stream",
     "open_workspace",
     "provision_demo",
     "resolve_workspace",
@@ -170,6 +181,71 @@ def _audit_ingest(
     with runtime.database.session() as session:
         record(session, actor=actor, action="ingest.batch", outcome=outcome, target=workspace.id,
                tenant_id=workspace.tenant_id, detail=detail)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- receivers
+
+
+def ingest_stream(
+    runtime: Runtime, actor: Actor, rule_id: str, stream: str, records: list[dict[str, Any]]
+) -> IngestTally:
+    """Logs Ingestion API: ``records`` sent to ``stream`` of data collection rule ``rule_id`` (the
+    actor's tenant's; another tenant's is not found, like a missing one), through the stream's
+    transform into its table. Audited (``ingest.batch``), a rule that cannot be found too."""
+    with runtime.database.session() as session:
+        rule = (
+            find_rule(session, tenant_id=actor.tenant_id, immutable_id=rule_id) if actor.tenant_id else None
+        )
+        workspace = find_workspace(session, tenant_id=rule.tenant_id, ref=rule.workspace_id) if rule else None
+    if rule is None or workspace is None:
+        with runtime.database.session() as session:
+            record(session, actor=actor, action="ingest.batch", outcome="failure", target=rule_id,
+                   detail={"source": f"dcr:{rule_id}/{stream}", "error": "NotFoundError"})  # fmt: skip
+        raise NotFoundError("data collection rule", rule_id)
+    route = rule.stream(stream)
+    if route is None:
+        raise NotFoundError(f"stream of data collection rule {rule.immutable_id}", stream)
+    source = f"dcr:{rule.immutable_id}/{route.stream}"
+    outcome = route.transformer().apply(records)
+    batch = Parsed()
+    for row in outcome.rows:
+        batch.add(route.table, row)
+    for index, reason in outcome.refused:
+        batch.reject(f"{source}:record {index + 1}", _json(records[index]), reason)
+    return ingest_batch(runtime, actor, workspace, batch, source=source, input_format="logs-ingestion")
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+# compared against when the workspace named in a signature does not exist, so that answering takes
+# as long as for a wrong key (the answer is the same)
+_DECOY_KEY = bytes(64)
+
+
+def collect_logs(runtime: Runtime, post: CollectorPost, *, request_id: str | None = None) -> IngestTally:
+    """HTTP Data Collector API: a signed post of records for table ``{Log-Type}_CL`` of the
+    workspace its signature names. A wrong signature, key or workspace is refused alike
+    (``InvalidAuthorization``) and audited in the workspace's tenant when there is one."""
+    now = datetime.now(UTC)
+    signer = post.check(now)
+    with runtime.database.session() as session:
+        found = verification_keys(session, workspace_id=signer.workspace_id)
+    if not signature_matches(found[1] if found else [_DECOY_KEY], post, signer.signature) or found is None:
+        with runtime.database.session() as session:
+            record(session, actor=Actor("key", signer.workspace_id, request_id=request_id), action="ingest.denied",
+                   outcome="denied", target=signer.workspace_id, tenant_id=found[0].tenant_id if found else None,
+                   detail={"protocol": "data-collector"})  # fmt: skip
+        raise CollectorError("InvalidAuthorization", "The signature, key or workspace is not valid.", 403)
+    workspace = found[0]
+    actor = Actor("key", workspace.id, workspace.tenant_id, request_id)
+    existing = runtime.workspaces.get(workspace).catalog.table(post.table)
+    source = f"data-collector:{post.log_type}"
+    batch = collector_batch(post, workspace_id=workspace.id, existing=existing, now=now, source=source)
+    return ingest_batch(runtime, actor, workspace, batch, source=source, input_format="data-collector")
 
 
 # ---------------------------------------------------------------------------- the demo tenant

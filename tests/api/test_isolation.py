@@ -45,6 +45,7 @@ from watchkeeper.api.deps import RoleCheck
 DEFENDER = "https://api.securitycenter.microsoft.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
 KUSTO = "https://help.kusto.windows.net/.default"
+MONITOR = "https://monitor.azure.com/.default"
 DECEMBER = "2025-12-01T00:00:00Z/2025-12-02T00:00:00Z"  # the day the platform's events happened
 QUERY = "SecurityEvent | project Computer | order by Computer asc"
 A_ROWS = ('"h0"', '"h1"', '"h2"', '"beat"')  # the values only tenant a's workspaces hold, as JSON strings
@@ -120,6 +121,31 @@ def _hunting(path: str, body: dict[str, str], *, header: bool) -> Send:
     return send
 
 
+# workspace reference -> the immutable id of a data collection rule of tenant a sending to it
+# (filled by ``_ingestion_rules``); a reference without one gets an id no rule has
+_RULES: dict[str, str] = {}
+
+
+def _ingest(client: httpx.Client, ref: str, headers: dict[str, str]) -> httpx.Response:
+    rule = _RULES.get(ref, "dcr-" + hashlib.md5(ref.encode()).hexdigest())
+    return client.post(f"/dataCollectionRules/{rule}/streams/Custom-Probe", content=b'[{"Msg": "probe"}]',
+                       headers=headers | {"Content-Type": "application/json"})  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ingestion_rules(platform: Platform) -> None:
+    from watchkeeper.audit import Actor
+    from watchkeeper.ingest.rules import StreamRoute, create_rule
+
+    route = StreamRoute(stream="Custom-Probe", table="Probe_CL")
+    with platform.runtime.database.session() as session:
+        for ref, workspace in ((platform.workspace("a"), platform.workspace("a")),
+                               ("other", platform.workspace("a", "other"))):  # fmt: skip
+            _RULES[ref] = create_rule(session, tenant_id=platform.tenants["a"].id, workspace_id=workspace,
+                                      name=f"probe-{len(_RULES)}", streams=[route], actor=Actor("system", "tests")
+                                      ).immutable_id  # fmt: skip
+
+
 def _audit(client: httpx.Client, _ref: str, headers: dict[str, str]) -> httpx.Response:
     return client.get("/api/audit", params={"$top": 1000}, headers=headers)
 
@@ -154,6 +180,8 @@ CASES = [
               _hunting(HUNT, {"Query": QUERY, "Timespan": DECEMBER}, header=False), (404, "itemNotFound"), "h0"),
     RouteCase("hunting-run-hunting-query", "header", GRAPH,
               _hunting(HUNT, {"Query": QUERY, "Timespan": DECEMBER}, header=True), (404, "itemNotFound"), "h0"),
+    # a data collection rule of tenant a's workspace; its owner's answer is 204, no body to show
+    RouteCase("logs-ingestion-upload", "rule", MONITOR, _ingest, (404, "NotFound"), None),
     # the audit log is the token's tenant's: no request can name another one (test_the_audit_log_...)
     RouteCase("audit-list", "token", GRAPH, _audit, None, None),
 ]  # fmt: skip

@@ -15,8 +15,11 @@ from tests.api.conftest import Platform
 from watchkeeper.api.app import ROUTERS
 from watchkeeper.api.deps import RoleCheck
 
-# operation ids of the routes that serve no tenant data and so need no token
-PUBLIC = {
+# routes whose credential is a workspace's shared key (an HMAC signature of the request), not a
+# token: the HTTP Data Collector API; its signature checks are tested in test_data_collector.py
+SHARED_KEY = {"data-collector-post"}
+# operation ids of the routes that need no token: they serve no tenant data, or are signed with a key
+PUBLIC = SHARED_KEY | {
     "home-get",
     "health-get",
     "health-ready",

@@ -13,13 +13,35 @@ from fastapi import FastAPI
 from watchkeeper import __version__
 from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.middleware import RequestIdMiddleware
-from watchkeeper.api.routes import audit, cloud, health, home, hunting, identity, kusto, log_analytics
+from watchkeeper.api.routes import (
+    audit,
+    cloud,
+    data_collector,
+    health,
+    home,
+    hunting,
+    identity,
+    kusto,
+    log_analytics,
+    logs_ingestion,
+)
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 
 __all__ = ["create_app"]
 
-ROUTERS = (home, health, identity, cloud, log_analytics, hunting, audit, kusto)
+ROUTERS = (
+    home,
+    health,
+    identity,
+    cloud,
+    log_analytics,
+    hunting,
+    audit,
+    kusto,
+    logs_ingestion,
+    data_collector,
+)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:

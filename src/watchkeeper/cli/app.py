@@ -8,6 +8,7 @@ import typer
 
 from watchkeeper import __version__
 from watchkeeper.cli.audit import audit_command
+from watchkeeper.cli.collection import dcr, workspaces_keys
 from watchkeeper.cli.demo import demo_command
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
@@ -37,6 +38,8 @@ app.add_typer(workspaces, name="workspaces")
 app.add_typer(apps, name="apps")
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
+app.add_typer(dcr, name="dcr")
+workspaces.command("keys")(workspaces_keys)
 
 
 def _show_version(value: bool) -> None:
