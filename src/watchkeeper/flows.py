@@ -187,11 +187,19 @@ def _audit_ingest(
 
 
 def ingest_stream(
-    runtime: Runtime, actor: Actor, rule_id: str, stream: str, records: list[dict[str, Any]]
+    runtime: Runtime,
+    actor: Actor,
+    rule_id: str,
+    stream: str,
+    records: list[dict[str, Any]],
+    *,
+    request_id: str | None = None,
 ) -> IngestTally:
     """Logs Ingestion API: ``records`` sent to ``stream`` of data collection rule ``rule_id`` (the
     actor's tenant's; another tenant's is not found, like a missing one), through the stream's
-    transform into its table. Audited (``ingest.batch``), a rule that cannot be found too."""
+    transform into its table. Audited (``ingest.batch``), a rule that cannot be found too.
+    ``request_id`` (the client's ``x-ms-client-request-id``, which Azure SDKs keep when they retry)
+    makes a request sent again after a lost answer a no-op instead of a second copy."""
     with runtime.database.session() as session:
         rule = (
             find_rule(session, tenant_id=actor.tenant_id, immutable_id=rule_id) if actor.tenant_id else None
@@ -212,7 +220,10 @@ def ingest_stream(
         batch.add(route.table, row)
     for index, reason in outcome.refused:
         batch.reject(f"{source}:record {index + 1}", _json(records[index]), reason)
-    return ingest_batch(runtime, actor, workspace, batch, source=source, input_format="logs-ingestion")
+    batch_id = f"{source}/{request_id}" if request_id else None
+    return ingest_batch(
+        runtime, actor, workspace, batch, source=source, input_format="logs-ingestion", batch_id=batch_id
+    )
 
 
 def _json(value: object) -> str:

@@ -10,6 +10,7 @@ like one that does not exist. The stream's transform runs on the batch before it
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -46,5 +47,9 @@ async def upload(
         body, content_type=headers.get("content-type"), content_encoding=headers.get("content-encoding")
     )
     actor = actor_for(principal, request)
-    await run_in_threadpool(ingest_stream, runtime, actor, rule_id, stream, records)
+    # Azure SDKs keep a request's id when they retry it: a retry after a lost answer is stored once
+    request_id = headers.get("x-ms-client-request-id", "")[:128] or None
+    await run_in_threadpool(
+        partial(ingest_stream, runtime, actor, rule_id, stream, records, request_id=request_id)
+    )
     return Response(status_code=204)
