@@ -87,6 +87,16 @@ class Platform:
     def workspace(self, tenant: str, name: str = "main") -> str:
         return self.tenants[tenant].workspaces[name]
 
+    def tables_with_data(self, tenant: str, name: str = "main") -> list[str]:
+        """The tables of a workspace that hold data now (other test modules add some)."""
+        from watchkeeper.directory import find_workspace
+
+        with self.runtime.database.session() as session:
+            record = find_workspace(session, tenant_id=self.tenants[tenant].id, ref=name)
+        assert record is not None
+        workspace = self.runtime.workspaces.get(record)
+        return sorted(t for t in workspace.store.stored_tables() if workspace.catalog.table(t) is not None)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
