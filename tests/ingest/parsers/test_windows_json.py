@@ -40,6 +40,9 @@ def member(path: str) -> bytes:
 
 
 def labels() -> list[dict[str, str]]:
+    """The recordings' labels (none when the datasets are absent: the module then skips)."""
+    if not (DATASETS / "labels.csv").is_file():
+        return []
     with (DATASETS / "labels.csv").open() as handle:
         return list(csv.DictReader(handle))
 

@@ -288,7 +288,7 @@ def test_a_tcp_flood_is_held_back_not_dropped(slow_store: Listening) -> None:
 
 SYSLOG_NG_CONFIG = """\
 @version: {version}
-options {{ keep-hostname(no); use-dns(no); stats(freq(0)); }};
+options {{ keep-hostname(no); use-dns(no); {stats}; }};
 source s_local {{ file("{input}" flags(no-parse) follow-freq(0.1)); }};
 destination d_octets {{ syslog("127.0.0.1" port({port}) transport("tcp")); }};
 log {{ source(s_local); destination(d_octets); }};
@@ -304,7 +304,9 @@ def test_syslog_ng_forwards_a_local_source_to_the_tcp_listener(listening: Listen
     source = tmp_path / "input.log"
     source.write_text("".join(f"forwarded by syslog-ng {i}\n" for i in range(5)))
     config = tmp_path / "syslog-ng.conf"
-    config.write_text(SYSLOG_NG_CONFIG.format(version=short, input=source, port=listening.tcp))
+    # syslog-ng 4 spells the statistics interval stats(freq()); 3.x (Debian 12 ships 3.38) stats_freq()
+    stats = "stats(freq(0))" if int(short.split(".")[0]) >= 4 else "stats_freq(0)"
+    config.write_text(SYSLOG_NG_CONFIG.format(version=short, input=source, port=listening.tcp, stats=stats))
     command = [binary, "-F", "-f", str(config), "-R", str(tmp_path / "persist"), "-p", str(tmp_path / "pid"),
                "-c", str(tmp_path / "ctl")]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
