@@ -17,7 +17,9 @@ with a caret under the column::
     │   │   └── QueryTimeout      longer than the query time limit
     │   ├── QueryExecutionError   the engine rejected the compiled SQL at run time
     │   └── ExternalDataRefused   externaldata names a location outside the allowlist
-    ├── QueryThrottled            the tenant already runs as many queries as it may; retry later
+    ├── Throttled                 refused for now: retry after .retry_after seconds
+    │   ├── QueryThrottled        the tenant already runs as many queries as it may
+    │   └── IngestThrottled       the workspace already has as many batches waiting as it may queue
     ├── NotFoundError             no such object for this caller (another tenant's objects included)
     ├── InvalidRequestError       a request that is malformed apart from its query (a bad timespan...)
     └── ConfigurationError        settings that cannot work
@@ -32,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "ExternalDataRefused",
     "IngestError",
+    "IngestThrottled",
     "InvalidRequestError",
     "KqlBindError",
     "KqlError",
@@ -44,6 +47,7 @@ __all__ = [
     "RowLimitExceeded",
     "SourceSpan",
     "StoreError",
+    "Throttled",
     "UnsupportedError",
     "WatchkeeperError",
 ]
@@ -195,15 +199,34 @@ class QueryTimeout(QueryLimitError):
         self.seconds = seconds
 
 
-class QueryThrottled(WatchkeeperError):
+class Throttled(WatchkeeperError):
+    """Refused for now, not for good: the caller may try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueryThrottled(Throttled):
     """The tenant already runs as many queries at once as it may; ``retry_after`` seconds to wait."""
 
     def __init__(self, limit: int, retry_after: int) -> None:
         super().__init__(
-            f"too many concurrent queries: this tenant may run {limit} at once; retry after {retry_after} s"
+            f"too many concurrent queries: this tenant may run {limit} at once; retry after {retry_after} s",
+            retry_after,
         )
         self.limit = limit
-        self.retry_after = retry_after
+
+
+class IngestThrottled(Throttled):
+    """A workspace already has as many batches waiting to be stored as it may queue."""
+
+    def __init__(self, waiting: int, retry_after: int) -> None:
+        super().__init__(
+            f"the workspace is busy storing data: {waiting} batches are waiting already; retry after {retry_after} s",
+            retry_after,
+        )
+        self.waiting = waiting
 
 
 class NotFoundError(WatchkeeperError):

@@ -221,9 +221,10 @@ def ingest_stream(
     for index, reason in outcome.refused:
         batch.reject(f"{source}:record {index + 1}", _json(records[index]), reason)
     batch_id = f"{source}/{request_id}" if request_id else None
-    return ingest_batch(
-        runtime, actor, workspace, batch, source=source, input_format="logs-ingestion", batch_id=batch_id
-    )
+    with runtime.ingest_gate.admit(workspace.id):
+        return ingest_batch(
+            runtime, actor, workspace, batch, source=source, input_format="logs-ingestion", batch_id=batch_id
+        )
 
 
 def _json(value: object) -> str:
@@ -256,7 +257,8 @@ def collect_logs(runtime: Runtime, post: CollectorPost, *, request_id: str | Non
     existing = runtime.workspaces.get(workspace).catalog.table(post.table)
     source = f"data-collector:{post.log_type}"
     batch = collector_batch(post, workspace_id=workspace.id, existing=existing, now=now, source=source)
-    return ingest_batch(runtime, actor, workspace, batch, source=source, input_format="data-collector")
+    with runtime.ingest_gate.admit(workspace.id):
+        return ingest_batch(runtime, actor, workspace, batch, source=source, input_format="data-collector")
 
 
 # ---------------------------------------------------------------------------- the demo tenant

@@ -14,13 +14,13 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from watchkeeper.directory import WorkspaceRead
-from watchkeeper.errors import ConfigurationError, QueryThrottled
+from watchkeeper.errors import ConfigurationError, IngestThrottled, QueryThrottled
 from watchkeeper.identity import KeyRing, TokenIssuer
 from watchkeeper.settings import Settings
 from watchkeeper.state import Database
 from watchkeeper.workspace import Workspace
 
-__all__ = ["QueryGate", "Runtime", "WorkspaceStores"]
+__all__ = ["IngestGate", "QueryGate", "Runtime", "WorkspaceStores"]
 
 
 class WorkspaceStores:
@@ -73,6 +73,30 @@ class QueryGate:
             semaphore.release()
 
 
+class IngestGate:
+    """At most ``limit`` received batches per workspace in the server at once (being stored or
+    waiting for the store): a batch waits up to ``wait`` seconds for room, then is refused with
+    :class:`IngestThrottled` (a 429 with ``Retry-After``), so a slow store bounds memory and time
+    instead of letting requests pile up."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self._room: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def admit(self, workspace_id: str) -> Iterator[None]:
+        with self._lock:
+            room = self._room.setdefault(workspace_id, threading.BoundedSemaphore(self.limit))
+        if not room.acquire(timeout=self.wait):
+            raise IngestThrottled(self.limit, max(1, math.ceil(self.wait)))
+        try:
+            yield
+        finally:
+            room.release()
+
+
 class Runtime:
     """Everything a process shares, built from settings; close it (or use ``with``) when done."""
 
@@ -84,6 +108,7 @@ class Runtime:
         self.tokens = TokenIssuer(self.keys, lifetime=self.settings.token_lifetime)
         self.workspaces = WorkspaceStores(self.settings)
         self.gate = QueryGate(self.settings.tenant_concurrent_queries, self.settings.query_queue_wait)
+        self.ingest_gate = IngestGate(self.settings.ingest_queue, self.settings.ingest_queue_wait)
 
     def close(self) -> None:
         self.workspaces.close()

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     query_queue_wait: float = Field(
         default=10.0, ge=0, description="seconds a query waits for a free slot before it is refused with 429"
     )
+    ingest_queue: int = Field(
+        default=16, ge=1, description="received batches one workspace may hold at once (storing or waiting)"
+    )
+    ingest_queue_wait: float = Field(
+        default=5.0, ge=0, description="seconds a batch waits for room in a full queue before a 429"
+    )
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

@@ -160,7 +160,9 @@ def serve(app: object, port: int, **ssl: str) -> tuple[uvicorn.Server, threading
 @pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     data_dir = tmp_path_factory.mktemp("platform")
-    settings = Settings(data_dir=data_dir, query_row_limit=ROW_LIMIT, query_timeout=TIME_LIMIT)
+    settings = Settings(
+        data_dir=data_dir, query_row_limit=ROW_LIMIT, query_timeout=TIME_LIMIT, ingest_queue_wait=0.2
+    )
     runtime = Runtime(settings)
     tenants = _provision(runtime)
     _seed(runtime, tenants)

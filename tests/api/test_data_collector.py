@@ -12,6 +12,7 @@ two must agree.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -282,3 +283,22 @@ def test_a_record_with_an_unusable_property_name_is_kept_with_the_reason(
         ),
         ("data-collector:Partial:record 3", "a record must be a JSON object"),
     ]
+
+
+def test_a_workspace_with_a_full_ingestion_queue_answers_429_with_retry_after(
+    client: httpx.Client, platform: Platform, keys: dict[str, SharedKeys]
+) -> None:
+    """The queue is filled from the test, standing in for a store slow to take batches."""
+    workspace_id = platform.workspace("a")
+    gate = platform.runtime.ingest_gate
+    with contextlib.ExitStack() as full:
+        for _ in range(gate.limit):
+            full.enter_context(gate.admit(workspace_id))
+        refused = send(
+            client, [{"n": 1}], workspace_id=workspace_id, key=keys["a/main"].primary, log_type="Queued"
+        )
+        _refusal(refused, 429, "TooManyRequests")
+        assert int(refused.headers["Retry-After"]) >= 1
+    taken = send(client, [{"n": 1}], workspace_id=workspace_id, key=keys["a/main"].primary, log_type="Queued")
+    assert taken.status_code == 200, taken.text
+    assert store(platform).query("Queued_CL | count").rows == [(1,)]

@@ -4,6 +4,7 @@ by our KQL engine on each batch; another tenant's rule is answered like a missin
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import gzip
 import json
@@ -238,3 +239,23 @@ def test_tokens_are_checked_in_graph_shape(
     # a Log Analytics token does not open the ingestion API
     query_token = post(client, platform, rule, "Custom-App", b"[]", **platform.headers("a", "all"))
     assert query_token.status_code == 401
+
+
+def test_a_workspace_with_a_full_ingestion_queue_answers_429_with_retry_after(
+    client: httpx.Client, platform: Platform, rules: dict[str, CollectionRuleRead]
+) -> None:
+    """The queue is filled from the test (standing in for a store that is slow to take batches):
+    a batch that finds no room within the wait is refused, and taken once there is room."""
+    body = json.dumps(
+        [{"TimeGenerated": NOW.isoformat(), "Computer": "queued", "SyslogMessage": "m"}]
+    ).encode()
+    gate = platform.runtime.ingest_gate
+    with contextlib.ExitStack() as full:
+        for _ in range(gate.limit):
+            full.enter_context(gate.admit(platform.workspace("a")))
+        refused = post(client, platform, rules["syslog"].immutable_id, "Microsoft-Syslog", body)
+        _error(refused, 429, "TooManyRequests")
+        assert int(refused.headers["Retry-After"]) >= 1
+    taken = post(client, platform, rules["syslog"].immutable_id, "Microsoft-Syslog", body)
+    assert taken.status_code == 204, taken.text
+    assert store(platform).query('Syslog | where Computer == "queued" | count').rows == [(1,)]

@@ -28,8 +28,8 @@ from watchkeeper.errors import (
     NotFoundError,
     QueryExecutionError,
     QueryLimitError,
-    QueryThrottled,
     QueryTimeout,
+    Throttled,
     WatchkeeperError,
 )
 
@@ -49,7 +49,7 @@ log = logging.getLogger("watchkeeper.api")
 _STATUS: tuple[tuple[type[WatchkeeperError], int], ...] = (
     (KqlError, 400),
     (NotFoundError, 404),
-    (QueryThrottled, 429),
+    (Throttled, 429),
     (QueryTimeout, 504),
     (ExternalDataRefused, 403),
     (QueryLimitError, 400),
@@ -101,7 +101,7 @@ class GraphErrors:
 
 
 def _retry_after(exc: Exception) -> dict[str, str]:
-    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
 
 
 def protocol_router(shape: ErrorShape, **kwargs: Any) -> APIRouter:

@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse
 from watchkeeper.errors import (
     ExternalDataRefused,
     InvalidRequestError,
-    QueryThrottled,
     QueryTimeout,
+    Throttled,
     WatchkeeperError,
 )
 from watchkeeper.schema.types import TICKS_PER_MICROSECOND, KqlType
@@ -159,7 +159,7 @@ class DefenderErrors:
     def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
         if isinstance(exc, QueryTimeout):
             return defender_error_response(400, "BadRequest", f"Query exceeded the timeout period: {exc}")
-        if isinstance(exc, QueryThrottled):
+        if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
             return defender_error_response(429, "TooManyRequests", str(exc), headers)
         if status not in self._CODES:

@@ -38,7 +38,7 @@ from watchkeeper.errors import (
     KqlError,
     KqlSyntaxError,
     NotFoundError,
-    QueryThrottled,
+    Throttled,
     WatchkeeperError,
 )
 from watchkeeper.schema.types import TICKS_PER_MICROSECOND, TICKS_PER_SECOND, KqlType
@@ -414,7 +414,7 @@ class KustoErrors:
     def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
         context = QueryContext(client_request_id(request), getattr(request.state, "request_id", "") or "")
         status, body = self._body(exc, status, context)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
         return JSONResponse(body, status_code=status, headers=headers)
 
     def _body(self, exc: WatchkeeperError, status: int, context: QueryContext) -> tuple[int, dict[str, Any]]:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from watchkeeper.api.protocols.kusto import wire_rows
 from watchkeeper.api.protocols.kusto_mgmt import WorkspaceSchema
-from watchkeeper.errors import KqlError, KqlSyntaxError, QueryThrottled, WatchkeeperError
+from watchkeeper.errors import KqlError, KqlSyntaxError, Throttled, WatchkeeperError
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.store import QueryResult
 
@@ -156,7 +156,7 @@ class LogAnalyticsErrors:
     }
 
     def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
         return JSONResponse(self.body(exc, status), status_code=status, headers=headers)
 
     def body(self, exc: WatchkeeperError, status: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from watchkeeper.errors import InvalidRequestError, NotFoundError, QueryThrottled, WatchkeeperError
+from watchkeeper.errors import InvalidRequestError, NotFoundError, Throttled, WatchkeeperError
 from watchkeeper.ingest.receivers.data_collector import CollectorError
 
 __all__ = [
@@ -124,7 +124,7 @@ class LogsIngestionErrors:
             message = "No data collection rule with this immutable id exists for the caller."
         elif isinstance(exc, NotFoundError):
             code = "InvalidStream"
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueryThrottled) else {}
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
         return JSONResponse(
             {"error": {"code": code, "message": message}}, status_code=status, headers=headers
         )
@@ -134,10 +134,11 @@ class DataCollectorErrors:
     """The HTTP Data Collector API's error body."""
 
     _CODES: ClassVar[dict[int, str]] = {400: "InvalidDataFormat", 403: "InvalidAuthorization", 413: "RequestTooLarge",
-                                        503: "ServiceUnavailable"}  # fmt: skip
+                                        429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
 
     def render(self, exc: WatchkeeperError, status: int, request: Request) -> Response:
         code = self._CODES.get(status, "UnspecifiedError")
         if isinstance(exc, CollectorError | IngestionRefused):
             status, code = exc.status, exc.code
-        return JSONResponse({"Error": code, "Message": str(exc)}, status_code=status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
+        return JSONResponse({"Error": code, "Message": str(exc)}, status_code=status, headers=headers)
