@@ -38,10 +38,7 @@ import math
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +60,7 @@ from fastapi.responses import JSONResponse
 from api_load_queries import OK, TEMPLATES, Draw, Pools, Query, Template, load_pools
 from bench_report import load_average, machine_info, machine_line, write_json
 from perfdata.dataset import Dataset, ensure_dataset
+from serve_process import ServerProcess, fetch_token, state_settings
 from watchkeeper.api.protocols.intervals import parse_interval
 from watchkeeper.api.protocols.log_analytics import tables_body
 from watchkeeper.audit import Actor, list_entries, record
@@ -115,11 +113,6 @@ class Target:
     client_secret: str = field(repr=False)
 
 
-def state_settings(data_dir: Path) -> Settings:
-    """Settings for this process's own access to the server's state (never a configured database)."""
-    return Settings(data_dir=data_dir, database_url=None)
-
-
 def provision(data_dir: Path, dataset: Dataset) -> Target:
     """A tenant, a workspace holding a copy of the dataset's events, and an app with ``Data.Read``,
     registered through the directory as ``wk tenants|workspaces|apps create`` do."""
@@ -132,78 +125,6 @@ def provision(data_dir: Path, dataset: Dataset) -> Target:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(dataset.database, folder / EVENTS_FILE)
     return Target(tenant.id, workspace.id, app.client_id, app.client_secret)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    """``python -m watchkeeper serve`` in its own process, output to a log file. The environment is
-    ours minus every ``WK_*`` variable, plus ``settings``; the working directory is the data
-    directory's parent, so no stray ``watchkeeper.toml`` changes what is measured."""
-
-    def __init__(self, data_dir: Path, settings: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("WK_")}
-        env |= {f"WK_{name.upper()}": value for name, value in settings.items()}
-        command = [sys.executable, "-m", "watchkeeper", "serve", "--data-dir", str(data_dir),
-                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
-        self._output = log.open("wb")
-        self.process = subprocess.Popen(
-            command, stdout=self._output, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
-        )
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        """Until ``/readyz`` answers 200; an exit or a timeout raises with the log's tail."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == OK:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{self.log_tail()}")
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the server process so far, all threads (Linux ``/proc``)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._output.flush()
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """Ctrl-C (uvicorn's graceful shutdown, the runtime closes), then a kill after 30 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._output.close()
-
-
-def fetch_token(url: str, target: Target) -> str:
-    """An access token for the Log Analytics API from the server's token endpoint."""
-    form = {"grant_type": "client_credentials", "client_id": target.client_id,
-            "client_secret": target.client_secret, "scope": SCOPE}  # fmt: skip
-    response = httpx.post(f"{url}/{target.tenant_id}/oauth2/v2.0/token", data=form, timeout=30)
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 # ---------------------------------------------------------------- the load
@@ -556,7 +477,7 @@ def _measure(args: argparse.Namespace, dataset: Dataset, data_dir: Path, out: Te
     try:
         server.wait_ready()
         print(f"server: python -m watchkeeper serve, pid {server.process.pid}, {server.url}", file=out)
-        token = fetch_token(server.url, target)
+        token = fetch_token(server.url, target, SCOPE)
         plan = _plan(args, server.url, target, token)
         document, samples = _drive(args, plan, server, out)
     finally:
