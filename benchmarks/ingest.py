@@ -1,7 +1,7 @@
 """Ingestion throughput and freshness: files through the parsers, and a real ``wk serve``'s
 receivers (HTTP Logs Ingestion, syslog over UDP), with the issue's goals printed beside each figure.
 
-    python benchmarks/ingest.py                          # everything, full size (~2 min)
+    python benchmarks/ingest.py                          # everything, full size (~1.5 min)
     python benchmarks/ingest.py --rows 20000 --seconds 3 # a smoke run (< 30 s)
     python benchmarks/ingest.py --only http              # one part: files, http, syslog or freshness
 
