@@ -70,6 +70,7 @@ class DuckDBEventStore:
         )
         self._con.execute("DELETE FROM _wk_units WHERE committed_at < now() - INTERVAL 7 DAY")
         self._unit_open = False
+        self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # ---------------------------------------------------------------- schema
 
@@ -179,17 +180,13 @@ class DuckDBEventStore:
         self.ensure_table(table)
         physical = table.physical_names
         renamed = rows.rename_columns([physical.get(n, n) for n in rows.column_names])
-        target = exp.Schema(
-            this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names]
-        )
-        select = exp.select(*[exp.column(_ident(n)) for n in renamed.column_names]).from_("_wk_batch")
-        insert = exp.Insert(this=target, expression=select)
+        insert = self._insert_sql(table.name, tuple(renamed.column_names))
         with self._lock:
             # inside a write unit, on the unit's connection (its transaction); else a cursor of its own
             cursor = self._con if self._unit_open else self._con.cursor()
             try:
                 cursor.register("_wk_batch", renamed)
-                cursor.execute(_sql(insert))
+                cursor.execute(insert)
             except duckdb.Error as exc:
                 raise StoreError(f"could not append to {table.name}: {exc}") from exc
             finally:
@@ -197,6 +194,17 @@ class DuckDBEventStore:
                 if cursor is not self._con:
                     cursor.close()
         return int(rows.num_rows)
+
+    def _insert_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        """``INSERT INTO table (columns) SELECT columns FROM _wk_batch``, generated once per shape:
+        a wide table's statement takes milliseconds to build, more than a small batch takes to store."""
+        key = (table, columns)
+        sql = self._inserts.get(key)
+        if sql is None:
+            target = exp.Schema(this=exp.Table(this=_ident(table)), expressions=[_ident(n) for n in columns])
+            select = exp.select(*[exp.column(_ident(n)) for n in columns]).from_("_wk_batch")
+            sql = self._inserts[key] = _sql(exp.Insert(this=target, expression=select))
+        return sql
 
     @contextmanager
     def write_unit(self, unit_id: str | None) -> Iterator[bool]:
