@@ -70,6 +70,7 @@ from serve_process import ServerProcess, fetch_token, state_settings
 from watchkeeper import Workspace
 from watchkeeper.api.protocols.logs_ingestion import CALL_LIMIT, INFLATED_LIMIT
 from watchkeeper.audit import Actor
+from watchkeeper.cli.ingest import ingest_sources
 from watchkeeper.directory import create_app, create_tenant, create_workspace
 from watchkeeper.ingest import parser_named
 from watchkeeper.ingest.rules import StreamColumn, StreamRoute, create_rule
@@ -132,18 +133,13 @@ def timed(run: Callable[[], int]) -> tuple[int, float, float]:
 
 
 def ingest_files(paths: list[Path], table: str | None, fmt: str) -> Callable[[], int]:
+    """What ``wk ingest`` does with the files (its own code: batches gathered into large writes)."""
+
     def run() -> int:
         with tempfile.TemporaryDirectory() as folder, Workspace.open(Path(folder) / "ws") as ws:
-            parser, rows = parser_named(fmt), 0
-            for path in paths:
-                for source in sources_at(path):
-                    with source.open() as stream:
-                        for batch in parser.parse(stream, source.name):
-                            tally = ws.ingest_parsed(
-                                batch, source=source.name, input_format=fmt, destination=table
-                            )
-                            rows += sum(tally.tables.values())
-            return rows
+            sources = [source for path in paths for source in sources_at(path)]
+            done = ingest_sources(ws, sources, parser_named(fmt), table)
+            return sum(done.tally.tables.values())
 
     return run
 

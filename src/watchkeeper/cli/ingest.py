@@ -19,17 +19,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from watchkeeper.cli.console import fail, load_settings, open_workspace, user_errors
 from watchkeeper.cli.query import WorkspaceOption
 from watchkeeper.ingest import Parser, detect_parser, parser_named
-from watchkeeper.ingest.parsers.base import DESTINATION
+from watchkeeper.ingest.parsers.base import DESTINATION, Parsed
 from watchkeeper.ingest.sources import Source, sources_at
 from watchkeeper.schema.catalog import is_custom_table_name
 from watchkeeper.workspace import IngestTally, Workspace
 
-__all__ = ["SummaryFormat", "ingest_command"]
+__all__ = ["WRITE_ROWS", "IngestRun", "SummaryFormat", "ingest_command", "ingest_sources"]
 
 
 class SummaryFormat(StrEnum):
@@ -40,11 +40,11 @@ class SummaryFormat(StrEnum):
 
 
 @dataclass
-class _Run:
+class IngestRun:
     """One ingestion run: what was stored, and the sources no parser recognised."""
 
     tally: IngestTally = field(default_factory=IngestTally)
-    unrecognised: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why each skipped source was skipped
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -80,9 +80,9 @@ def ingest_command(
         _check_table_name(table)
         sources = list(sources_at(path))
         with open_workspace(workspace, settings, create=True) as ws:
-            run = _ingest_all(ws, sources, forced, table, quiet=summary is SummaryFormat.json)
+            run = ingest_sources(ws, sources, forced, table, quiet=summary is SummaryFormat.json)
     _print_summary(run, summary)
-    if run.rows == 0 and (run.tally.rejected or run.unrecognised):
+    if run.rows == 0 and (run.tally.rejected or run.skipped):
         raise typer.Exit(1)
 
 
@@ -93,37 +93,82 @@ def _check_table_name(table: str | None) -> None:
         raise fail(f"error: '{table}' is not a table of the catalog; custom tables must end in _CL")
 
 
-def _ingest_all(ws: Workspace, sources: list[Source], forced: Parser | None, table: str | None, *,
-                quiet: bool) -> _Run:  # fmt: skip
-    run = _Run()
+# rows gathered (over batches, and over files of one format) before they are stored together: a
+# store appends large batches much faster than many small ones (each append of a wide table costs
+# tens of milliseconds however few its rows)
+WRITE_ROWS = 50_000
+
+
+@dataclass
+class _Pending:
+    """One format's batches gathered for one write, and the sources they came from."""
+
+    parser: Parser
+    batch: Parsed = field(default_factory=Parsed)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """What rows the store refuses are attributed to (records the parser could not read
+        keep their own file and line)."""
+        more = len(self.sources) - 1
+        return self.sources[0] + (f" (and {more} more files)" if more else "")
+
+
+def ingest_sources(ws: Workspace, sources: list[Source], forced: Parser | None, table: str | None, *,
+                   quiet: bool = True) -> IngestRun:  # fmt: skip
+    """Store ``sources`` in ``ws`` as ``wk ingest`` does: each file's format detected (unless
+    ``forced``), files of one format gathered into writes of :data:`WRITE_ROWS` rows."""
+    run = IngestRun()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    pending: dict[str, _Pending] = {}
     with Progress(*columns, transient=True, disable=quiet or not sys.stderr.isatty()) as progress:
         task = progress.add_task("reading", total=None)
         for source in sources:
             parser = forced or detect_parser(source.head(), source.filename)
             if parser is None:
-                run.unrecognised.append(source.name)
-                continue
-            _ingest_source(ws, source, parser, table, run, progress, task)
+                run.skipped.append(f"skipped {source.name}: no known format (name one with --input-format)")
+            elif DESTINATION in parser.tables and table is None:
+                run.skipped.append(
+                    f"skipped {source.name}: {parser.name} data needs --table to say where it goes"
+                )
+            else:
+                gathered = pending.setdefault(parser.name, _Pending(parser))
+                _read_source(ws, source, gathered, table, run)
+                progress.update(task, description=_progress(source, run))
+        for gathered in pending.values():
+            _write(ws, gathered, table, run)
     return run
 
 
-def _ingest_source(ws: Workspace, source: Source, parser: Parser, table: str | None, run: _Run,
-                   progress: Progress, task: TaskID) -> None:  # fmt: skip
-    if DESTINATION in parser.tables and table is None:
-        run.unrecognised.append(f"{source.name} ({parser.name}: pass --table to say where it goes)")
-        return
+def _read_source(
+    ws: Workspace, source: Source, gathered: _Pending, table: str | None, run: IngestRun
+) -> None:
+    gathered.sources.append(source.name)
     with source.open() as stream:
-        for batch in parser.parse(stream, source.name):
-            tally = ws.ingest_parsed(batch, source=source.name, input_format=parser.name, destination=table)
-            run.tally.add(tally)
-            rate = run.rows / max(time.monotonic() - run.started, 1e-6)
-            progress.update(task, description=f"{source.filename}: {run.rows:,} rows, {rate:,.0f} rows/s")
+        for batch in gathered.parser.parse(stream, source.name):
+            gathered.batch.merge(batch)
+            if gathered.batch.rows + len(gathered.batch.rejected) >= WRITE_ROWS:
+                _write(ws, gathered, table, run)
+                gathered.sources.append(source.name)
 
 
-def _print_summary(run: _Run, summary: SummaryFormat) -> None:
-    for name in run.unrecognised:
-        typer.echo(f"skipped {name}: no known format (name one with --input-format)", err=True)
+def _write(ws: Workspace, gathered: _Pending, table: str | None, run: IngestRun) -> None:
+    if gathered.batch.rows or gathered.batch.rejected:
+        tally = ws.ingest_parsed(gathered.batch, source=gathered.source, input_format=gathered.parser.name,
+                                 destination=table)  # fmt: skip
+        run.tally.add(tally)
+    gathered.batch, gathered.sources = Parsed(), []
+
+
+def _progress(source: Source, run: IngestRun) -> str:
+    rate = run.rows / max(time.monotonic() - run.started, 1e-6)
+    return f"{source.filename}: {run.rows:,} rows stored, {rate:,.0f} rows/s"
+
+
+def _print_summary(run: IngestRun, summary: SummaryFormat) -> None:
+    for reason in run.skipped:
+        typer.echo(reason, err=True)
     if summary is SummaryFormat.json:
         typer.echo(
             json.dumps({"tables": dict(sorted(run.tally.tables.items())), "rejected": run.tally.rejected})

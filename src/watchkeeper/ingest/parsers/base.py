@@ -65,6 +65,14 @@ class Parsed:
     def reject(self, source: str, raw: str | bytes, reason: str) -> None:
         self.rejected.append(Rejected.of(source, raw, reason))
 
+    def merge(self, other: Parsed) -> None:
+        """Take ``other``'s rows, rejections and declared columns into this batch."""
+        for table, rows in other.tables.items():
+            self.tables.setdefault(table, []).extend(rows)
+        self.rejected.extend(other.rejected)
+        for table, columns in other.columns.items():
+            self.declare(table, columns)
+
     @property
     def rows(self) -> int:
         """Rows in the batch, over every table."""
