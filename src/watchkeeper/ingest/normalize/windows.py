@@ -36,6 +36,7 @@ __all__ = [
     "EVENT_NS",
     "SECURITY_ACTIVITIES",
     "SYSMON_CHANNEL",
+    "WINDOWS_TABLES",
     "WindowsRecord",
     "event_row",
     "parse_time",
@@ -46,6 +47,17 @@ __all__ = [
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SECURITY_CHANNEL = "Security"
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+# the tables Windows events fill: Security, other channels, and (Sysmon) the Defender XDR tables
+WINDOWS_TABLES = (
+    "SecurityEvent",
+    "Event",
+    "DeviceProcessEvents",
+    "DeviceNetworkEvents",
+    "DeviceFileEvents",
+    "DeviceRegistryEvents",
+    "DeviceImageLoadEvents",
+    "DeviceEvents",
+)
 
 # Security audit event descriptions, as the first line of each event's message (and Sentinel's
 # Activity column) reads; the events Sentinel's detections and hunting queries use most.

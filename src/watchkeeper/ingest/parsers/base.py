@@ -11,13 +11,13 @@ Batches are bounded (:data:`BATCH_ROWS`) so that a large file never sits in memo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from watchkeeper.schema.types import KqlType
 
-__all__ = ["BATCH_ROWS", "DESTINATION", "RAW_LIMIT", "Parsed", "Parser", "Rejected"]
+__all__ = ["BATCH_ROWS", "DESTINATION", "RAW_LIMIT", "Parsed", "Parser", "Rejected", "line_batches"]
 
 # rows a parser gathers before it yields a batch
 BATCH_ROWS = 10_000
@@ -100,3 +100,16 @@ class Parser(Protocol):
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
         """The source's rows, in bounded batches; ``source`` names it in rejections."""
         ...
+
+
+def line_batches(stream: BinaryIO, read: Callable[[Parsed, int, bytes], None]) -> Iterator[Parsed]:
+    """The batches of a line-oriented source: ``read(batch, number, line)`` takes each line that
+    is not blank (numbered from 1) into the batch being filled; a full batch is handed on."""
+    batch = Parsed()
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            read(batch, number, line)
+        if batch.full:
+            yield batch
+            batch = Parsed()
+    yield batch

@@ -25,6 +25,7 @@ import orjson
 from evtx import PyEvtxParser
 
 from watchkeeper.ingest.normalize.windows import (
+    WINDOWS_TABLES,
     WindowsRecord,
     element_xml,
     event_data_xml,
@@ -52,16 +53,7 @@ class EvtxParser:
     """Windows ``.evtx`` files -> ``SecurityEvent``, ``Event`` and the Defender XDR tables for Sysmon."""
 
     name: ClassVar[str] = "evtx"
-    tables: ClassVar[tuple[str, ...]] = (
-        "SecurityEvent",
-        "Event",
-        "DeviceProcessEvents",
-        "DeviceNetworkEvents",
-        "DeviceFileEvents",
-        "DeviceRegistryEvents",
-        "DeviceImageLoadEvents",
-        "DeviceEvents",
-    )
+    tables: ClassVar[tuple[str, ...]] = WINDOWS_TABLES
 
     def sniff(self, head: bytes, filename: str) -> bool:
         """An EVTX file starts with ``ElfFile\\0`` whatever it is called."""

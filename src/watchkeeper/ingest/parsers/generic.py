@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from watchkeeper.ingest.parsers.base import BATCH_ROWS, DESTINATION, Parsed
+from watchkeeper.ingest.parsers.base import BATCH_ROWS, DESTINATION, Parsed, line_batches
 
 __all__ = ["CsvParser", "NdjsonParser", "ParquetParser"]
 
@@ -40,14 +40,7 @@ class NdjsonParser:
         return _extension(filename) in ("ndjson", "jsonl", "json") or head.lstrip()[:1] == b"{"
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        batch = Parsed()
-        for number, line in enumerate(stream, start=1):
-            if line.strip():
-                self._read(batch, line, f"{source}:{number}")
-            if batch.full:
-                yield batch
-                batch = Parsed()
-        yield batch
+        return line_batches(stream, lambda batch, number, line: self._read(batch, line, f"{source}:{number}"))
 
     @staticmethod
     def _read(batch: Parsed, line: bytes, where: str) -> None:

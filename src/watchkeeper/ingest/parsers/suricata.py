@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import orjson
 
-from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.ingest.parsers.base import Parsed, line_batches
 
 __all__ = ["SuricataEveParser", "suricata_table"]
 
@@ -93,13 +93,7 @@ class SuricataEveParser:
         return _EVE_LINE.search(head) is not None
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        reader = _Reader(source)
-        for number, line in enumerate(stream, start=1):
-            reader.line(number, line)
-            if reader.batch.full:
-                yield reader.batch
-                reader.batch = Parsed()
-        yield reader.batch
+        return line_batches(stream, _Reader(source).line)
 
 
 class _Reader:
@@ -110,7 +104,8 @@ class _Reader:
         self.kinds: dict[str, dict[str, str]] = {}
         self.batch = Parsed()
 
-    def line(self, number: int, raw: bytes) -> None:
+    def line(self, batch: Parsed, number: int, raw: bytes) -> None:
+        self.batch = batch
         body = raw.rstrip(b"\r\n")
         if not body.strip():
             return

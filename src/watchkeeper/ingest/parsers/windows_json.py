@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, ClassVar
 
 import orjson
 
-from watchkeeper.ingest.normalize.windows import WindowsRecord, as_int, parse_time, rows_for
-from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.ingest.normalize.windows import WINDOWS_TABLES, WindowsRecord, as_int, parse_time, rows_for
+from watchkeeper.ingest.parsers.base import Parsed, line_batches
 
 __all__ = ["WindowsJsonParser", "record_from_flat"]
 
@@ -44,16 +44,7 @@ class WindowsJsonParser:
     """Flattened Windows events (JSON lines) -> ``SecurityEvent``, ``Event`` and the Device* tables."""
 
     name: ClassVar[str] = "windows-json"
-    tables: ClassVar[tuple[str, ...]] = (
-        "SecurityEvent",
-        "Event",
-        "DeviceProcessEvents",
-        "DeviceNetworkEvents",
-        "DeviceFileEvents",
-        "DeviceRegistryEvents",
-        "DeviceImageLoadEvents",
-        "DeviceEvents",
-    )
+    tables: ClassVar[tuple[str, ...]] = WINDOWS_TABLES
 
     def sniff(self, head: bytes, filename: str) -> bool:
         """The first line is a JSON object with ``EventID`` and ``Channel``/``SourceName`` and is not a
@@ -67,14 +58,7 @@ class WindowsJsonParser:
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
         """Every line of the source, in batches; unreadable lines are rejections naming the line."""
-        batch = Parsed()
-        for number, line in enumerate(stream, start=1):
-            if line.strip():
-                _add_line(batch, line, f"{source}:{number}")
-            if batch.full:
-                yield batch
-                batch = Parsed()
-        yield batch
+        return line_batches(stream, lambda batch, number, line: _add_line(batch, line, f"{source}:{number}"))
 
 
 def _add_line(batch: Parsed, line: bytes, where: str) -> None:

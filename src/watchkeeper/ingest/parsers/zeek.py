@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, ClassVar
 import orjson
 
 from watchkeeper.ingest.normalize.zeek import known_log, log_fields
-from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.ingest.parsers.base import Parsed, line_batches
 from watchkeeper.schema.types import KqlType
 
 __all__ = ["ZeekParser", "zeek_column", "zeek_table"]
@@ -227,13 +227,7 @@ class ZeekParser:
         return path is not None and known_log(path) and b'"ts":' in first
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        reader = _Reader(source, _log_of_filename(source))
-        for number, line in enumerate(stream, start=1):
-            reader.line(number, line)
-            if reader.batch.full:
-                yield reader.batch
-                reader.batch = Parsed()
-        yield reader.batch
+        return line_batches(stream, _Reader(source, _log_of_filename(source)).line)
 
 
 class _Reader:
@@ -245,7 +239,8 @@ class _Reader:
         self.header = _Header()
         self.batch = Parsed()
 
-    def line(self, number: int, raw: bytes) -> None:
+    def line(self, batch: Parsed, number: int, raw: bytes) -> None:
+        self.batch = batch
         where = f"{self.source}:{number}"
         body = raw.rstrip(b"\r\n")
         if not body.strip():
