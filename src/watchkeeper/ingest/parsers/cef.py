@@ -18,7 +18,7 @@ As a file format: one message per line; a line that is not CEF is rejected with 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -233,6 +233,21 @@ def lines(stream: BinaryIO, source: str) -> Iterator[tuple[str, str]]:
             yield text, f"{source}:{number}"
 
 
+def message_batches(
+    stream: BinaryIO, source: str, read: Callable[[Parsed, str, str], None]
+) -> Iterator[Parsed]:
+    """The batches of a file of messages, one per line: ``read(batch, text, where)`` takes each
+    decoded line into the batch being filled; a full batch is handed on, an empty one is not."""
+    batch = Parsed()
+    for text, where in lines(stream, source):
+        read(batch, text, where)
+        if batch.full:
+            yield batch
+            batch = Parsed()
+    if batch.tables or batch.rejected:
+        yield batch
+
+
 class CefParser:
     """A file of CEF messages, one per line, bare or with syslog headers."""
 
@@ -244,11 +259,6 @@ class CefParser:
         return _SNIFF.match(first) is not None
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        batch = Parsed()
-        for text, where in lines(stream, source):
-            read_cef_line(batch, text, where, Arrival())
-            if batch.full:
-                yield batch
-                batch = Parsed()
-        if batch.tables or batch.rejected:
-            yield batch
+        return message_batches(
+            stream, source, lambda batch, text, where: read_cef_line(batch, text, where, Arrival())
+        )

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from watchkeeper.ingest.normalize.syslog import Arrival, SyslogHeader, device_time, java_time, parse_header
 from watchkeeper.ingest.parsers.base import Parsed
-from watchkeeper.ingest.parsers.cef import TABLE, lines, map_values, parse_extension
+from watchkeeper.ingest.parsers.cef import TABLE, map_values, message_batches, parse_extension
 
 __all__ = ["LeefEvent", "LeefParser", "leef_row", "parse_leef"]
 
@@ -161,11 +161,6 @@ class LeefParser:
         return _SNIFF.match(head.lstrip()[:1024]) is not None
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        batch = Parsed()
-        for text, where in lines(stream, source):
-            read_leef_line(batch, text, where, Arrival())
-            if batch.full:
-                yield batch
-                batch = Parsed()
-        if batch.tables or batch.rejected:
-            yield batch
+        return message_batches(
+            stream, source, lambda batch, text, where: read_leef_line(batch, text, where, Arrival())
+        )

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from watchkeeper.ingest.normalize.syslog import Arrival, SyslogHeader, parse_header
 from watchkeeper.ingest.parsers.base import Parsed
-from watchkeeper.ingest.parsers.cef import cef_row, lines, parse_cef
+from watchkeeper.ingest.parsers.cef import cef_row, message_batches, parse_cef
 from watchkeeper.ingest.parsers.leef import leef_row, parse_leef
 
 __all__ = ["TABLE", "SyslogParser", "read_message", "syslog_row"]
@@ -90,13 +90,10 @@ class SyslogParser:
         return _SNIFF.match(head.lstrip()[:1024]) is not None
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        batch = Parsed()
         arrival = Arrival()
-        for text, where in lines(stream, source):
+
+        def read(batch: Parsed, text: str, where: str) -> None:
             counted = _OCTET_COUNT.match(text)
             read_message(batch, text[counted.end() :] if counted else text, where, arrival)
-            if batch.full:
-                yield batch
-                batch = Parsed()
-        if batch.tables or batch.rejected:
-            yield batch
+
+        return message_batches(stream, source, read)
