@@ -15,6 +15,7 @@ from watchkeeper.schema.types import TICKS_PER_MICROSECOND, TICKS_PER_SECOND
 
 __all__ = [
     "EPOCH",
+    "PLAIN_ISO_PATTERN",
     "TIMESPAN_UNITS",
     "datetime_from_ticks",
     "format_datetime_iso",
@@ -57,8 +58,10 @@ _TIMESPAN_UNIT = re.compile(r"^\s*(-)?(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*$", re.
 
 
 # ISO 8601 with a date, a time to the minute at least, at most microseconds and an optional zone:
-# datetime.fromisoformat reads exactly these the way the general parser below does
-_PLAIN_ISO = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:\d\d)?")
+# datetime.fromisoformat reads exactly these the way the general parser below does (the store reads
+# whole columns of them with Arrow; the pattern is also valid RE2, where \d is an ASCII digit)
+PLAIN_ISO_PATTERN = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:\d\d)?"
+_PLAIN_ISO = re.compile(PLAIN_ISO_PATTERN)
 
 
 def parse_datetime_text(text: str) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, BinaryIO, ClassVar
 
 import orjson
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from watchkeeper.ingest.parsers.base import BATCH_ROWS, DESTINATION, Parsed, line_batches
+from watchkeeper.ingest.parsers.base import BATCH_ROWS, DESTINATION, Parsed
 
 __all__ = ["CsvParser", "NdjsonParser", "ParquetParser"]
 
@@ -40,7 +41,29 @@ class NdjsonParser:
         return _extension(filename) in ("ndjson", "jsonl", "json") or head.lstrip()[:1] == b"{"
 
     def parse(self, stream: BinaryIO, source: str) -> Iterator[Parsed]:
-        return line_batches(stream, lambda batch, number, line: self._read(batch, line, f"{source}:{number}"))
+        batch, number = Parsed(), 0
+        # lines are taken in blocks of what the batch has room for, so a batch is never over-full
+        while lines := list(islice(stream, BATCH_ROWS - batch.rows - len(batch.rejected))):
+            self._read_block(batch, lines, number, source)
+            number += len(lines)
+            if batch.full:
+                yield batch
+                batch = Parsed()
+        yield batch
+
+    def _read_block(self, batch: Parsed, lines: list[bytes], number: int, source: str) -> None:
+        """The lines after line ``number``: parsed together when every one is a JSON object (the
+        common case, with no Python work per line beyond orjson), else line by line."""
+        try:
+            records = list(map(orjson.loads, lines))
+        except orjson.JSONDecodeError:
+            records = None  # a line is not JSON (or is blank): each is read on its own
+        if records is not None and set(map(type, records)) <= {dict}:
+            batch.tables.setdefault(DESTINATION, []).extend(records)
+            return
+        for offset, line in enumerate(lines, start=number + 1):
+            if line.strip():
+                self._read(batch, line, f"{source}:{offset}")
 
     @staticmethod
     def _read(batch: Parsed, line: bytes, where: str) -> None:
