@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pytest
 
 from tests.conftest import SHARED
 from watchkeeper import Workspace
+from watchkeeper.ingest.parsers import evtx as evtx_parser
 from watchkeeper.ingest.parsers.base import Parsed, Rejected
 from watchkeeper.ingest.parsers.evtx import EvtxParser, NoEventTime, record_from_json
 
@@ -138,6 +140,29 @@ def test_each_sysmon_record_is_also_one_defender_row(parsed: dict[str, Outcome])
         device = outcome.rows(*DEVICE_TABLES)
         assert len(device) == expected.channels.get(SYSMON, 0), name
         assert len(outcome.rows("Event")) == expected.records - expected.channels.get("Security", 0), name
+
+
+def test_event_data_is_well_formed_xml_and_the_agents_time_is_the_events(parsed: dict[str, Outcome]) -> None:
+    for name, outcome in parsed.items():
+        for row in outcome.rows("SecurityEvent"):
+            ET.fromstring(row["EventData"])
+        for row in outcome.rows("Event"):
+            item = ET.fromstring(row["EventData"])
+            assert item.get("time") == row["TimeGenerated"].isoformat(), name
+            ET.fromstring(f"<ParameterXml>{row['ParameterXml']}</ParameterXml>")
+
+
+def test_batches_stay_bounded_and_together_hold_every_row(
+    parsed: dict[str, Outcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evtx_parser, "BATCH_ROWS", 100)
+    name = "Command and Control/bits_openvpn.evtx"
+    batches = list(EvtxParser().parse(io.BytesIO(sample(name)), "bits.evtx"))
+    sizes = [batch.rows + len(batch.rejected) for batch in batches]
+    assert len(sizes) > 10
+    # a batch is handed on once it holds 100 entries; a Sysmon record adds two rows at once
+    assert all(100 <= size <= 101 for size in sizes[:-1]), sizes
+    assert sum(sizes) == sum(len(rows) for rows in parsed[name].tables.values())
 
 
 def test_rows_land_in_a_workspace_with_every_count(parsed: dict[str, Outcome], workspace: Workspace) -> None:

@@ -28,13 +28,12 @@ its full event data, so nothing Sysmon recorded is lost.
 
 from __future__ import annotations
 
-import ntpath
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-from watchkeeper.ingest.normalize.windows import WindowsRecord, as_int, parse_time
+from watchkeeper.ingest.normalize.windows import WindowsRecord, as_int, file_name, parse_time
 from watchkeeper.schema import Catalog
 
 __all__ = ["DEVICE_EVENT_ACTIONS", "device_row", "registry_key"]
@@ -231,17 +230,21 @@ _BUILDERS: dict[int, tuple[str, _Builder]] = {
 def _process(prefix: str, image: Any, process_id: Any) -> Row:
     """``{prefix}FileName``, ``{prefix}FolderPath`` (the full path, as Defender writes it) and
     ``{prefix}Id`` (``ProcessId`` for the process itself)."""
-    row = _file(image)
-    if prefix:
-        row = {f"{prefix}{k}": v for k, v in row.items()}
-    row[f"{prefix}Id" if prefix else "ProcessId"] = as_int(process_id)
+    name, folder, identifier = _process_columns(prefix)
+    row: Row = {name: file_name(image), folder: image} if isinstance(image, str) and image else {}
+    row[identifier] = as_int(process_id)
     return row
+
+
+@cache
+def _process_columns(prefix: str) -> tuple[str, str, str]:
+    return f"{prefix}FileName", f"{prefix}FolderPath", f"{prefix}Id" if prefix else "ProcessId"
 
 
 def _file(path: Any) -> Row:
     if not isinstance(path, str) or not path:
         return {}
-    return {"FileName": ntpath.basename(path), "FolderPath": path}
+    return {"FileName": file_name(path), "FolderPath": path}
 
 
 def _account(prefix: str, user: Any) -> Row:
@@ -249,7 +252,16 @@ def _account(prefix: str, user: Any) -> Row:
     if not isinstance(user, str) or not user or user == "-":
         return {}
     domain, _, name = user.rpartition("\\")
-    return {f"{prefix}Domain": domain or None, f"{prefix}Name": name}
+    domain_column, name_column = _account_columns(prefix)
+    return {domain_column: domain or None, name_column: name}
+
+
+@cache
+def _account_columns(prefix: str) -> tuple[str, str]:
+    return f"{prefix}Domain", f"{prefix}Name"
+
+
+_HASH_COLUMNS = {"SHA1": "SHA1", "MD5": "MD5", "SHA256": "SHA256"}
 
 
 def _hashes(prefix: str, hashes: Any) -> Row:
@@ -259,21 +271,24 @@ def _hashes(prefix: str, hashes: Any) -> Row:
     row: Row = {}
     for item in hashes.split(","):
         algorithm, _, value = item.partition("=")
-        column = {"SHA1": "SHA1", "MD5": "MD5", "SHA256": "SHA256"}.get(algorithm.strip().upper())
+        column = _HASH_COLUMNS.get(algorithm.strip().upper())
         if column and value:
             row[f"{prefix}{column}"] = value.strip().lower()
     return row
 
 
+# Defender's version-information columns and the Sysmon fields they come from
+_VERSION_INFO = (
+    ("OriginalFileName", "OriginalFileName"),
+    ("CompanyName", "Company"),
+    ("FileDescription", "Description"),
+    ("ProductName", "Product"),
+    ("ProductVersion", "FileVersion"),
+)
+
+
 def _version_info(prefix: str, data: Mapping[str, Any]) -> Row:
-    fields = {
-        "OriginalFileName": "OriginalFileName",
-        "CompanyName": "Company",
-        "FileDescription": "Description",
-        "ProductName": "Product",
-        "ProductVersion": "FileVersion",
-    }
-    return {f"{prefix}{column}": data.get(source) for column, source in fields.items()}
+    return {f"{prefix}{column}": data.get(source) for column, source in _VERSION_INFO}
 
 
 def registry_key(key: str) -> str:

@@ -23,10 +23,10 @@ The column shapes follow rows exported from a Sentinel workspace (Security-Datas
 from __future__ import annotations
 
 import ntpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -39,6 +39,7 @@ __all__ = [
     "WINDOWS_TABLES",
     "WindowsRecord",
     "event_row",
+    "file_name",
     "parse_time",
     "rows_for",
     "security_event_row",
@@ -210,6 +211,9 @@ class WindowsRecord:
     data: dict[str, Any] = field(default_factory=dict)
     # the event data as XML (``<EventData>``/``<UserData>``); rendered from ``data`` when None
     data_xml: str | None = None
+    # ``time`` as ``datetime.isoformat`` spells it, when the reader has that text already (formatting
+    # a time costs more than the rest of an ``Event`` row); formatted from ``time`` when None
+    time_text: str | None = None
 
     @property
     def event_data_xml(self) -> str:
@@ -220,12 +224,12 @@ class WindowsRecord:
 def rows_for(record: WindowsRecord) -> list[tuple[str, dict[str, Any]]]:
     """The rows a record becomes: one in ``SecurityEvent`` or ``Event``, plus one Defender XDR row
     for a Sysmon event."""
-    from watchkeeper.ingest.normalize.sysmon import device_row
-
     if record.channel == SECURITY_CHANNEL:
         return [("SecurityEvent", security_event_row(record))]
     rows = [("Event", event_row(record))]
     if record.channel == SYSMON_CHANNEL:
+        from watchkeeper.ingest.normalize.sysmon import device_row  # sysmon builds on this module
+
         rows.append(device_row(record))
     return rows
 
@@ -241,6 +245,12 @@ def security_columns() -> dict[str, KqlType]:
     return {c.name: c.type for c in table.columns if c.name not in _SECURITY_RESERVED}
 
 
+@cache
+def _security_converters() -> dict[str, Callable[[Any], Any]]:
+    """How each column event data may fill takes a value (:func:`typed_value`, decided once)."""
+    return {name: _CONVERTERS.get(kql_type, _as_is) for name, kql_type in security_columns().items()}
+
+
 def security_event_row(record: WindowsRecord) -> dict[str, Any]:
     """A ``SecurityEvent`` row: mapped event data, the header, and Sentinel's derived columns."""
     row = _security_data_columns(record.data)
@@ -251,35 +261,46 @@ def security_event_row(record: WindowsRecord) -> dict[str, Any]:
         row["LogonTypeName"] = f"{logon_type} - {LOGON_TYPE_NAMES.get(logon_type, 'Unknown')}"
     process = record.data.get("NewProcessName") or record.data.get("ProcessName")
     if isinstance(process, str) and process:
-        row["Process"] = ntpath.basename(process)
+        row["Process"] = file_name(process)
     return row
 
 
+@lru_cache(maxsize=4096)
+def file_name(path: str) -> str:
+    """The file name of a Windows path (the same few executables recur in every log)."""
+    return ntpath.basename(path)
+
+
 def _security_data_columns(data: Mapping[str, Any]) -> dict[str, Any]:
-    columns = security_columns()
+    converters = _security_converters()
     row: dict[str, Any] = {}
     for name, value in data.items():
-        kql_type = columns.get(name)
-        if kql_type is None or value is None:
+        convert = converters.get(name)
+        if convert is None or value is None:
             continue
-        typed = typed_value(value, kql_type)
+        typed = convert(value)
         if typed is not None:
             row[name] = typed
     return row
 
 
+@lru_cache(maxsize=1024)
+def _activity(event_id: int) -> str:
+    """Sentinel's ``Activity``: ``"4624 - An account was successfully logged on."``, or the bare id."""
+    description = SECURITY_ACTIVITIES.get(event_id)
+    return f"{event_id} - {description}" if description else str(event_id)
+
+
 def _security_header(record: WindowsRecord) -> dict[str, Any]:
-    description = SECURITY_ACTIVITIES.get(record.event_id)
-    activity = f"{record.event_id} - {description}" if description else str(record.event_id)
     header: dict[str, Any] = {
         "TimeGenerated": record.time,
         "Computer": record.computer,
         "EventID": record.event_id,
         "Channel": record.channel,
         "EventSourceName": record.provider,
-        "Activity": activity,
+        "Activity": _activity(record.event_id),
         "EventData": record.event_data_xml,
-        "Level": _security_level(record),
+        "Level": _security_level(record.keywords, record.level),
         "Task": record.task,
         "Version": record.version,
         "Keywords": record.keywords,
@@ -293,18 +314,19 @@ def _security_header(record: WindowsRecord) -> dict[str, Any]:
     return {k: v for k, v in header.items() if v is not None}
 
 
-def _security_level(record: WindowsRecord) -> str | None:
+@lru_cache(maxsize=256, typed=True)
+def _security_level(keywords: str | None, level: int | None) -> str | None:
     """Sentinel's Level for a Security event: "8" audit success, "16" audit failure."""
-    if record.keywords:
+    if keywords:
         try:
-            bits = int(record.keywords, 16)
+            bits = int(keywords, 16)
         except ValueError:
             bits = 0
         if bits & _AUDIT_FAILURE:
             return "16"
         if bits & _AUDIT_SUCCESS:
             return "8"
-    return None if record.level is None else str(record.level)
+    return None if level is None else str(level)
 
 
 def _security_accounts(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -336,14 +358,15 @@ def domain_account(domain: Any, user: Any) -> str | None:
 
 def event_row(record: WindowsRecord) -> dict[str, Any]:
     """An ``Event`` row, as the Windows agent stores a record of any channel but Security."""
+    texts = _escaped_texts(record.data)
     row: dict[str, Any] = {
         "TimeGenerated": record.time,
         "EventLog": record.channel,
         "Source": record.source_name or record.provider,
         "Computer": record.computer,
         "EventID": record.event_id,
-        "EventData": _data_item(record),
-        "ParameterXml": "".join(f"<Param>{escape(_text(v))}</Param>" for v in _flat_values(record.data)),
+        "EventData": _data_item(record, texts),
+        "ParameterXml": _parameter_xml(record.data, texts),
     }
     if record.level is not None:
         row["EventLevel"] = record.level
@@ -357,10 +380,19 @@ def event_row(record: WindowsRecord) -> dict[str, Any]:
     return row
 
 
-def _data_item(record: WindowsRecord) -> str:
-    """The agent's wrapper around a record's event data."""
-    stamp = record.time.isoformat()
-    return f'<DataItem type="System.XmlData" time={quoteattr(stamp)}>{record.event_data_xml}</DataItem>'
+def _data_item(record: WindowsRecord, texts: list[str] | None) -> str:
+    """The agent's wrapper around a record's event data (``texts``: its :func:`_escaped_texts`)."""
+    xml = record.data_xml if record.data_xml is not None else _event_data_xml(record.data, texts)
+    # an ISO timestamp has no character quoteattr would escape: it is quoted as is
+    stamp = record.time_text or record.time.isoformat()
+    return f'<DataItem type="System.XmlData" time="{stamp}">{xml}</DataItem>'
+
+
+def _parameter_xml(data: Mapping[str, Any], texts: list[str] | None) -> str:
+    """The event data's values as the agent's ``<Param>`` list (a list's items one by one)."""
+    if texts is None:
+        return "".join(f"<Param>{escape(_text(v))}</Param>" for v in _flat_values(data))
+    return f"<Param>{'</Param><Param>'.join(texts)}</Param>" if texts else ""
 
 
 def _flat_values(data: Mapping[str, Any]) -> list[Any]:
@@ -401,6 +433,8 @@ def as_int(value: Any) -> int | None:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
@@ -408,8 +442,64 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+_CONVERTERS: dict[KqlType, Callable[[Any], Any]] = {
+    KqlType.INT: as_int,
+    KqlType.LONG: as_int,
+    KqlType.STRING: _text,
+}
+
+
 def event_data_xml(data: Mapping[str, Any]) -> str:
     """``<EventData>`` with one ``<Data Name=...>`` per field (a list under ``Data``: unnamed items)."""
+    return _event_data_xml(data, _escaped_texts(data))
+
+
+def _event_data_xml(data: Mapping[str, Any], texts: list[str] | None) -> str:
+    """``<EventData>`` from the data and its :func:`_escaped_texts`."""
+    if texts is None:
+        return _event_data_items_xml(data)
+    # records of one event id share their field names: the markup between the values is built once
+    pieces = _event_data_pieces(tuple(data))
+    parts = [""] * (2 * len(texts) + 1)
+    parts[::2] = pieces
+    parts[1::2] = texts
+    return "".join(parts)
+
+
+def _escaped_texts(data: Mapping[str, Any]) -> list[str] | None:
+    """Each event-data value as XML-escaped text, in field order; None when a value is a list (those
+    render as several elements, or joined, by name)."""
+    texts: list[str] = []
+    for value in data.values():
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+        elif kind is int:
+            texts.append(str(value))
+        elif kind is list:
+            return None
+        else:
+            texts.append(_text(value))
+    # one scan over all values: most records have nothing to escape
+    joined = "".join(texts)
+    if "&" in joined or "<" in joined or ">" in joined:
+        return [escape(text) for text in texts]
+    return texts
+
+
+@lru_cache(maxsize=4096)
+def _event_data_pieces(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``<EventData>`` markup around and between the values of these fields."""
+    before = [f'<EventData xmlns="{EVENT_NS}">', *["</Data>"] * len(names)]
+    after = [*(f"<Data Name={quoteattr(name)}>" for name in names), "</EventData>"]
+    return tuple(b + a for b, a in zip(before, after, strict=True))
+
+
+def _event_data_items_xml(data: Mapping[str, Any]) -> str:
     parts = [f'<EventData xmlns="{EVENT_NS}">']
     for name, value in data.items():
         if name == "Data" and isinstance(value, list):
@@ -442,6 +532,13 @@ def parse_time(text: Any) -> datetime | None:
     a time or is a zero FILETIME."""
     if not isinstance(text, str) or not text:
         return None
+    if len(text) == 27 and text[10] == "T" and text[26] == "Z":  # SystemTime as the evtx library writes it
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment if moment >= _EARLIEST_EVENT else None
     value = text.strip().replace(" UTC", "")
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"

@@ -19,6 +19,7 @@ import shutil
 import struct
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO, Any, BinaryIO, ClassVar
 
 import orjson
@@ -28,11 +29,10 @@ from watchkeeper.ingest.normalize.windows import (
     WINDOWS_TABLES,
     WindowsRecord,
     element_xml,
-    event_data_xml,
     parse_time,
     rows_for,
 )
-from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.ingest.parsers.base import BATCH_ROWS, Parsed
 
 __all__ = ["EvtxParser", "record_from_json"]
 
@@ -43,6 +43,7 @@ _CHUNK = 65536
 _SPOOL_MEMORY = 16 * 1024 * 1024
 _CHUNK_IDS = re.compile(r"record IDs (\d+\.\.\d+)")
 _RECORD_NUMBER = re.compile(r"record number (\d+)")
+_ISO_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z", re.ASCII)
 
 
 class NoEventTime(ValueError):
@@ -74,15 +75,17 @@ def _parse_file(handle: IO[bytes], source: str) -> Iterator[Parsed]:
         batch.reject(source, "", f"not a readable EVTX file: {exc}")
         yield batch
         return
+    held = 0  # rows and rejections in the batch (what Parsed.full counts, kept here: it runs per record)
     for item in _records(parser):
         if isinstance(item, tuple):
             where, reason = item
             batch.reject(f"{source}{where}", "", reason)
+            held += 1
         else:
-            _add_record(batch, item, source)
-        if batch.full:
+            held += _add_record(batch, item, source)
+        if held >= BATCH_ROWS:
             yield batch
-            batch = Parsed()
+            batch, held = Parsed(), 0
     if truncated:
         batch.reject(source, "", truncated)
     yield batch
@@ -117,31 +120,30 @@ def _damage(message: str) -> tuple[str, str]:
     return "", f"unreadable part of the file: {message}"
 
 
-def _add_record(batch: Parsed, item: dict[str, Any], source: str) -> None:
-    where = f"{source}#record {item.get('event_record_id')}"
+def _add_record(batch: Parsed, item: dict[str, Any], source: str) -> int:
+    """Add a record's rows (or its rejection) to the batch; how many entries that added."""
     raw = item.get("data") or ""
     try:
         event = orjson.loads(raw)["Event"]
         record = record_from_json(event, item.get("timestamp"))
     except NoEventTime as exc:
-        batch.reject(where, raw, str(exc))
-        return
+        batch.reject(f"{source}#record {item.get('event_record_id')}", raw, str(exc))
+        return 1
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        batch.reject(where, raw, f"unreadable record: {type(exc).__name__}: {exc}")
-        return
-    for table, row in rows_for(record):
+        reason = f"unreadable record: {type(exc).__name__}: {exc}"
+        batch.reject(f"{source}#record {item.get('event_record_id')}", raw, reason)
+        return 1
+    rows = rows_for(record)
+    for table, row in rows:
         batch.add(table, row)
+    return len(rows)
 
 
 def record_from_json(event: dict[str, Any], header_time: str | None = None) -> WindowsRecord:
     """A :class:`WindowsRecord` from the ``evtx`` library's JSON form of ``<Event>``."""
     system = event["System"]
     provider = _attributes(system.get("Provider"))
-    event_time = parse_time(_attributes(system.get("TimeCreated")).get("SystemTime")) or parse_time(
-        header_time
-    )
-    if event_time is None:
-        raise NoEventTime("no event time: TimeCreated and the record header are zero or missing")
+    event_time, time_text = _event_time(system, header_time)
     data, data_xml = _event_data(event)
     execution = _attributes(system.get("Execution"))
     return WindowsRecord(
@@ -163,19 +165,41 @@ def record_from_json(event: dict[str, Any], header_time: str | None = None) -> W
         user_id=_attributes(system.get("Security")).get("UserID"),
         data=data,
         data_xml=data_xml,
+        time_text=time_text,
     )
 
 
-def _event_data(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def _event_time(system: dict[str, Any], header_time: str | None) -> tuple[datetime, str | None]:
+    """The event's time (``TimeCreated``, else the record header's), and its ISO text if known."""
+    text = _attributes(system.get("TimeCreated")).get("SystemTime")
+    moment = parse_time(text)
+    if moment is not None:
+        return moment, _isoformat_text(str(text))  # parse_time read it: it is text
+    moment = parse_time(header_time)
+    if moment is None:
+        raise NoEventTime("no event time: TimeCreated and the record header are zero or missing")
+    return moment, None
+
+
+def _isoformat_text(text: str) -> str | None:
+    """``datetime.isoformat``'s spelling of a SystemTime the library wrote in that shape with ``Z``
+    (``2019-04-27T15:57:25.868863Z`` -> ``...868863+00:00``); None for any other shape, and for
+    whole seconds (isoformat leaves their ``.000000`` out)."""
+    if len(text) == 27 and _ISO_SHAPE.match(text) and not text.endswith(".000000Z"):
+        return text[:26] + "+00:00"
+    return None
+
+
+def _event_data(event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """Event data by field name, and its XML; ``UserData`` (e.g. 1102 log cleared) flattened one level."""
     raw = event.get("EventData")
     if isinstance(raw, dict):
-        data = {k: v for k, v in raw.items() if k != "#attributes"}
+        data = {k: v for k, v in raw.items() if k != "#attributes"} if "#attributes" in raw else raw
         unnamed = data.get("Data")
         if isinstance(unnamed, dict) and "#text" in unnamed:
             text = unnamed["#text"]
             data["Data"] = text if isinstance(text, list) else [text]
-        return data, event_data_xml(data)
+        return data, None  # rendered from the data when a row needs it
     user_data = event.get("UserData")
     if isinstance(user_data, dict):
         fields: dict[str, Any] = {}
@@ -183,13 +207,14 @@ def _event_data(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
             if isinstance(child, dict):
                 fields.update({k: v for k, v in child.items() if k != "#attributes"})
         return fields, element_xml("UserData", user_data)
-    return {}, event_data_xml({})
+    return {}, None
 
 
 def _attributes(element: Any) -> dict[str, Any]:
-    if isinstance(element, dict):
+    # exact type checks: the values are what orjson built, and this runs several times a record
+    if type(element) is dict:
         attributes = element.get("#attributes")
-        if isinstance(attributes, dict):
+        if type(attributes) is dict:
             return attributes
     return {}
 
@@ -200,6 +225,8 @@ def _text_of(value: Any) -> Any:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if type(value) is int:  # what the library writes for numeric header fields
+        return value
     value = _text_of(value)
     try:
         return None if value is None else int(value)
