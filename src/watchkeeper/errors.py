@@ -36,6 +36,7 @@ __all__ = [
     "IngestError",
     "IngestThrottled",
     "InvalidRequestError",
+    "JournalFull",
     "KqlBindError",
     "KqlError",
     "KqlSyntaxError",
@@ -151,7 +152,12 @@ class ConfigurationError(WatchkeeperError):
 
 
 class StoreError(WatchkeeperError):
-    """The event store could not do what was asked."""
+    """The event store could not do what was asked. ``transient``: the store itself is failing
+    (I/O, memory, a busy file), not the data; the same write may succeed later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class IngestError(StoreError):
@@ -227,6 +233,18 @@ class IngestThrottled(Throttled):
             retry_after,
         )
         self.waiting = waiting
+
+
+class JournalFull(Throttled):
+    """A workspace's journal holds as much not-yet-stored data as it may: the store is behind."""
+
+    def __init__(self, pending_bytes: int, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"the workspace's ingestion journal is full ({pending_bytes / 1e6:,.0f} MB waiting to be stored, "
+            f"limit {limit / 1e6:,.0f} MB); retry after {retry_after} s",
+            retry_after,
+        )
+        self.pending_bytes = pending_bytes
 
 
 class NotFoundError(WatchkeeperError):

@@ -153,16 +153,17 @@ def ingest_batch(
     destination: str | None = None,
     batch_id: str | None = None,
 ) -> IngestTally:
-    """Store one received batch in ``workspace`` and audit it (``ingest.batch``: rows per table,
-    rejected records). It returns once the batch is committed to the workspace's store, whole, so
-    a receiver that acknowledges after it has acknowledged only what is on disk. ``batch_id`` (the
-    client's request id) makes a redelivered batch a no-op. Records that cannot be stored go to
-    ``IngestionErrors``; a batch that cannot be stored at all raises and leaves nothing behind."""
+    """Accept one received batch for ``workspace`` and audit it (``ingest.batch``: rows per table,
+    rejected records). It returns once the batch is in the workspace's journal on disk, so a
+    receiver that acknowledges after it has acknowledged only what a crash cannot lose; the
+    journal's writer makes it queryable moments later. ``batch_id`` (the client's request id)
+    makes a redelivered batch a no-op. Records that cannot be stored go to ``IngestionErrors``;
+    a batch that cannot be accepted at all raises and leaves nothing behind."""
     detail: dict[str, object] = {"source": source, "format": input_format}
     if batch_id is not None:
         detail["batch"] = batch_id
     try:
-        tally = runtime.workspaces.get(workspace).ingest_parsed(
+        tally = runtime.workspaces.get(workspace).submit(
             batch, source=source, input_format=input_format, destination=destination, batch_id=batch_id
         )
     except WatchkeeperError as exc:
@@ -254,7 +255,7 @@ def collect_logs(runtime: Runtime, post: CollectorPost, *, request_id: str | Non
         raise CollectorError("InvalidAuthorization", "The signature, key or workspace is not valid.", 403)
     workspace = found[0]
     actor = Actor("key", workspace.id, workspace.tenant_id, request_id)
-    existing = runtime.workspaces.get(workspace).catalog.table(post.table)
+    existing = runtime.workspaces.get(workspace).table_for_writes(post.table)
     source = f"data-collector:{post.log_type}"
     batch = collector_batch(post, workspace_id=workspace.id, existing=existing, now=now, source=source)
     with runtime.ingest_gate.admit(workspace.id):

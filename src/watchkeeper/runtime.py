@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from watchkeeper.directory import WorkspaceRead
+from watchkeeper.directory import WorkspaceRead, every_workspace
 from watchkeeper.errors import ConfigurationError, IngestThrottled, QueryThrottled
 from watchkeeper.identity import KeyRing, TokenIssuer
 from watchkeeper.settings import Settings
 from watchkeeper.state import Database
-from watchkeeper.workspace import Workspace
+from watchkeeper.workspace import JOURNAL_FOLDER, Workspace
 
 __all__ = ["IngestGate", "QueryGate", "Runtime", "WorkspaceStores"]
 
@@ -36,6 +36,16 @@ class WorkspaceStores:
             if record.id not in self._open:
                 self._open[record.id] = Workspace.open(self.folder(record), settings=self.settings)
             return self._open[record.id]
+
+    def recover(self, records: list[WorkspaceRead]) -> int:
+        """Open the workspaces whose journals hold batches received before a restart, which
+        stores them; returns how many entries were stored."""
+        stored = 0
+        for record in records:
+            journal = self.folder(record) / JOURNAL_FOLDER
+            if journal.is_dir() and any(journal.iterdir()):
+                stored += self.get(record).recover()
+        return stored
 
     def folder(self, record: WorkspaceRead) -> Path:
         """The workspace's folder under the data directory (a stored folder never escapes it)."""
@@ -109,6 +119,12 @@ class Runtime:
         self.workspaces = WorkspaceStores(self.settings)
         self.gate = QueryGate(self.settings.tenant_concurrent_queries, self.settings.query_queue_wait)
         self.ingest_gate = IngestGate(self.settings.ingest_queue, self.settings.ingest_queue_wait)
+
+    def recover_journals(self) -> int:
+        """Store every workspace's batches received before a restart (see :meth:`WorkspaceStores.recover`)."""
+        with self.database.session() as session:
+            records = every_workspace(session)
+        return self.workspaces.recover(records)
 
     def close(self) -> None:
         self.workspaces.close()

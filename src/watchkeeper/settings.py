@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     ingest_queue_wait: float = Field(
         default=5.0, ge=0, description="seconds a batch waits for room in a full queue before a 429"
     )
+    ingest_journal_limit: int = Field(
+        default=1 << 30, ge=1 << 20,
+        description="bytes of received data one workspace's journal may hold before it is stored; past it, 429",
+    )  # fmt: skip
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

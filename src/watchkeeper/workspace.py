@@ -10,21 +10,33 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import orjson
+import pyarrow as pa
 
 from watchkeeper import kql
-from watchkeeper.errors import CatalogError, ExternalDataRefused, IngestError, QueryTimeout
-from watchkeeper.ingest.parsers.base import DESTINATION, Parsed, Rejected
+from watchkeeper.errors import CatalogError, ExternalDataRefused, JournalFull, QueryTimeout
+from watchkeeper.ingest.batches import (
+    INGESTION_ERRORS,
+    IngestTally,
+    PreparedBatch,
+    merged_parts,
+    prepare,
+    refused_rows,
+)
+from watchkeeper.ingest.journal import Entry, Journal
+from watchkeeper.ingest.parsers.base import Parsed
 from watchkeeper.ingest.usage import USAGE, usage_rows
+from watchkeeper.ingest.writer import JournalWriter
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
@@ -36,34 +48,12 @@ from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arro
 from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult
 
-__all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "IngestTally", "Workspace"]
+__all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "JOURNAL_FOLDER", "IngestTally", "Workspace"]
 
-# the table records that could not be stored go to, with the reason
-INGESTION_ERRORS = "IngestionErrors"
+log = logging.getLogger(__name__)
 
-
-@dataclass
-class IngestTally:
-    """What an ingestion stored: rows per table, and records sent to ``IngestionErrors``."""
-
-    tables: dict[str, int] = field(default_factory=dict)
-    rejected: int = 0
-    duplicate: bool = False  # the batch's id was stored before: nothing was written this time
-
-    def add(self, other: IngestTally) -> None:
-        for table, rows in other.tables.items():
-            self.tables[table] = self.tables.get(table, 0) + rows
-        self.rejected += other.rejected
-
-
-def _raw(row: dict[str, Any]) -> str:
-    return orjson.dumps(row, default=str).decode()
-
-
-def _error_row(source: str, input_format: str, table: str, reason: str, raw: str) -> dict[str, Any]:
-    cut = Rejected.of(source, raw, reason)
-    return {"Source": source, "InputFormat": input_format, "DestinationTable": table, "Reason": reason,
-            "RawRecord": cut.raw}  # fmt: skip
+# the workspace's ingestion journal, in its folder
+JOURNAL_FOLDER = "journal"
 
 
 def _requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> QueryLimits:
@@ -111,6 +101,9 @@ class Workspace:
         limits: QueryLimits | None = None,
         path: Path | None = None,
         external_data_allow: Iterable[str] = (),
+        journal: Path | None = None,
+        journal_limit: int = 1 << 30,
+        journal_wait: float = 5.0,
     ) -> None:
         self.store = store
         for function in kql.host_functions():
@@ -122,23 +115,40 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._functions: dict[str, StoredFunction] = {}
         self._usage = threading.local()  # per thread: the appends of the batch being stored
+        # custom tables' definitions as decided for the batches typed so far (ahead of the store)
+        self._schemas: dict[str, TableDef] = {}
+        self._schema_lock = threading.RLock()
+        self._journal_folder = journal
+        self._journal: Journal | None = None
+        self._writer: JournalWriter | None = None
+        self.journal_limit = journal_limit
+        self.journal_wait = journal_wait
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, settings: Settings | None = None) -> Workspace:
         """Open (creating if needed) the workspace in folder ``path``; ``None`` keeps it in memory.
 
-        A path ending in ``.duckdb`` names the database file itself.
+        A path ending in ``.duckdb`` names the database file itself (and the journal lies beside
+        it). Batches received before a restart and not yet stored are stored before it returns.
         """
-        limits = None
-        allow: list[str] = []
+        options: dict[str, Any] = {}
         if settings is not None:
-            limits = QueryLimits(max_rows=settings.query_row_limit, timeout=settings.query_timeout)
-            allow = settings.external_data_allow
+            options = {
+                "limits": QueryLimits(max_rows=settings.query_row_limit, timeout=settings.query_timeout),
+                "external_data_allow": settings.external_data_allow,
+                "journal_limit": settings.ingest_journal_limit,
+                "journal_wait": settings.ingest_queue_wait,
+            }
         if path is None:
-            return cls(DuckDBEventStore(None), limits=limits, external_data_allow=allow)
+            return cls(DuckDBEventStore(None), **options)
         folder = Path(path)
         database = folder if folder.suffix == ".duckdb" else folder / EVENTS_FILE
-        return cls(DuckDBEventStore(database), limits=limits, path=folder, external_data_allow=allow)
+        journal = database.parent / (
+            JOURNAL_FOLDER if database.name == EVENTS_FILE else f"{database.stem}.journal"
+        )
+        workspace = cls(DuckDBEventStore(database), path=folder, journal=journal, **options)
+        workspace.recover()
+        return workspace
 
     # ---------------------------------------------------------------- catalog
 
@@ -159,6 +169,12 @@ class Workspace:
             raise CatalogError(f"unknown table '{name}'")
         return found
 
+    def table_for_writes(self, name: str) -> TableDef | None:
+        """``name``'s definition as the next batch written to it is typed: a custom table's
+        columns include those of batches accepted but not yet stored."""
+        with self._schema_lock:
+            return self._schemas.get(name) or self.catalog.table(name)
+
     # ---------------------------------------------------------------- data
 
     def ingest(
@@ -176,17 +192,8 @@ class Workspace:
         unknown ``..._CL`` table creates it with columns inferred from the rows; new fields add
         columns to an existing custom table.
         """
-        definition = self._table_for_write(table, rows, columns or {})
-        batch = to_arrow(definition, rows, now=now or datetime.now(UTC))
-        try:
-            written = self.store.append(definition, batch)
-        finally:
-            if definition.is_custom:
-                self._catalog = None  # the table may be new or have new columns
-        measured = getattr(self._usage, "batches", None)
-        if measured is not None:
-            measured.append((table, batch))
-        return written
+        definition, batch = self._typed(table, rows, columns or {}, now or datetime.now(UTC))
+        return self._append(definition, batch)
 
     def ingest_parsed(
         self,
@@ -197,72 +204,104 @@ class Workspace:
         destination: str | None = None,
         batch_id: str | None = None,
     ) -> IngestTally:
-        """Store a parser's batch, all of it or (if storing fails) none of it. Rows a table cannot
-        hold (a value of the wrong type, a column it lacks) and the records the parser could not
-        read go to ``IngestionErrors`` with the reason; the rest is written. ``destination``
-        names the table of generic formats' rows. A ``batch_id`` already stored is not stored
-        again: the tally says ``duplicate``."""
+        """Store a parser's batch now, all of it or (if storing fails) none of it. Rows a table
+        cannot hold (a value of the wrong type, a column it lacks) and the records the parser
+        could not read go to ``IngestionErrors`` with the reason; the rest is written.
+        ``destination`` names the table of generic formats' rows. A ``batch_id`` already stored
+        is not stored again: the tally says ``duplicate``."""
         try:
             with self.store.write_unit(batch_id) as fresh:
                 if not fresh:
                     return IngestTally(duplicate=True)
-                return self._measured(parsed, source, input_format, destination)
+                prepared = prepare(parsed, self._typed, source=source, input_format=input_format,
+                                   now=datetime.now(UTC), destination=destination)  # fmt: skip
+                self._store_prepared([prepared])
         except BaseException:
-            self._catalog = None  # custom tables the batch created or widened are gone again
+            self._forget_schemas()  # custom tables the batch created or widened are gone again
             raise
+        self._catalog = None  # read again now that the unit is committed (and its tables visible)
+        return prepared.tally
 
-    def _store_parsed(
-        self, parsed: Parsed, source: str, input_format: str, destination: str | None
+    def submit(
+        self,
+        parsed: Parsed,
+        *,
+        source: str,
+        input_format: str,
+        destination: str | None = None,
+        batch_id: str | None = None,
     ) -> IngestTally:
-        tally = IngestTally()
-        errors = [_error_row(r.source, input_format, "", r.reason, r.raw) for r in parsed.rejected]
-        for table, rows in parsed.tables.items():
-            name = destination if table == DESTINATION else table
-            if name is None:
-                raise CatalogError(f"{input_format} data names no table: give the destination table")
-            written, refused = self._ingest_or_sort(name, rows, parsed.columns.get(table, {}))
-            if written:
-                tally.tables[name] = tally.tables.get(name, 0) + written
-            errors += [_error_row(source, input_format, name, reason, raw) for raw, reason in refused]
-        if errors:
-            self.ingest(INGESTION_ERRORS, errors)
-            tally.rejected += len(errors)
-        return tally
+        """Accept a batch for storing: typed, then written to the workspace's journal and made
+        durable, which is when it counts as received (a crash after this loses nothing); the
+        writer stores it shortly after (:meth:`flush` waits for that). A workspace kept in memory
+        has no journal and stores it at once. A ``batch_id`` seen before is not taken again (the
+        tally says ``duplicate``). Raises :class:`~watchkeeper.errors.JournalFull` when the
+        store is too far behind."""
+        journal = self._journal_for_writes()
+        if journal is None:
+            return self.ingest_parsed(parsed, source=source, input_format=input_format,
+                                      destination=destination, batch_id=batch_id)  # fmt: skip
+        if batch_id is not None and (journal.contains(batch_id) or self.store.has_unit(batch_id)):
+            return IngestTally(duplicate=True)
+        self._wait_for_room(journal)
+        prepared = prepare(parsed, self._typed, source=source, input_format=input_format,
+                           now=datetime.now(UTC), destination=destination)  # fmt: skip
+        prepared.batch_id = batch_id
+        if journal.append(prepared, unless=self.store.has_unit) is None:
+            return IngestTally(duplicate=True)
+        assert self._writer is not None
+        self._writer.notify()
+        return prepared.tally
 
-    def _measured(
-        self, parsed: Parsed, source: str, input_format: str, destination: str | None
-    ) -> IngestTally:
-        """Store the batch, then one ``Usage`` row per table it wrote: rows, size, the span of
-        its event times and how long after them it became queryable (in the same write unit)."""
-        self._usage.batches = []
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is stored (queryable); False on ``timeout``."""
+        if self._writer is None or self._journal is None:
+            return True
+        return self._writer.wait_for(self._journal.last_seq, timeout)
+
+    # ---------------------------------------------------------------- typing and storing
+
+    def _typed(
+        self, table: str, rows: Rows, declared: Mapping[str, KqlType], now: datetime
+    ) -> tuple[TableDef, pa.Table]:
+        """``rows`` typed to ``table``; a custom table's definition is decided here, under a lock,
+        so that batches typed before the first of them is stored agree on its columns."""
+        with self._schema_lock:
+            definition = self._table_for_write(table, rows, declared)
+        batch = to_arrow(definition, rows, now=now)
+        if definition.is_custom:
+            with self._schema_lock:
+                known = self._schemas.get(table)
+                self._schemas[table] = definition if known is None else known.with_columns(definition.columns)
+        return definition, batch
+
+    def _append(self, definition: TableDef, batch: pa.Table) -> int:
         try:
-            tally = self._store_parsed(parsed, source, input_format, destination)
-            usage = usage_rows(self._usage.batches, now=datetime.now(UTC), source=input_format)
+            written = self.store.append(definition, batch)
         finally:
-            self._usage.batches = None
+            if definition.is_custom:
+                self._catalog = None  # the table may be new or have new columns
+        measured = getattr(self._usage, "batches", None)
+        if measured is not None:
+            measured.append((definition.name, batch))
+        return written
+
+    def _store_prepared(self, batches: list[PreparedBatch]) -> None:
+        """Append prepared batches, one write per table, then one ``Usage`` row per table and
+        input format: rows, size, the span of event times and how long after them they became
+        queryable. Called inside a write unit."""
+        now = datetime.now(UTC)
+        for definition, data in merged_parts(batches):
+            self._append(definition, data)
+        usage: list[dict[str, Any]] = []
+        for input_format in dict.fromkeys(b.input_format for b in batches):
+            parts = [(t.name, d) for b in batches if b.input_format == input_format for t, d in b.parts]
+            usage += usage_rows(parts, now=now, source=input_format)
         if usage:
             self.ingest(USAGE, usage)
-        return tally
-
-    def _ingest_or_sort(
-        self, table: str, rows: list[dict[str, Any]], columns: Mapping[str, KqlType]
-    ) -> tuple[int, list[tuple[str, str]]]:
-        """Write ``rows``; if some cannot be stored, write the others and return those with why."""
-        try:
-            return self.ingest(table, rows, columns=columns), []
-        except IngestError as exc:
-            reasons = dict(exc.reasons)
-            if not reasons:
-                return 0, [(_raw(row), str(exc)) for row in rows]
-        kept = [row for i, row in enumerate(rows) if i not in reasons]
-        refused = [(_raw(rows[i]), reason) for i, reason in sorted(reasons.items())]
-        try:
-            return (self.ingest(table, kept, columns=columns) if kept else 0), refused
-        except IngestError as exc:  # what remains still fails together: keep it all, with the reason
-            return 0, refused + [(_raw(row), str(exc)) for row in kept]
 
     def _table_for_write(self, name: str, rows: Rows, declared: Mapping[str, KqlType]) -> TableDef:
-        existing = self.catalog.table(name)
+        existing = self._schemas.get(name) or self.catalog.table(name)
         if existing is not None and not existing.is_custom:
             return existing
         if not is_custom_table_name(name):
@@ -274,6 +313,73 @@ class Workspace:
         if existing is None:
             return custom_table(name, inferred)
         return existing.with_columns(merge_columns(existing.columns, inferred))
+
+    def _forget_schemas(self) -> None:
+        with self._schema_lock:
+            self._schemas.clear()
+        self._catalog = None
+
+    # ---------------------------------------------------------------- the journal
+
+    def _journal_for_writes(self) -> Journal | None:
+        """The journal (opened, and its writer started, on first use); None in memory."""
+        if self._journal_folder is None:
+            return None
+        with self._schema_lock:
+            if self._journal is None:
+                self._open_journal()
+        return self._journal
+
+    def _open_journal(self) -> None:
+        assert self._journal_folder is not None
+        journal = Journal(self._journal_folder, committed=self.store.journal_position())
+        writer = JournalWriter(
+            journal, self._commit_entries, self._dead_letter, name=self._journal_folder.parent.name
+        )
+        self._journal, self._writer = journal, writer
+        writer.start()
+
+    def recover(self, timeout: float | None = None) -> int:
+        """Store what the journal holds from before a restart (entries received but not yet
+        stored when the process stopped); returns how many entries that was."""
+        if self._journal_folder is None or not self._journal_folder.is_dir():
+            return 0
+        journal = self._journal_for_writes()
+        assert journal is not None
+        waiting, _ = journal.pending()
+        if waiting:
+            log.info("workspace %s: storing %d journal entries received before a restart", self.path, waiting)
+            self.flush(timeout)
+        return waiting
+
+    def _wait_for_room(self, journal: Journal) -> None:
+        _, pending = journal.pending()
+        if pending < self.journal_limit:
+            return
+        assert self._writer is not None
+        deadline = time.monotonic() + self.journal_wait
+        while pending >= self.journal_limit and time.monotonic() < deadline:
+            self._writer.wait_for(self._writer.position + 1, max(0.0, deadline - time.monotonic()))
+            _, pending = journal.pending()
+        if pending >= self.journal_limit:
+            raise JournalFull(pending, self.journal_limit, max(1, math.ceil(self.journal_wait)))
+
+    def _commit_entries(self, entries: list[Entry]) -> None:
+        """The writer's write: the entries' rows, their batch ids and the journal position, together."""
+        ids = [e.batch.batch_id for e in entries if e.batch.batch_id is not None]
+        with self.store.write_unit(None, carries=ids, position=entries[-1].seq):
+            self._store_prepared([e.batch for e in entries])
+        self._catalog = None  # read again now that the unit is committed (and its tables visible)
+
+    def _dead_letter(self, entry: Entry, reason: str) -> None:
+        """An entry the store refuses: its rows go to ``IngestionErrors`` with the reason."""
+        batch = entry.batch
+        errors = refused_rows(batch, reason)
+        ids = [batch.batch_id] if batch.batch_id is not None else []
+        with self.store.write_unit(None, carries=ids, position=entry.seq):
+            if errors:
+                self.ingest(INGESTION_ERRORS, errors)
+        self._catalog = None
 
     # ---------------------------------------------------------------- queries
 
@@ -340,6 +446,11 @@ class Workspace:
     # ---------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
+        """Store what the journal holds (for up to 30 s; the rest waits for the next start), close."""
+        if self._writer is not None:
+            self._writer.stop()
+        if self._journal is not None:
+            self._journal.close()
         self.store.close()
 
     def __enter__(self) -> Workspace:

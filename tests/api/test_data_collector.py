@@ -58,7 +58,10 @@ def store(platform: Platform, tenant: str = "a", name: str = "main") -> Workspac
     with platform.runtime.database.session() as session:
         found = find_workspace(session, tenant_id=platform.tenants[tenant].id, ref=name)
     assert found is not None
-    return platform.runtime.workspaces.get(found)
+    workspace = platform.runtime.workspaces.get(found)
+    # an acknowledged batch is in the journal; the writer makes it queryable moments later
+    assert workspace.flush(timeout=30)
+    return workspace
 
 
 def library_authorization(workspace_id: str, key: str, date: str, length: int) -> str:

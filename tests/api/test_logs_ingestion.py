@@ -53,7 +53,10 @@ def store(platform: Platform, tenant: str = "a") -> Workspace:
     with platform.runtime.database.session() as session:
         found = find_workspace(session, tenant_id=platform.tenants[tenant].id, ref="main")
     assert found is not None
-    return platform.runtime.workspaces.get(found)
+    workspace = platform.runtime.workspaces.get(found)
+    # an acknowledged batch is in the journal; the writer makes it queryable moments later
+    assert workspace.flush(timeout=30)
+    return workspace
 
 
 def post(

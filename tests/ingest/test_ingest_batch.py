@@ -42,6 +42,7 @@ def test_a_batch_is_stored_rejections_kept_and_the_write_audited(runtime: Runtim
     assert tally.tables == {"Syslog": 1, "Notes_CL": 1}
     assert tally.rejected == 2
     store = runtime.workspaces.get(workspace)
+    assert store.flush(timeout=30)  # acknowledged from the journal; the writer stores it moments later
     assert store.query("Notes_CL | project Note").rows == [("custom",)]
     reasons = {row[0] for row in store.query("IngestionErrors | project Reason").rows}
     assert reasons == {"column TimeGenerated (datetime): not a datetime: 'not a time'", "not syslog"}

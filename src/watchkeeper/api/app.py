@@ -5,6 +5,7 @@ Routes are grouped by protocol (``routes/``); each protocol's wire shapes live i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # batches acknowledged before a restart are stored before anything is answered
+        await asyncio.to_thread(runtime.recover_journals)
         yield
         if owned:
             runtime.close()

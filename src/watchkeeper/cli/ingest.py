@@ -95,8 +95,9 @@ def _check_table_name(table: str | None) -> None:
 
 # rows gathered (over batches, and over files of one format) before they are stored together: a
 # store appends large batches much faster than many small ones (each append of a wide table costs
-# tens of milliseconds however few its rows)
-WRITE_ROWS = 50_000
+# tens of milliseconds however few its rows); DuckDB writes whole row groups (122,880 rows) straight
+# to the file, and the rest through its write-ahead log
+WRITE_ROWS = 122_880
 
 
 @dataclass
@@ -138,6 +139,8 @@ def ingest_sources(ws: Workspace, sources: list[Source], forced: Parser | None, 
                 progress.update(task, description=_progress(source, run))
         for gathered in pending.values():
             _write(ws, gathered, table, run)
+        progress.update(task, description="storing the last batches")
+        ws.flush()
     return run
 
 
@@ -155,8 +158,8 @@ def _read_source(
 
 def _write(ws: Workspace, gathered: _Pending, table: str | None, run: IngestRun) -> None:
     if gathered.batch.rows or gathered.batch.rejected:
-        tally = ws.ingest_parsed(gathered.batch, source=gathered.source, input_format=gathered.parser.name,
-                                 destination=table)  # fmt: skip
+        tally = ws.submit(gathered.batch, source=gathered.source, input_format=gathered.parser.name,
+                          destination=table)  # fmt: skip
         run.tally.add(tally)
     gathered.batch, gathered.sources = Parsed(), []
 

@@ -128,6 +128,13 @@ def list_workspaces(session: Session, *, tenant_id: str) -> list[WorkspaceRead]:
     return [WorkspaceRead.model_validate(w) for w in session.scalars(query.order_by(WorkspaceRecord.name))]
 
 
+def every_workspace(session: Session) -> list[WorkspaceRead]:
+    """All tenants' workspaces: for the server's own housekeeping (journal recovery), never for
+    answering a caller."""
+    query = select(WorkspaceRecord).order_by(WorkspaceRecord.tenant_id, WorkspaceRecord.name)
+    return [WorkspaceRead.model_validate(w) for w in session.scalars(query)]
+
+
 def _require_tenant(session: Session, tenant_id: str) -> None:
     if session.get(Tenant, tenant_id) is None:
         raise DirectoryError(f"no tenant with id {tenant_id!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -48,11 +49,25 @@ class EventStore(Protocol):
         """Append rows already coerced to the table's storage types; returns the row count."""
         ...
 
-    def write_unit(self, unit_id: str | None) -> AbstractContextManager[bool]:
+    def write_unit(
+        self, unit_id: str | None, *, carries: Sequence[str] = (), position: int | None = None
+    ) -> AbstractContextManager[bool]:
         """Group appends into one unit: inside ``with store.write_unit(id) as fresh``, appends are
         committed together when the block ends (or none of them, if it raises). ``fresh`` is False
         when a unit with this id was already committed: the caller skips its appends, so that a
-        batch delivered twice is stored once. ``None`` names no unit (no deduplication)."""
+        batch delivered twice is stored once. ``None`` names no unit (no deduplication).
+
+        A unit the journal writer commits names the batches it ``carries`` (their ids are
+        recorded as committed units) and the journal ``position`` it reaches, both committed with
+        the appends."""
+        ...
+
+    def has_unit(self, unit_id: str) -> bool:
+        """Whether a unit (or a carried batch) with this id was committed."""
+        ...
+
+    def journal_position(self) -> int:
+        """The journal position of the last unit that recorded one (0 when none did)."""
         ...
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:

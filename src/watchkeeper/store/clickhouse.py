@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ class ChdbEventStore:
         self._tables: dict[str, TableDef] = {}
         self._database = "watchkeeper" if path else f"wk_{uuid.uuid4().hex}"
         self._temporary = path is None
+        self._kept_books = False
         name = _ident(self._database).sql("clickhouse")
         self._run(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
                   else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
@@ -126,27 +127,52 @@ class ChdbEventStore:
             try:
                 self._run(insert.sql("clickhouse"))
             except Exception as exc:
-                raise StoreError(f"could not append to {table.name}: {exc}") from exc
+                # chdb reports every failure alike: a write it refused may succeed later
+                raise StoreError(f"could not append to {table.name}: {exc}", transient=True) from exc
         return int(rows.num_rows)
 
     @contextmanager
-    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
-        """chdb has no transactions: the unit's id is recorded after its appends, so a unit is
-        skipped when delivered again, but one cut short by a crash may be stored in part (and
-        then again in full when redelivered)."""
-        if unit_id is not None:
-            self._run("CREATE TABLE IF NOT EXISTS _wk_units (unit_id String, committed_at DateTime) "
-                      "ENGINE = MergeTree ORDER BY unit_id")  # fmt: skip
-            if self._unit_seen(unit_id):
-                yield False
-                return
+    def write_unit(
+        self, unit_id: str | None, *, carries: Sequence[str] = (), position: int | None = None
+    ) -> Iterator[bool]:
+        """chdb has no transactions: the unit's ids and position are recorded after its appends,
+        so a unit is skipped when delivered again, but one cut short by a crash may be stored in
+        part (and then again in full when redelivered or replayed from the journal)."""
+        self._bookkeeping()
+        if unit_id is not None and self._unit_seen(unit_id):
+            yield False
+            return
         yield True
-        if unit_id is not None:
-            self._run(
-                exp.insert(exp.select(exp.Literal.string(unit_id), exp.func("now")), "_wk_units").sql(
-                    "clickhouse"
-                )
+        ids = ([unit_id] if unit_id is not None else []) + list(carries)
+        if ids:
+            rows = [exp.Tuple(expressions=[exp.Literal.string(i), exp.func("now")]) for i in ids]
+            insert = exp.Insert(
+                this=exp.Table(this=_ident("_wk_units")), expression=exp.Values(expressions=rows)
             )
+            self._run(insert.sql("clickhouse"))
+        if position is not None:
+            self._run(
+                exp.insert(exp.select(exp.Literal.number(int(position))), "_wk_journal").sql("clickhouse")
+            )
+
+    def _bookkeeping(self) -> None:
+        if self._kept_books:
+            return
+        self._run("CREATE TABLE IF NOT EXISTS _wk_units (unit_id String, committed_at DateTime) "
+                  "ENGINE = MergeTree ORDER BY unit_id")  # fmt: skip
+        self._run(
+            "CREATE TABLE IF NOT EXISTS _wk_journal (position Int64) ENGINE = MergeTree ORDER BY tuple()"
+        )
+        self._kept_books = True
+
+    def has_unit(self, unit_id: str) -> bool:
+        self._bookkeeping()
+        return self._unit_seen(unit_id)
+
+    def journal_position(self) -> int:
+        self._bookkeeping()
+        result = self.execute("SELECT max(position) FROM _wk_journal", [("p", KqlType.LONG)], QueryLimits())
+        return int(result.rows[0][0] or 0) if result.rows else 0
 
     def _unit_seen(self, unit_id: str) -> bool:
         query = (

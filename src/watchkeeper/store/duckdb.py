@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,11 @@ class DuckDBEventStore:
         self._running: set[duckdb.DuckDBPyConnection] = set()  # cursors of queries in flight
         self._idle = threading.Condition()
         self._known: dict[str, TableDef] = {}
+        # names of the tables with storage, as committed (None: read them again); tables a write
+        # unit creates join them when it commits
         self._stored: set[str] | None = None
+        self._stored_changes = 0
+        self._creating: set[str] = set()
         self._functions: dict[str, HostFunction] = {}
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS _wk_columns (table_name VARCHAR, column_name VARCHAR, kql_type VARCHAR, "
@@ -69,6 +73,8 @@ class DuckDBEventStore:
             "CREATE TABLE IF NOT EXISTS _wk_units (unit_id VARCHAR PRIMARY KEY, committed_at TIMESTAMPTZ)"
         )
         self._con.execute("DELETE FROM _wk_units WHERE committed_at < now() - INTERVAL 7 DAY")
+        # how far the ingestion journal has been stored (one row)
+        self._con.execute("CREATE TABLE IF NOT EXISTS _wk_journal (position BIGINT)")
         self._unit_open = False
         self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -124,32 +130,56 @@ class DuckDBEventStore:
             self._con.execute("INSERT INTO _wk_columns SELECT * FROM _wk_meta_batch")
         finally:
             self._con.unregister("_wk_meta_batch")
-        if self._stored is not None:
-            self._stored.add(table)
+        self._creating.add(table)
+        if not self._unit_open:
+            self._created()
 
-    def _read_table(self, name: str) -> TableDef | None:
-        rows = self._con.execute(
-            "SELECT column_name, kql_type FROM _wk_columns WHERE table_name = ? ORDER BY ordinal", [name]
-        ).fetchall()
+    def _created(self) -> None:
+        """The tables created are committed: queries may name them now."""
+        if self._stored is not None:
+            self._stored |= self._creating
+        self._stored_changes += 1
+        self._creating.clear()
+
+    def _read_table(self, name: str, connection: duckdb.DuckDBPyConnection | None = None) -> TableDef | None:
+        rows = (
+            (connection or self._con)
+            .execute(
+                "SELECT column_name, kql_type FROM _wk_columns WHERE table_name = ? ORDER BY ordinal", [name]
+            )
+            .fetchall()
+        )
         if not rows:
             return None
         return TableDef(name, tuple(ColumnDef(c, KqlType(t)) for c, t in rows))
 
     def custom_tables(self) -> list[TableDef]:
-        with self._lock:
-            names = [r[0] for r in self._con.execute(
+        # a cursor of its own sees what is committed, without waiting for a write in progress
+        cursor = self._con.cursor()
+        try:
+            names = [r[0] for r in cursor.execute(
                 "SELECT DISTINCT table_name FROM _wk_columns WHERE table_name LIKE '%\\_CL' ESCAPE '\\' ORDER BY 1"
             ).fetchall()]  # fmt: skip
-            tables = [self._read_table(n) for n in names]
+            tables = [self._read_table(n, cursor) for n in names]
+        finally:
+            cursor.close()
         return [t for t in tables if t is not None]
 
     def stored_tables(self) -> set[str]:
         """Names of every table with storage (tables that were written to)."""
-        with self._lock:
-            if self._stored is None:
-                rows = self._con.execute("SELECT DISTINCT table_name FROM _wk_columns").fetchall()
-                self._stored = {r[0] for r in rows}
-            return set(self._stored)
+        stored = self._stored
+        if stored is None:
+            changes = self._stored_changes
+            cursor = self._con.cursor()  # committed tables, without waiting for a write in progress
+            try:
+                rows = cursor.execute("SELECT DISTINCT table_name FROM _wk_columns").fetchall()
+            finally:
+                cursor.close()
+            stored = {r[0] for r in rows}
+            with self._lock:
+                if self._stored is None and self._stored_changes == changes:
+                    self._stored = stored
+        return set(stored)
 
     # ---------------------------------------------------------------- host functions
 
@@ -188,7 +218,9 @@ class DuckDBEventStore:
                 cursor.register("_wk_batch", renamed)
                 cursor.execute(insert)
             except duckdb.Error as exc:
-                raise StoreError(f"could not append to {table.name}: {exc}") from exc
+                raise StoreError(
+                    f"could not append to {table.name}: {exc}", transient=_transient(exc)
+                ) from exc
             finally:
                 cursor.unregister("_wk_batch")
                 if cursor is not self._con:
@@ -207,22 +239,28 @@ class DuckDBEventStore:
         return sql
 
     @contextmanager
-    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
+    def write_unit(
+        self, unit_id: str | None, *, carries: Sequence[str] = (), position: int | None = None
+    ) -> Iterator[bool]:
         """One DuckDB transaction around the block's appends (and the tables they create); the
-        unit's id is recorded in the same transaction, so a unit is stored once or not at all."""
+        unit's id, the ids it carries and its journal position are recorded in the same
+        transaction, so a unit is stored once or not at all."""
         with self._lock:
             self._con.execute("BEGIN TRANSACTION")
             self._unit_open = True
             try:
                 fresh = self._claim(unit_id)
                 yield fresh
+                if fresh:
+                    self._record(carries, position)
             except BaseException:
                 self._con.execute("ROLLBACK")
                 self._known.clear()  # tables the unit created or widened are gone again
-                self._stored = None
+                self._creating.clear()
                 raise
             else:
                 self._con.execute("COMMIT")
+                self._created()
             finally:
                 self._unit_open = False
 
@@ -234,6 +272,30 @@ class DuckDBEventStore:
             return False
         self._con.execute("INSERT INTO _wk_units VALUES (?, now())", [unit_id])
         return True
+
+    def _record(self, carries: Sequence[str], position: int | None) -> None:
+        if carries:
+            self._con.executemany("INSERT OR IGNORE INTO _wk_units VALUES (?, now())", [[i] for i in carries])
+        if position is not None:
+            self._con.execute("DELETE FROM _wk_journal")
+            self._con.execute("INSERT INTO _wk_journal VALUES (?)", [position])
+
+    def has_unit(self, unit_id: str) -> bool:
+        cursor = self._con.cursor()
+        try:
+            return (
+                cursor.execute("SELECT 1 FROM _wk_units WHERE unit_id = ?", [unit_id]).fetchone() is not None
+            )
+        finally:
+            cursor.close()
+
+    def journal_position(self) -> int:
+        cursor = self._con.cursor()  # what is committed, without waiting for a write in progress
+        try:
+            found = cursor.execute("SELECT max(position) FROM _wk_journal").fetchone()
+        finally:
+            cursor.close()
+        return int(found[0]) if found and found[0] is not None else 0
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
         started = time.perf_counter()
@@ -268,6 +330,15 @@ class DuckDBEventStore:
             self._idle.wait_for(lambda: not self._running, timeout=10)
         with self._lock:
             self._con.close()
+
+
+# failures of the engine or the machine rather than of the rows being written
+_TRANSIENT = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException,
+              duckdb.InterruptException, duckdb.FatalException, duckdb.InternalException)  # fmt: skip
+
+
+def _transient(exc: duckdb.Error) -> bool:
+    return isinstance(exc, _TRANSIENT)
 
 
 def _first_line(exc: Exception) -> str:

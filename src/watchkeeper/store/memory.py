@@ -7,7 +7,7 @@ run on a throw-away DuckDB connection over them, so behaviour matches the embedd
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pyarrow as pa
@@ -33,6 +33,7 @@ class MemoryEventStore:
         self._lock = threading.Lock()
         self._unit = threading.RLock()  # one write unit at a time
         self._units: set[str] = set()
+        self._position = 0
         self._functions: dict[str, HostFunction] = {}
 
     def ensure_table(self, table: TableDef) -> None:
@@ -50,7 +51,9 @@ class MemoryEventStore:
         return int(rows.num_rows)
 
     @contextmanager
-    def write_unit(self, unit_id: str | None) -> Iterator[bool]:
+    def write_unit(
+        self, unit_id: str | None, *, carries: Sequence[str] = (), position: int | None = None
+    ) -> Iterator[bool]:
         """Appends in the block are kept together, or dropped together if it raises."""
         with self._unit:
             if unit_id is not None and unit_id in self._units:
@@ -66,6 +69,15 @@ class MemoryEventStore:
                 raise
             if unit_id is not None:
                 self._units.add(unit_id)
+            self._units.update(carries)
+            if position is not None:
+                self._position = position
+
+    def has_unit(self, unit_id: str) -> bool:
+        return unit_id in self._units
+
+    def journal_position(self) -> int:
+        return self._position
 
     def rows(self, table: str) -> list[dict[str, object]]:
         """Every row appended to ``table``, as dicts (what a test asserts on)."""
