@@ -262,3 +262,32 @@ def test_a_workspace_with_a_full_ingestion_queue_answers_429_with_retry_after(
     taken = post(client, platform, rules["syslog"].immutable_id, "Microsoft-Syslog", body)
     assert taken.status_code == 204, taken.text
     assert store(platform).query('Syslog | where Computer == "queued" | count').rows == [(1,)]
+
+
+def test_a_journal_the_store_has_fallen_behind_on_answers_429_and_keeps_what_it_took(
+    client: httpx.Client, platform: Platform, rules: dict[str, CollectionRuleRead]
+) -> None:
+    """The store is held busy from the test (standing in for one too slow to keep up) while the
+    journal's limit is tiny: the batch that finds the journal over its limit is refused with a
+    retry time; what was acknowledged before is stored once the store catches up."""
+    workspace = store(platform)
+    limit, wait = workspace.journal_limit, workspace.journal_wait
+    rule = rules["syslog"].immutable_id
+
+    def body(computer: str) -> bytes:
+        return json.dumps(
+            [{"TimeGenerated": NOW.isoformat(), "Computer": computer, "SyslogMessage": "m"}]
+        ).encode()
+
+    workspace.journal_limit, workspace.journal_wait = 1, 0.2
+    try:
+        with workspace.store._lock:  # the writer cannot store anything meanwhile
+            first = post(client, platform, rule, "Microsoft-Syslog", body("behind-1"))
+            assert first.status_code == 204, first.text
+            refused = post(client, platform, rule, "Microsoft-Syslog", body("behind-2"))
+            assert "journal is full" in _error(refused, 429, "TooManyRequests")
+            assert int(refused.headers["Retry-After"]) >= 1
+    finally:
+        workspace.journal_limit, workspace.journal_wait = limit, wait
+    rows = store(platform).query('Syslog | where Computer startswith "behind-" | project Computer').rows
+    assert rows == [("behind-1",)]

@@ -317,8 +317,13 @@ def _longest(column: pa.ChunkedArray) -> int:
 
 
 def _with_blank_columns(data: pa.Table, blank: list[str]) -> pa.Table:
+    if not blank:
+        return data
+    # one array of empty strings (offsets all zero, no characters) shared by every blank column
+    rows = data.num_rows
+    empty = pa.StringArray.from_buffers(rows, pa.py_buffer(bytes(4 * (rows + 1))), pa.py_buffer(b""))
     for name in blank:
-        data = data.append_column(name, pa.array([""] * data.num_rows, pa.string()))
+        data = data.append_column(name, empty)
     return data
 
 
