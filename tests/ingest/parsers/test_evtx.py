@@ -9,6 +9,7 @@ one more row in a Defender XDR table.
 from __future__ import annotations
 
 import io
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -469,3 +470,25 @@ def test_sniff_claims_evtx_and_nothing_else() -> None:
 def test_path_names_in_readme_exist() -> None:
     for name in readme_expectations():
         assert Path(SAMPLES / name).is_file(), name
+
+
+def test_a_crafted_record_is_rejected_alone() -> None:
+    """An element with attributes where text belongs (here ``Keywords``) fails that record only."""
+
+    def event(keywords: object, record_id: int) -> dict[str, Any]:
+        system = {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}}, "EventID": 4624,
+                  "TimeCreated": {"#attributes": {"SystemTime": "2026-01-01T00:00:00.000000Z"}},
+                  "Channel": "Security", "Computer": "dc1", "EventRecordID": record_id, "Keywords": keywords}  # fmt: skip
+        data = json.dumps(
+            {"Event": {"System": system, "EventData": {"TargetUserName": "bob", "LogonType": 3}}}
+        )
+        return {"data": data, "event_record_id": record_id, "timestamp": "2026-01-01 00:00:00.000000 UTC"}
+
+    batch = Parsed()
+    evtx_parser._add_record(batch, event("0x8020000000000000", 1), "crafted.evtx")
+    evtx_parser._add_record(batch, event({"#attributes": {"x": "1"}, "#text": "0x1"}, 2), "crafted.evtx")
+    evtx_parser._add_record(batch, event("0x8020000000000000", 3), "crafted.evtx")
+    assert [row["EventID"] for row in batch.tables["SecurityEvent"]] == [4624, 4624]
+    (rejected,) = batch.rejected
+    assert rejected.source == "crafted.evtx#record 2"
+    assert "unreadable record" in rejected.reason

@@ -126,6 +126,8 @@ def _add_record(batch: Parsed, item: dict[str, Any], source: str) -> int:
     try:
         event = orjson.loads(raw)["Event"]
         record = record_from_json(event, item.get("timestamp"))
+        # a crafted record (an element with attributes where text belongs) fails here, not the file
+        rows = rows_for(record)
     except NoEventTime as exc:
         batch.reject(f"{source}#record {item.get('event_record_id')}", raw, str(exc))
         return 1
@@ -133,7 +135,6 @@ def _add_record(batch: Parsed, item: dict[str, Any], source: str) -> int:
         reason = f"unreadable record: {type(exc).__name__}: {exc}"
         batch.reject(f"{source}#record {item.get('event_record_id')}", raw, reason)
         return 1
-    rows = rows_for(record)
     for table, row in rows:
         batch.add(table, row)
     return len(rows)
