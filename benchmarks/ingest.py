@@ -10,8 +10,8 @@ per second of CPU time ("per core"): this process's for the files, the server pr
 (``/proc/<pid>/stat`` utime + stime, all threads) for the receivers.
 
 * **files** (medians of ``--repeat`` runs): ``ndjson -> SecurityEvent``, generated logon events
-  through the NDJSON parser and ``Workspace.ingest_parsed`` into a new workspace file (230
-  columns); ``ndjson -> Bench_CL``, the same into a 7-column custom table; ``evtx parse``, the EVTX
+  through ``wk ingest``'s own code (parse, type, journal with fsync, the writer's append, and the
+  wait for it) into a new workspace folder (230 columns); ``ndjson -> Bench_CL``, the same into a 7-column custom table; ``evtx parse``, the EVTX
   parser alone over every ``.evtx`` recording of the shared datasets, and ``evtx -> workspace``.
 * **http**: ``--senders`` httpx clients post ``--batch-records`` records per call (gzipped JSON, as
   azure-monitor-ingestion sends them) to a data collection rule's ``Custom-Bench`` stream (table
