@@ -394,7 +394,9 @@ def measure_http(args: argparse.Namespace, server: ServerProcess, bench: Bench, 
     used = server_cpu(server) - cpu
     name = f"http logs ingestion {args.batch_records // 1000}k"
     rate_line(name, calls.acknowledged, "rows", wall, used, f"{GOALS['http']:,} rows/s on 2 cores")
-    stored = int(kql.number("http", f'Bench_CL | where Computer != "{WARM_UP}" | count'))
+    stored = stored_count(
+        kql, "http", f'Bench_CL | where Computer != "{WARM_UP}" | count', calls.acknowledged
+    )
     p50, p95 = percentile(calls.latencies, 0.5), percentile(calls.latencies, 0.95)
     print(f"http: {args.senders} senders, {len(calls.latencies)} calls acknowledged (p50 {p50:.3f} s, "
           f"p95 {p95:.3f} s per call), {calls.throttled} answered 429, {len(calls.failures)} failed; "
@@ -402,6 +404,17 @@ def measure_http(args: argparse.Namespace, server: ServerProcess, bench: Bench, 
     for failure in sorted(set(calls.failures))[:5]:
         print(f"http: failed call: {failure}")
     return not calls.failures and stored == calls.acknowledged
+
+
+def stored_count(kql: Kql, workspace: str, text: str, expected: int, timeout: float = 60.0) -> int:
+    """The count ``text`` answers once it reaches ``expected`` (or after ``timeout`` seconds): an
+    acknowledged batch is in the journal, and queryable a moment later, once the writer stored it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = int(kql.number(workspace, text))
+        if count >= expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -570,8 +583,10 @@ def measure_freshness(args: argparse.Namespace, server: ServerProcess, bench: Be
     """Event-to-queryable lag at a steady rate; every acknowledged record must be queryable."""
     fresh, wall = asyncio.run(freshness_run(args, server, bench, kql))
     lags, calls = fresh.lags, fresh.calls
+    stored = stored_count(
+        kql, "fresh", f'Fresh_CL | where Computer != "{WARM_UP}" | count', calls.acknowledged
+    )
     p50, p95, batches = kql.usage_latency("fresh", "Fresh_CL", since=fresh.origin)
-    stored = int(kql.number("fresh", f'Fresh_CL | where Computer != "{WARM_UP}" | count'))
     print(f"{'freshness':<28} {calls.acknowledged:>9,} events  {calls.acknowledged / wall:>10,.0f} events/s "
           f"(asked {args.fresh_rate:,}); lag p50 {percentile(lags, 0.5):.2f} s, p95 {percentile(lags, 0.95):.2f} s, "
           f"max {max(lags, default=math.nan):.2f} s over {len(lags)} probes   goal p95 < {FRESHNESS_GOAL:g} s",

@@ -115,14 +115,24 @@ def test_acknowledged_batches_survive_kill_9_exactly_once(tmp_path: Path) -> Non
 
     restarted = start_serve(tmp_path, data)
     try:
+        # the journal is stored at startup, before the server answers: every acknowledged record is there
+        recovered = set(stored_messages(restarted, credentials))
+        acknowledged = {f"{batch}-{n}" for batch in sender.acknowledged for n in range(RECORDS_PER_BATCH)}
+        assert acknowledged <= recovered
         again = Sender(restarted.url, rule, token(restarted.url, credentials, INGEST))
         with httpx.Client(timeout=30) as client:
             # what a client does with requests that got no answer, and with one whose answer was lost
             for batch in [*sender.unanswered, sender.acknowledged[-1]]:
                 assert again.post(client, batch).status_code == 204
+        sent = sorted({*sender.acknowledged, *sender.unanswered})
+        expected = sorted(f"{batch}-{n}" for batch in sent for n in range(RECORDS_PER_BATCH))
+        # what was acknowledged before the kill is stored before the server answers; the batches
+        # sent again are in its journal, and queryable once its writer has stored them
+        deadline = time.monotonic() + 30
         stored = stored_messages(restarted, credentials)
+        while len(stored) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            stored = stored_messages(restarted, credentials)
     finally:
         restarted.stop()
-    sent = sorted({*sender.acknowledged, *sender.unanswered})
-    expected = sorted(f"{batch}-{n}" for batch in sent for n in range(RECORDS_PER_BATCH))
     assert sorted(stored) == expected  # every record once: none lost, none twice, nothing else
