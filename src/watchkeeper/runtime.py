@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from watchkeeper.detections import library as _library  # noqa: F401  (its table belongs to the state schema)
 from watchkeeper.directory import WorkspaceRead, every_workspace
 from watchkeeper.errors import ConfigurationError, IngestThrottled, QueryThrottled
 from watchkeeper.identity import KeyRing, TokenIssuer
