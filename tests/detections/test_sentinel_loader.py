@@ -453,3 +453,16 @@ def test_the_real_sentinel_rule_corpus_loads():
         assert {t.lower() for t in rule.tactics} == {t.lower() for t in record["tactics"]}
     by_kind = {kind: sum(r.kind.value == kind for _, r in loaded) for kind in ("Scheduled", "NRT")}
     assert by_kind["NRT"] == sum(r["rule_kind"] == "NRT" for r in rules)  # every NRT rule loads
+
+
+def test_yaml_merge_keys_and_aliases_load_as_yaml_means_them():
+    text = EXAMPLE.replace(
+        "entityMappings:\n  - entityType: Account",
+        "entityMappings:\n  - &account\n    entityType: Account",
+    ).replace(
+        "customDetails: {FailureCount: Failures}",
+        "customDetails:\n  <<: {FailureCount: Ignored, Address: IPAddress}\n  FailureCount: Failures",
+    )
+    rule = load(text)
+    assert rule.custom_details == (("FailureCount", "Failures"), ("Address", "IPAddress"))
+    assert rule.entity_mappings[0] == EntityMapping("Account", (("FullName", "UserPrincipalName"),))

@@ -230,6 +230,7 @@ class _Walk:
         self.loader = loader
         self.document = document
         self.count = 0
+        self.written: dict[int, set[int]] = {}
 
     def value(self, node: yaml.Node, path: NodePath, depth: int) -> object:
         self.count += 1
@@ -247,7 +248,8 @@ class _Walk:
         return self.loader.construct_object(node)
 
     def mapping(self, node: yaml.MappingNode, path: NodePath, depth: int) -> dict[str, object]:
-        self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
+        own = self.own_keys(node)
+        written: set[str] = set()
         out: dict[str, object] = {}
         for key_node, value_node in node.value:
             key = self.loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
@@ -255,7 +257,17 @@ class _Walk:
             self.document.key_lines[where] = key_node.start_mark.line + 1
             if not isinstance(key, str):
                 self.document.fail(where, "keys must be text")
-            if key in out:
-                self.document.fail(where, "is written twice")
+            if id(key_node) in own:  # a written key overrides a merged one; written twice is a mistake
+                if key in written:
+                    self.document.fail(where, "is written twice")
+                written.add(key)
             out[key] = self.value(value_node, where, depth + 1)
         return out
+
+    def own_keys(self, node: yaml.MappingNode) -> set[int]:
+        """The key nodes written in ``node`` itself, before YAML merge keys (``<<: *anchor``) add
+        theirs in front (remembered: an aliased mapping is walked again, already merged)."""
+        if id(node) not in self.written:
+            self.written[id(node)] = {id(key) for key, _ in node.value}
+            self.loader.flatten_mapping(node)
+        return self.written[id(node)]
