@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from watchkeeper.detections import library as _library  # noqa: F401  (their tables belong to the state schema)
+from watchkeeper.cases import models as _cases  # noqa: F401  (their tables belong to the state schema)
+from watchkeeper.detections import library as _library  # noqa: F401
 from watchkeeper.detections import runs as _runs  # noqa: F401
 from watchkeeper.directory import WorkspaceRead, every_workspace
 from watchkeeper.errors import ConfigurationError, IngestThrottled, QueryThrottled
