@@ -21,8 +21,16 @@ import yaml
 
 from tests.conftest import SHARED
 from watchkeeper import Workspace
-from watchkeeper.detections.models import SEVERITIES, TACTICS, DetectionRule, RuleKind, RuleLoadError
-from watchkeeper.detections.sigma import convert_collection, convert_sigma
+from watchkeeper.detections.models import (
+    ENTITY_IDENTIFIERS,
+    SEVERITIES,
+    TACTICS,
+    DetectionRule,
+    RuleKind,
+    RuleLoadError,
+)
+from watchkeeper.detections.sigma import ENTITIES, convert_collection, convert_sigma
+from watchkeeper.detections.sigma_pipeline import table_columns
 from watchkeeper.ingest.parsers.evtx import EvtxParser
 
 SIGMA = SHARED / "datasets" / "sigma"
@@ -98,6 +106,17 @@ def test_sigma_metadata_becomes_the_rule_model() -> None:
     assert rule.tables == ("DeviceProcessEvents",)
     assert rule.query.startswith("DeviceProcessEvents\n")
     assert rule.text == PROCESS_RULE
+    assert ("HostName", "DeviceName") in rule.entity_mappings[0].fields
+
+
+def test_entities_of_each_table_are_valid_and_its_columns() -> None:
+    for table, mappings in ENTITIES.items():
+        for mapping in mappings:
+            identifiers, required = ENTITY_IDENTIFIERS[mapping.entity_type]
+            named = {identifier for identifier, _ in mapping.fields}
+            assert named <= set(identifiers), (table, mapping)
+            assert any(set(needed) <= named for needed in required), (table, mapping)
+            assert {column for _, column in mapping.fields} <= table_columns(table), (table, mapping)
 
 
 def test_matching_is_case_insensitive_like_sigma() -> None:

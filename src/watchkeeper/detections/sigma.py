@@ -40,7 +40,7 @@ from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
-from watchkeeper.detections.models import DetectionRule, RuleKind, RuleLoadError, RuleTest
+from watchkeeper.detections.models import DetectionRule, EntityMapping, RuleKind, RuleLoadError, RuleTest
 from watchkeeper.detections.rule_tests import parse_rule_tests
 from watchkeeper.detections.rule_yaml import load_rule_yaml
 from watchkeeper.detections.sigma_pipeline import Route, SigmaKusto, UnmappedError, routes_for
@@ -48,7 +48,7 @@ from watchkeeper.errors import WatchkeeperError
 from watchkeeper.kql import translate
 from watchkeeper.schema import Catalog
 
-__all__ = ["SIGMA_FREQUENCY", "SIGMA_PERIOD", "convert_collection", "convert_sigma"]
+__all__ = ["ENTITIES", "SIGMA_FREQUENCY", "SIGMA_PERIOD", "convert_collection", "convert_sigma"]
 
 SIGMA_FREQUENCY = timedelta(minutes=5)
 SIGMA_PERIOD = timedelta(minutes=5)
@@ -70,6 +70,46 @@ _TACTICS = {
     "discovery": "Discovery", "lateral-movement": "LateralMovement", "collection": "Collection",
     "command-and-control": "CommandAndControl", "exfiltration": "Exfiltration", "impact": "Impact",
     "inhibit-response-function": "InhibitResponseFunction", "impair-process-control": "ImpairProcessControl",
+}  # fmt: skip
+
+
+def _entity(kind: str, *fields: tuple[str, str]) -> EntityMapping:
+    return EntityMapping(kind, fields)
+
+
+_HOST = _entity("Host", ("HostName", "DeviceName"))
+_ACTOR = (
+    _entity(
+        "Account", ("Name", "InitiatingProcessAccountName"), ("NTDomain", "InitiatingProcessAccountDomain")
+    ),
+    _entity("Process", ("CommandLine", "InitiatingProcessCommandLine"), ("ProcessId", "InitiatingProcessId")),
+)
+_FILE = _entity("File", ("Name", "FileName"), ("Directory", "FolderPath"))
+# Sigma rules map no entities: each table's own (the host, the acting account and process, what was
+# acted on), so that alerts carry them and incidents group by them
+ENTITIES: dict[str, tuple[EntityMapping, ...]] = {
+    "DeviceProcessEvents": (
+        _HOST,
+        _entity("Account", ("Name", "AccountName"), ("NTDomain", "AccountDomain")),
+        _entity("Process", ("CommandLine", "ProcessCommandLine"), ("ProcessId", "ProcessId")),
+        _FILE,
+    ),
+    "DeviceNetworkEvents": (_HOST, *_ACTOR, _entity("IP", ("Address", "RemoteIP")), _entity("URL", ("Url", "RemoteUrl"))),
+    "DeviceFileEvents": (_HOST, *_ACTOR, _FILE),
+    "DeviceImageLoadEvents": (_HOST, *_ACTOR, _FILE),
+    "DeviceRegistryEvents": (
+        _HOST, *_ACTOR, _entity("RegistryKey", ("Key", "RegistryKey")),
+        _entity("RegistryValue", ("Name", "RegistryValueName"), ("Value", "RegistryValueData")),
+    ),
+    "DeviceEvents": (_HOST, *_ACTOR, _FILE),
+    "SecurityEvent": (_entity("Host", ("HostName", "Computer")), _entity("Account", ("FullName", "Account")),
+                      _entity("IP", ("Address", "IpAddress"))),
+    "Event": (_entity("Host", ("HostName", "Computer")),),
+    "Syslog": (_entity("Host", ("HostName", "Computer")),),
+    "AWSCloudTrail": (_entity("Account", ("Name", "UserIdentityUserName")), _entity("IP", ("Address", "SourceIpAddress"))),
+    "SigninLogs": (_entity("Account", ("FullName", "UserPrincipalName")), _entity("IP", ("Address", "IPAddress")),
+                   _entity("CloudApplication", ("AppId", "AppId"), ("Name", "AppDisplayName"))),
+    "AzureActivity": (_entity("Account", ("FullName", "Caller")), _entity("IP", ("Address", "CallerIpAddress"))),
 }  # fmt: skip
 
 
@@ -97,6 +137,7 @@ def convert_sigma(text: str, source: str) -> DetectionRule:
         techniques=_techniques(rule),
         status=rule.status.name.lower() if rule.status else "",
         tables=(route.table,),
+        entity_mappings=ENTITIES.get(route.table, ()),
         tests=_tests(documents, text, source),
         origin=source,
         text=text,
