@@ -130,6 +130,42 @@ def test_matching_is_case_insensitive_like_sigma() -> None:
     assert run(rule, {"DeviceProcessEvents": [other_parent]}) == 0
 
 
+def test_wildcards_inside_a_value_and_regular_expressions() -> None:
+    text = r"""
+title: Renamed binary run from a profile
+logsource: {category: process_creation, product: windows}
+detection:
+    profile:
+        Image: 'C:\Users\\*\AppData\x?.exe'
+    pattern:
+        CommandLine|re: '(?i)run\s+"now"'
+    condition: profile and pattern
+level: low
+"""
+    rule = convert_sigma(text, "wildcards.yml")
+    row = process_row(FolderPath="c:\\users\\bob\\appdata\\X1.EXE", ProcessCommandLine='RUN   "now"')
+    assert run(rule, {"DeviceProcessEvents": [row]}) == 1  # ? and * inside the value, any case
+    longer = {**row, "FolderPath": "c:\\users\\bob\\appdata\\X12.EXE"}
+    assert run(rule, {"DeviceProcessEvents": [longer]}) == 0
+
+
+def test_linux_keywords_search_syslog_messages() -> None:
+    text = """
+title: Root logged in over SSH with a password
+logsource: {product: linux, service: sshd}
+detection:
+    keywords: ['Accepted password for root']
+    condition: keywords
+level: medium
+"""
+    rule = convert_sigma(text, "sshd.yml")
+    assert rule.tables == ("Syslog",)
+    row = {"TimeGenerated": "2026-01-05T10:00:00Z", "Computer": "web-01", "ProcessName": "sshd",
+           "SyslogMessage": "ACCEPTED PASSWORD FOR ROOT from 203.0.113.9 port 50122 ssh2"}  # fmt: skip
+    assert run(rule, {"Syslog": [row]}) == 1
+    assert run(rule, {"Syslog": [{**row, "ProcessName": "sudo"}]}) == 0  # another program's log
+
+
 REGISTRY_RULE = """
 title: Security notifications switched off
 id: 0b4e7f52-9d3c-4f1a-8e26-71c5a9d0e3b4
