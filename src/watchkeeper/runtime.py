@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -32,13 +32,24 @@ class WorkspaceStores:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._open: dict[str, Workspace] = {}
+        self._records: dict[str, WorkspaceRead] = {}
+        # called with each workspace as it is opened (the server attaches its near-real-time rules)
+        self.on_open: list[Callable[[WorkspaceRead, Workspace], None]] = []
         self._lock = threading.Lock()
 
     def get(self, record: WorkspaceRead) -> Workspace:
         with self._lock:
             if record.id not in self._open:
-                self._open[record.id] = Workspace.open(self.folder(record), settings=self.settings)
+                opened = self._open[record.id] = Workspace.open(self.folder(record), settings=self.settings)
+                self._records[record.id] = record
+                for hook in self.on_open:
+                    hook(record, opened)
             return self._open[record.id]
+
+    def opened(self) -> list[tuple[WorkspaceRead, Workspace]]:
+        """The workspaces open now, with their records."""
+        with self._lock:
+            return [(self._records[key], workspace) for key, workspace in self._open.items()]
 
     def recover(self, records: list[WorkspaceRead]) -> int:
         """Open the workspaces whose journals hold batches received before a restart, which
@@ -62,6 +73,7 @@ class WorkspaceStores:
             for workspace in self._open.values():
                 workspace.close()
             self._open.clear()
+            self._records.clear()
 
 
 class QueryGate:

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         default=1 << 30, ge=1 << 20,
         description="bytes of received data one workspace's journal may hold before it is stored; past it, 429",
     )  # fmt: skip
+    detection_tick: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds between detection scheduler ticks in `wk serve` (0: no scheduler)",
+    )
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,12 +48,14 @@ from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arro
 from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult
 
-__all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "JOURNAL_FOLDER", "IngestTally", "Workspace"]
+__all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "JOURNAL_FOLDER", "CommitListener", "IngestTally", "Workspace"]
 
 log = logging.getLogger(__name__)
 
 # the workspace's ingestion journal, in its folder
 JOURNAL_FOLDER = "journal"
+# called with the rows (per table) of each write the journal writer commits
+CommitListener = Callable[[list[tuple[TableDef, pa.Table]]], None]
 
 
 def _requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> QueryLimits:
@@ -122,6 +124,7 @@ class Workspace:
         self._journal: Journal | None = None
         self._writer: JournalWriter | None = None
         self.journal_limit = journal_limit
+        self._listeners: list[CommitListener] = []
         self.journal_wait = journal_wait
 
     @classmethod
@@ -370,6 +373,19 @@ class Workspace:
         with self.store.write_unit(None, carries=ids, position=entries[-1].seq):
             self._store_prepared([e.batch for e in entries])
         self._catalog = None  # read again now that the unit is committed (and its tables visible)
+        self._tell_listeners(merged_parts([e.batch for e in entries]))
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call ``listener`` with the rows of each write the journal writer commits (per table);
+        near-real-time rules run on them. A listener that raises is logged, never stops ingestion."""
+        self._listeners.append(listener)
+
+    def _tell_listeners(self, parts: list[tuple[TableDef, pa.Table]]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(parts)
+            except Exception:
+                log.exception("workspace %s: a commit listener failed", self.path)
 
     def _dead_letter(self, entry: Entry, reason: str) -> None:
         """An entry the store refuses: its rows go to ``IngestionErrors`` with the reason."""

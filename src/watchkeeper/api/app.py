@@ -26,6 +26,7 @@ from watchkeeper.api.routes import (
     log_analytics,
     logs_ingestion,
 )
+from watchkeeper.flows.nrt import attach_near_real_time
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 
@@ -45,6 +46,25 @@ ROUTERS = (
 )
 
 
+async def _schedule_rules(runtime: Runtime) -> None:
+    """The detection scheduler: a tick every ``detection_tick`` seconds runs the rules that are due
+    (each on one node: leases in the state database). A failing tick is logged, never fatal."""
+    import logging
+    import os
+    import socket
+    from datetime import UTC, datetime
+
+    from watchkeeper.flows.detections import run_due_rules
+
+    node = f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        await asyncio.sleep(runtime.settings.detection_tick)
+        try:
+            await asyncio.to_thread(run_due_rules, runtime, node=node, now=datetime.now(UTC))
+        except Exception:
+            logging.getLogger(__name__).exception("detection scheduler: the tick failed")
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """The application. It owns (and closes) a runtime built from ``settings`` unless one is given."""
     owned = runtime is None
@@ -54,7 +74,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # batches acknowledged before a restart are stored before anything is answered
         await asyncio.to_thread(runtime.recover_journals)
+        attach_near_real_time(runtime)  # NRT rules run on each write the ingestion writers commit
+        scheduler = (
+            asyncio.create_task(_schedule_rules(runtime)) if runtime.settings.detection_tick > 0 else None
+        )
         yield
+        if scheduler is not None:
+            scheduler.cancel()
         if owned:
             runtime.close()
 

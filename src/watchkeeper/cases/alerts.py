@@ -3,6 +3,7 @@ read and updated. Every lookup is scoped to a tenant; every change is audited.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -137,7 +138,7 @@ def find_alert(session: Session, *, tenant_id: str, alert_id: str) -> AlertRead 
 
 
 def update_alert(
-    session: Session, *, tenant_id: str, alert_id: str, changes: dict[str, str | None], actor: Actor
+    session: Session, *, tenant_id: str, alert_id: str, changes: Mapping[str, str | None], actor: Actor
 ) -> AlertRead | None:
     """Change ``status``, ``classification``, ``determination`` and/or ``assignedTo``; audited.
     None if the tenant has no such alert; InvalidRequestError naming a bad field or value."""
@@ -151,7 +152,7 @@ def update_alert(
         found.resolved_at = found.updated_at
     session.flush()
     record(session, actor=actor, action="alert.update", outcome="success", target=found.id, tenant_id=tenant_id,
-           detail={"changes": changes})  # fmt: skip
+           detail={"changes": dict(changes)})  # fmt: skip
     return AlertRead.model_validate(found)
 
 

@@ -8,8 +8,10 @@ import typer
 
 from watchkeeper import __version__
 from watchkeeper.cli.audit import audit_command
+from watchkeeper.cli.cases import alerts, incidents
 from watchkeeper.cli.collection import dcr, workspaces_keys
 from watchkeeper.cli.demo import demo_command
+from watchkeeper.cli.detections import coverage_command, rules
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
 from watchkeeper.cli.keys import keys
@@ -33,12 +35,16 @@ app.command("ingest")(ingest_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
 app.command("audit")(audit_command)
+app.command("coverage")(coverage_command)
 app.add_typer(tenants, name="tenants")
 app.add_typer(workspaces, name="workspaces")
 app.add_typer(apps, name="apps")
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
 app.add_typer(dcr, name="dcr")
+app.add_typer(rules, name="rules")
+app.add_typer(alerts, name="alerts")
+app.add_typer(incidents, name="incidents")
 workspaces.command("keys")(workspaces_keys)
 
 

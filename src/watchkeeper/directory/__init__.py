@@ -30,6 +30,7 @@ from watchkeeper.directory.service import (
     list_apps,
     list_tenants,
     list_workspaces,
+    workspace_at_folder,
 )
 
 __all__ = [
@@ -57,4 +58,5 @@ __all__ = [
     "list_tenants",
     "list_workspaces",
     "unknown_roles",
+    "workspace_at_folder",
 ]

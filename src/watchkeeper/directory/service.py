@@ -135,6 +135,13 @@ def every_workspace(session: Session) -> list[WorkspaceRead]:
     return [WorkspaceRead.model_validate(w) for w in session.scalars(query)]
 
 
+def workspace_at_folder(session: Session, folder: str) -> WorkspaceRead | None:
+    """The workspace whose events are in ``folder`` (relative to the data directory): for the
+    ``wk`` commands that name a workspace by its folder, run by the server's operator."""
+    found = session.scalar(select(WorkspaceRecord).where(WorkspaceRecord.folder == folder).limit(1))
+    return WorkspaceRead.model_validate(found) if found else None
+
+
 def _require_tenant(session: Session, tenant_id: str) -> None:
     if session.get(Tenant, tenant_id) is None:
         raise DirectoryError(f"no tenant with id {tenant_id!r}")

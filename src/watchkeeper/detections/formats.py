@@ -1,0 +1,168 @@
+"""Rule formats as plugins, and reading rules from files, folders and archives.
+
+A rule format (:class:`RuleFormat`) turns one file's text into :class:`DetectionRule`s. Formats
+are entry points of the ``watchkeeper.rule_formats`` group (the project's own, ``sentinel`` and
+``sigma``, in ``pyproject.toml``); threat-intelligence match rules and our own rule kinds plug in
+the same way. :func:`read_rules` reads a file, a folder or a ``.tar``/``.zip`` of rule files
+rule by rule: a file that cannot be loaded is reported with its reason and skipped, never
+aborting the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar, Protocol, runtime_checkable
+
+from watchkeeper.detections.models import DetectionRule, RuleLoadError
+from watchkeeper.errors import InvalidRequestError
+from watchkeeper.ingest.sources import Source, sources_at
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AnyRules",
+    "Imported",
+    "RuleFormat",
+    "SentinelRules",
+    "SigmaRules",
+    "format_named",
+    "read_rules",
+    "registered_formats",
+]
+
+ENTRY_POINT_GROUP = "watchkeeper.rule_formats"
+# rule files bigger than this are refused (a rule is a few KiB; this is not a rule)
+MAX_RULE_BYTES = 1 << 20
+
+
+@runtime_checkable
+class RuleFormat(Protocol):
+    """A rule file format: ``name`` is what ``wk rules import NAME PATH`` takes."""
+
+    name: ClassVar[str]
+
+    def accepts(self, filename: str) -> bool:
+        """Whether a file of this name in a folder or archive is one of this format's rule files."""
+        ...
+
+    def load(self, text: str, source: str) -> list[DetectionRule]:
+        """The rules in one file; raises :class:`RuleLoadError` (file, line, field, why)."""
+        ...
+
+
+def _yaml_file(filename: str) -> bool:
+    return filename.lower().endswith((".yaml", ".yml"))
+
+
+class SentinelRules:
+    """Sentinel analytics rule YAML (``kind: Scheduled`` / ``NRT``), one rule per file."""
+
+    name: ClassVar[str] = "sentinel"
+
+    def accepts(self, filename: str) -> bool:
+        return _yaml_file(filename)
+
+    def load(self, text: str, source: str) -> list[DetectionRule]:
+        from watchkeeper.detections.sentinel import load_sentinel
+
+        return [load_sentinel(text, source)]
+
+
+class SigmaRules:
+    """Sigma rules, converted to KQL over our tables by pySigma's Kusto backend."""
+
+    name: ClassVar[str] = "sigma"
+
+    def accepts(self, filename: str) -> bool:
+        return _yaml_file(filename)
+
+    def load(self, text: str, source: str) -> list[DetectionRule]:
+        from watchkeeper.detections.sigma import convert_sigma
+
+        return [convert_sigma(text, source)]
+
+
+class AnyRules:
+    """Each file in the format it looks like: a Sigma rule has ``logsource`` and ``detection``
+    sections; anything else is read as a Sentinel analytics rule (for ``wk rules test``, where a
+    folder may hold both)."""
+
+    name: ClassVar[str] = "auto"
+
+    def accepts(self, filename: str) -> bool:
+        return _yaml_file(filename)
+
+    def load(self, text: str, source: str) -> list[DetectionRule]:
+        sigma = re.search(r"^logsource\s*:", text, re.M) and re.search(r"^detection\s*:", text, re.M)
+        return (SigmaRules() if sigma else SentinelRules()).load(text, source)
+
+
+@cache
+def registered_formats() -> dict[str, RuleFormat]:
+    """Every registered rule format by name."""
+    found: dict[str, RuleFormat] = {}
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        plugin = entry.load()()
+        if not isinstance(plugin, RuleFormat):
+            raise TypeError(f"entry point {entry.name} ({entry.value}) is not a RuleFormat")
+        found.setdefault(plugin.name, plugin)
+    return found
+
+
+def format_named(name: str) -> RuleFormat:
+    """The rule format called ``name`` (``auto``: each file as it looks); a clear error listing
+    the known ones otherwise."""
+    formats = {**registered_formats(), AnyRules.name: AnyRules()}
+    if name not in formats:
+        raise InvalidRequestError(f"unknown rule format {name!r}; known: {', '.join(sorted(formats))}")
+    return formats[name]
+
+
+@dataclass
+class Imported:
+    """What reading a path gave: the rules, and each file skipped with the reason."""
+
+    rules: list[DetectionRule] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_rules(path: Path, rule_format: RuleFormat) -> Imported:
+    """The rules in ``path`` (a rule file, a folder of them, or an archive), rule by rule. Files
+    the format does not take (a README in the archive) are passed over; a rule whose id an
+    earlier file in the same import already used is skipped, naming that file."""
+    outcome = Imported()
+    seen: dict[str, str] = {}
+    for source in sources_at(path):
+        if not rule_format.accepts(source.filename):
+            continue
+        try:
+            rules = rule_format.load(_text(source), source.name)
+        except RuleLoadError as exc:
+            outcome.skipped.append((source.name, str(exc).removeprefix(source.name).lstrip(":").strip()))
+            continue
+        except Exception as exc:  # a format plugin's own failure is this file's, not the import's
+            outcome.skipped.append((source.name, f"{type(exc).__name__}: {exc}"))
+            continue
+        for rule in rules:
+            if rule.rule_id in seen:
+                outcome.skipped.append(
+                    (source.name, f"rule id {rule.rule_id} is also the id of {seen[rule.rule_id]}")
+                )
+                continue
+            seen[rule.rule_id] = source.name
+            outcome.rules.append(rule)
+    return outcome
+
+
+def _text(source: Source) -> str:
+    with source.open() as stream:
+        data = stream.read(MAX_RULE_BYTES + 1)
+    if len(data) > MAX_RULE_BYTES:
+        raise RuleLoadError(source.name, f"larger than {MAX_RULE_BYTES // 1024} KiB: not a rule file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RuleLoadError(source.name, f"not UTF-8 text (byte {exc.start})") from None

@@ -1,0 +1,244 @@
+"""Detection use cases across the layers: importing rules into a workspace's library, running
+rules over windows (on schedule, or once over a chosen span: a retro-hunt), and turning what they
+find into alerts and incidents, mirrored into ``SecurityAlert``/``SecurityIncident``.
+
+A run queries the workspace with the rule's query over the window ``[start, end)`` with ``now`` at
+the window's end, so ``ws.query(rule.query, time_range=window, now=window.end)`` reproduces an
+alert's rows at any later time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from watchkeeper.audit import Actor
+from watchkeeper.cases import AlertRead, find_incident, raise_alerts
+from watchkeeper.cases.mirror import alert_row, incident_row
+from watchkeeper.cases.models import AlertRecord
+from watchkeeper.detections.alerting import AlertDraft, alert_drafts
+from watchkeeper.detections.formats import Imported, format_named, read_rules
+from watchkeeper.detections.library import ImportOutcome, RuleRead, list_rules, save_rules
+from watchkeeper.detections.models import RuleKind
+from watchkeeper.detections.runs import (
+    RunRecord,
+    advance,
+    record_failure,
+    record_run,
+    schedule_of,
+    take_lease,
+)
+from watchkeeper.detections.scheduler import CatchUp, Window, due_windows, retry_delay
+from watchkeeper.directory import (
+    WorkspaceRead,
+    create_tenant,
+    create_workspace,
+    every_workspace,
+    find_tenant,
+    workspace_at_folder,
+)
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.runtime import Runtime
+from watchkeeper.state import utc_now
+from watchkeeper.store.result import QueryResult
+
+__all__ = [
+    "RuleRunOutcome",
+    "embedded_workspace",
+    "import_rules",
+    "run_due_rules",
+    "run_rule",
+    "run_rules_over",
+]
+
+# how long a node's lease on a rule lasts without renewal
+LEASE = timedelta(minutes=5)
+# consecutive failures that disable a rule (as Sentinel does)
+DISABLE_AFTER = 5
+
+
+@dataclass(frozen=True)
+class RuleRunOutcome:
+    """One run of one rule over one window."""
+
+    rule: RuleRead
+    window: Window
+    rows: int
+    alerts: list[AlertRead]
+    error: str | None = None
+    suppressed: bool = False
+
+
+LOCAL_TENANT = "local"
+
+
+def embedded_workspace(runtime: Runtime, actor: Actor, folder: Path) -> WorkspaceRead:
+    """The workspace whose events are in ``folder`` (under the data directory), registered on
+    first use under the ``local`` tenant: how ``wk`` commands that take a workspace folder find
+    the rule library, alerts and incidents that go with it."""
+    relative = folder.resolve().relative_to(runtime.settings.data_dir.resolve()).as_posix()
+    with runtime.database.session() as session:
+        found = workspace_at_folder(session, relative)
+        if found is not None:
+            return found
+        tenant = find_tenant(session, ref=LOCAL_TENANT) or create_tenant(
+            session, name=LOCAL_TENANT, actor=actor
+        )
+        name = "default" if relative == "." else relative.replace("/", "-")[-64:]
+        return create_workspace(session, tenant_id=tenant.id, name=name, folder=relative, actor=actor)
+
+
+def import_rules(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule_format: str, path: Path
+) -> tuple[Imported, ImportOutcome]:
+    """Read the rules at ``path`` (a file, folder or archive) in ``rule_format`` and add them to the
+    workspace's library; files that cannot be loaded are reported, not imported."""
+    imported = read_rules(path, format_named(rule_format))
+    with runtime.database.session() as session:
+        saved = save_rules(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rules=imported.rules,
+                           actor=actor)  # fmt: skip
+    return imported, saved
+
+
+def run_rule(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, window: Window, *, kind: str
+) -> RuleRunOutcome:
+    """Run ``rule`` over ``window``, raise what it finds, record the run (a failure too)."""
+    ws = runtime.workspaces.get(workspace)
+    return evaluate(runtime, actor, workspace, rule, window, kind=kind,
+                    query=lambda: ws.query(rule.rule.query, time_range=(window.start, window.end), now=window.end))  # fmt: skip
+
+
+def evaluate(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, window: Window, *, kind: str,
+    query: Callable[[], QueryResult],
+) -> RuleRunOutcome:  # fmt: skip
+    """Run ``query`` (the rule's, over the window's rows), raise the alerts its result makes
+    (unless suppressed), and record the run, a failure too."""
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        result = query()
+    except WatchkeeperError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        _record(runtime, rule, RunRecord(kind, window.start, window.end, started, time.perf_counter() - clock,
+                                         error=error))  # fmt: skip
+        return RuleRunOutcome(rule, window, 0, [], error)
+    drafts = alert_drafts(rule.rule, result, window)
+    suppressed = bool(drafts) and _suppressed(runtime, rule, window.end)
+    alerts = [] if suppressed else _raise(runtime, actor, workspace, rule, drafts)
+    _record(runtime, rule, RunRecord(kind, window.start, window.end, started, time.perf_counter() - clock,
+                                     rows=len(result.rows), alerts=len(alerts)))  # fmt: skip
+    return RuleRunOutcome(rule, window, len(result.rows), alerts, suppressed=suppressed)
+
+
+def run_rules_over(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, start: datetime, end: datetime
+) -> list[RuleRunOutcome]:
+    """Every enabled rule of the workspace once over ``[start, end)`` whatever its schedule (a
+    retro-hunt); alerts and incidents as the rules configure. Schedules are left as they are."""
+    with runtime.database.session() as session:
+        rules = list_rules(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, enabled=True)
+    window = Window(start, end)
+    return [run_rule(runtime, actor, workspace, rule, window, kind="retro") for rule in rules]
+
+
+def run_due_rules(
+    runtime: Runtime, *, node: str, now: datetime, catch_up: CatchUp | None = None
+) -> list[RuleRunOutcome]:
+    """One scheduler tick: every enabled scheduled rule this node holds (or can take) the lease
+    of runs the windows due at ``now``, oldest first; a failure stops the rule's windows for this
+    tick and is retried after a backoff. Returns what ran."""
+    actor = Actor("system", f"scheduler:{node}")
+    outcomes: list[RuleRunOutcome] = []
+    with runtime.database.session() as session:
+        workspaces = every_workspace(session)
+    for workspace in workspaces:
+        with runtime.database.session() as session:
+            rules = list_rules(
+                session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, enabled=True
+            )
+        for rule in rules:
+            if rule.rule.kind is RuleKind.SCHEDULED:
+                outcomes += _tick(runtime, actor, workspace, rule, node, now, catch_up or CatchUp())
+    return outcomes
+
+
+def _tick(runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, node: str, now: datetime,
+          catch_up: CatchUp) -> list[RuleRunOutcome]:  # fmt: skip
+    with runtime.database.session() as session:
+        if not take_lease(session, rule.id, node=node, now=now, ttl=LEASE):
+            return []
+        schedule = schedule_of(session, rule.id)
+        last_end, waiting_until = schedule.last_window_end, schedule.next_attempt_at
+    if waiting_until is not None and now < waiting_until:
+        return []
+    due = due_windows(rule.rule, last_end=last_end, now=now, catch_up=catch_up)
+    if due.skipped is not None:
+        _record(runtime, rule, RunRecord("skipped", due.skipped.start, due.skipped.end, now))
+        with runtime.database.session() as session:
+            advance(session, rule.id, due.skipped.end)
+    outcomes = []
+    for window in due.windows:
+        outcome = run_rule(runtime, actor, workspace, rule, window, kind="scheduled")
+        outcomes.append(outcome)
+        with runtime.database.session() as session:
+            if outcome.error is None:
+                advance(session, rule.id, window.end)
+                continue
+            failures = schedule_of(session, rule.id).failures + 1
+            record_failure(session, rule.id, error=outcome.error, retry_at=now + retry_delay(rule.rule, failures),
+                           disable_after=DISABLE_AFTER)  # fmt: skip
+        break
+    return outcomes
+
+
+def _suppressed(runtime: Runtime, rule: RuleRead, at: datetime) -> bool:
+    """Whether the rule raised an alert less than its suppression duration before ``at``."""
+    if not rule.rule.suppression_enabled:
+        return False
+    with runtime.database.session() as session:
+        last = session.scalar(select(func.max(AlertRecord.window_end)).where(AlertRecord.rule_ref == rule.id))
+    return last is not None and at - _aware(last) < rule.rule.suppression_duration
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _raise(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, drafts: list[AlertDraft]
+) -> list[AlertRead]:
+    if not drafts:
+        return []
+    now = utc_now()
+    with runtime.database.session() as session:
+        alerts = raise_alerts(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rule_ref=rule.id,
+                              drafts=drafts, actor=actor, now=now)  # fmt: skip
+        incidents = {a.incident_id for a in alerts if a.incident_id is not None}
+        incident_rows = []
+        for incident_id in sorted(incidents):
+            incident = find_incident(session, tenant_id=workspace.tenant_id, ref=incident_id)
+            if incident is not None:
+                incident_rows.append(incident_row(incident, now=now, modified_by=f"{actor.kind}:{actor.id}"))
+    mirror(runtime, workspace, [alert_row(a, now=now) for a in alerts], incident_rows)
+    return alerts
+
+
+def mirror(runtime: Runtime, workspace: WorkspaceRead, alerts: list[dict[str, object]],
+           incidents: list[dict[str, object]]) -> None:  # fmt: skip
+    """Append alert and incident rows to the workspace's ``SecurityAlert``/``SecurityIncident``."""
+    ws = runtime.workspaces.get(workspace)
+    if alerts:
+        ws.ingest("SecurityAlert", alerts)
+    if incidents:
+        ws.ingest("SecurityIncident", incidents)
+
+
+def _record(runtime: Runtime, rule: RuleRead, run: RunRecord) -> None:
+    with runtime.database.session() as session:
+        record_run(session, rule_ref=rule.id, tenant_id=rule.tenant_id, run=run)

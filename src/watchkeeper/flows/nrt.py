@@ -1,0 +1,106 @@
+"""Near-real-time (NRT) rules: run on each write the ingestion writer commits.
+
+An NRT rule reads one table (the loader refuses others). Each committed write's rows of that table
+go into a scratch in-memory workspace and the rule's query runs on exactly them, so every event is
+seen once, however late it arrived by its own timestamp; the run's window is the span of those
+events' times. The work happens on one thread per workspace, off the writer's thread, so a slow
+rule delays its alerts, never ingestion.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from watchkeeper.audit import Actor
+from watchkeeper.detections.library import RuleRead, list_rules
+from watchkeeper.detections.models import RuleKind
+from watchkeeper.detections.scheduler import Window
+from watchkeeper.directory import WorkspaceRead
+from watchkeeper.flows.detections import RuleRunOutcome, evaluate
+from watchkeeper.runtime import Runtime
+from watchkeeper.schema.catalog import TableDef
+from watchkeeper.workspace import Workspace
+
+__all__ = ["NearRealTime", "attach_near_real_time"]
+
+log = logging.getLogger(__name__)
+# how long the list of a workspace's NRT rules is reused before it is read again
+RULES_TTL = 10.0
+
+
+class NearRealTime:
+    """A workspace's NRT rules, run on each committed write (see the module docstring)."""
+
+    def __init__(self, runtime: Runtime, workspace: WorkspaceRead) -> None:
+        self.runtime, self.workspace = runtime, workspace
+        self.actor = Actor("system", "nrt")
+        self._rules: list[RuleRead] = []
+        self._read_at = -RULES_TTL
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"wk-nrt-{workspace.name}")
+        self.outcomes: list[RuleRunOutcome] = []  # the latest runs, for health checks and tests
+
+    def __call__(self, parts: list[tuple[TableDef, pa.Table]]) -> None:
+        if self.rules():
+            self._worker.submit(self._run, parts)
+
+    def rules(self) -> list[RuleRead]:
+        if time.monotonic() - self._read_at > RULES_TTL:
+            with self.runtime.database.session() as session:
+                enabled = list_rules(session, tenant_id=self.workspace.tenant_id, workspace_id=self.workspace.id,
+                                     enabled=True)  # fmt: skip
+            self._rules = [r for r in enabled if r.rule.kind is RuleKind.NRT]
+            self._read_at = time.monotonic()
+        return self._rules
+
+    def wait(self) -> None:
+        """Wait for the runs submitted so far (tests; shutting down)."""
+        self._worker.submit(lambda: None).result()
+
+    def _run(self, parts: list[tuple[TableDef, pa.Table]]) -> None:
+        written = {definition.name: data for definition, data in parts}
+        for rule in self.rules():
+            tables = [t for t in rule.rule.tables if t in written]
+            if not tables:
+                continue
+            try:
+                self.outcomes = [*self.outcomes[-99:], self._evaluate(rule, {t: written[t] for t in tables})]
+            except Exception:
+                log.exception("NRT rule %s failed on a committed write", rule.rule_id)
+
+    def _evaluate(self, rule: RuleRead, rows: dict[str, pa.Table]) -> RuleRunOutcome:
+        window = _span(list(rows.values()))
+        scratch = Workspace.open(None)
+        try:
+            for table, data in rows.items():
+                scratch.ingest(table, data)
+            return evaluate(self.runtime, self.actor, self.workspace, rule, window, kind="nrt",
+                            query=lambda: scratch.query(rule.rule.query, now=window.end))  # fmt: skip
+        finally:
+            scratch.close()
+
+
+def _span(tables: list[pa.Table]) -> Window:
+    times = [t.column("TimeGenerated") for t in tables if "TimeGenerated" in t.column_names]
+    now = datetime.now(UTC)
+    if not times:
+        return Window(now, now)
+    column = pa.chunked_array([c for t in times for c in t.chunks], type=times[0].type)
+    start, end = pc.min(column).as_py() or now, pc.max(column).as_py() or now
+    return Window(start, end + timedelta(microseconds=1))
+
+
+def attach_near_real_time(runtime: Runtime) -> None:
+    """Run NRT rules on every workspace the runtime opens from now on (and those open already)."""
+
+    def attach(record: WorkspaceRead, workspace: Workspace) -> None:
+        workspace.on_commit(NearRealTime(runtime, record))
+
+    runtime.workspaces.on_open.append(attach)
+    for record, workspace in runtime.workspaces.opened():
+        attach(record, workspace)
