@@ -245,6 +245,27 @@ level: low
     assert run(rule, {"SecurityEvent": [{**row, "SubjectUserName": "alice"}]}) == 0
 
 
+def test_cloud_rule_fields_in_any_case_and_inside_dynamic_columns() -> None:
+    text = """
+title: Password spray against a non-compliant device
+logsource: {product: azure, service: signinlogs}
+detection:
+    selection:
+        resultType: 50126
+        DeviceDetail.isCompliant: 'false'
+    condition: selection
+level: medium
+"""
+    rule = convert_sigma(text, "signin.yml")
+    row = {
+        "TimeGenerated": "2026-01-05T10:00:00Z",
+        "ResultType": "50126",
+        "DeviceDetail": {"isCompliant": False},
+    }
+    assert run(rule, {"SigninLogs": [row]}) == 1
+    assert run(rule, {"SigninLogs": [{**row, "DeviceDetail": {"isCompliant": True}}]}) == 0
+
+
 def test_rule_tests_section_is_parsed() -> None:
     text = (
         PROCESS_RULE

@@ -54,7 +54,7 @@ from sigma.types import SigmaString, SigmaType
 
 from watchkeeper.ingest.normalize.sysmon import DEVICE_EVENT_ACTIONS
 from watchkeeper.ingest.normalize.windows import SYSMON_CHANNEL
-from watchkeeper.schema import Catalog
+from watchkeeper.schema import Catalog, KqlType
 
 __all__ = ["Route", "SigmaKusto", "UnmappedError", "pipeline_for", "routes_for"]
 
@@ -286,6 +286,20 @@ def table_columns(table: str) -> frozenset[str]:
     return frozenset(c.name for c in definition.columns) if definition is not None else frozenset()
 
 
+@cache
+def _folded(table: str) -> dict[str, str]:
+    """A table's columns by lower-case name."""
+    return {c.lower(): c for c in table_columns(table)}
+
+
+@cache
+def _dynamic_columns(table: str) -> dict[str, str]:
+    """A table's ``dynamic`` columns by lower-case name (a dotted Sigma field reads into them)."""
+    definition = Catalog.sentinel().table(table)
+    columns = definition.columns if definition is not None else ()
+    return {c.name.lower(): c.name for c in columns if c.type is KqlType.DYNAMIC}
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$")
 
 
@@ -305,6 +319,8 @@ def resolve_field(route: Route, name: str) -> tuple[str, str | None]:
         return _alias(name, columns), route.derived[name]
     if route.own_columns and name in columns:
         return name, None
+    if route.own_columns and name.lower() in _folded(route.table):
+        return _folded(route.table)[name.lower()], None  # cloud rules write operationName, Resultdescription
     expression = _raw_expression(route, _checked_name(name), columns)
     if expression is None:
         raise UnmappedField(name, route.table)
@@ -323,10 +339,13 @@ def _raw_expression(route: Route, name: str, columns: frozenset[str]) -> str | N
     if route.raw == "event_data" and re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         return _event_data_field(name)
     prefix, _, path = name.partition(".")
-    if prefix in route.json_columns and path:
-        keys = "".join(f"[{_literal(key)}]" for key in path.split("."))
+    if not path:
+        return None
+    keys = "".join(f"[{_literal(key)}]" for key in path.split("."))
+    if prefix in route.json_columns:
         return f"tostring(parse_json({route.json_columns[prefix]}){keys})"
-    return None
+    dynamic = _dynamic_columns(route.table).get(prefix.lower()) if route.own_columns else None
+    return f"tostring({dynamic}{keys})" if dynamic else None  # SigninLogs' DeviceDetail.isCompliant
 
 
 def _event_data_field(name: str) -> str:
