@@ -14,6 +14,7 @@ What a Sigma rule becomes (the rest takes :class:`DetectionRule`'s defaults):
   :data:`SIGMA_PERIOD`): a Sigma rule matches single events, so consecutive windows that meet without
   overlapping see each event once, and 5 minutes keeps alerts close to the events without a query a
   minute per rule; it alerts when the query returns any row;
+- the entities of its table (:data:`ENTITIES`: host, acting account and process, what was acted on);
 - the optional ``tests:`` section (the same format as in Sentinel rule files,
   :mod:`watchkeeper.detections.rule_tests`).
 

@@ -16,7 +16,12 @@ Each Sigma log source has one or more :class:`Route` s, tried in order:
   pySigma's ``windows_logsource_mapping``) reads ``Event`` of that channel.
 - ``linux`` services read ``Syslog`` (keywords search ``SyslogMessage``); ``aws``/``cloudtrail`` reads
   ``AWSCloudTrail`` (``requestParameters.x`` from the JSON column); ``azure`` ``signinlogs``,
-  ``auditlogs`` and ``activitylogs`` read ``SigninLogs``, ``AuditLogs`` and ``AzureActivity``.
+  ``auditlogs`` and ``activitylogs`` read ``SigninLogs``, ``AuditLogs`` and ``AzureActivity``; there a
+  field named in another case is its column (``operationName``) and a dotted field reads into a
+  ``dynamic`` column (``DeviceDetail.isCompliant``).
+
+A log source no table here holds (web servers, proxies, macOS, Linux process events, SaaS audit logs)
+is not converted: the rule is skipped with that reason.
 
 Sigma matches text case-insensitively; the Kusto backend writes ``=~``, ``in~``, ``contains``,
 ``startswith``, ``endswith`` (all case-insensitive in KQL) and :class:`SigmaKusto` makes the regular
