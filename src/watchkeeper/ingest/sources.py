@@ -89,20 +89,21 @@ def _zip_opener(path: Path, member: str) -> Callable[[], BinaryIO]:
 
 def _tar_members(path: Path) -> Iterator[Source]:
     with tarfile.open(path) as archive:
-        members = [m.name for m in archive.getmembers() if m.isfile() and not _hidden(m.name)]
+        members = [m for m in archive.getmembers() if m.isfile() and not _hidden(m.name)]
     for member in members:
-        yield Source(f"{path}!{member}", _tar_opener(path, member))
+        yield Source(f"{path}!{member.name}", _tar_opener(path, member))
 
 
-def _tar_opener(path: Path, member: str) -> Callable[[], BinaryIO]:
+def _tar_opener(path: Path, member: tarfile.TarInfo) -> Callable[[], BinaryIO]:
     def opener() -> BinaryIO:
+        # the member's header, read once, says where its data is: no scan of the archive per member
         archive = tarfile.open(path)  # noqa: SIM115 (the returned stream owns and closes it)
         extracted = archive.extractfile(member)
         if extracted is None:
             archive.close()
-            raise OSError(f"{path}!{member} is not a regular file")
+            raise OSError(f"{path}!{member.name} is not a regular file")
         member_stream = cast(BinaryIO, extracted)
-        stream = _gunzip(member_stream) if member.lower().endswith(".gz") else member_stream
+        stream = _gunzip(member_stream) if member.name.lower().endswith(".gz") else member_stream
         return cast(BinaryIO, _Owning(stream, member_stream, archive))
 
     return opener
