@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds between detection scheduler ticks in `wk serve` (0: no scheduler)",
     )
+    detection_catch_up: float = Field(
+        default=86400.0, ge=0,
+        description="seconds back a scheduled rule catches up after downtime; older windows are recorded as skipped",
+    )  # fmt: skip
+    detection_disable_after: int = Field(
+        default=5, ge=0, description="consecutive failures that disable a rule (0: never)"
+    )
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

@@ -128,6 +128,8 @@ def test_rules_are_listed_shown_and_switched_off(wk: Wk, hunted: Path) -> None:
     )
     shown = json.loads(wk("rules", "show", rule["id"], "--workspace", str(hunted), "-f", "json").stdout)
     assert shown["query"].startswith("SecurityEvent")
+    (run,) = shown["health"]["recentRuns"]  # the retro-hunt
+    assert (run["kind"], run["rows"], run["alerts"], run["error"]) == ("retro", 2, 2, None)
     assert wk("rules", "disable", rule["id"], "--workspace", str(hunted)).exit_code == 0
     ran = wk("rules", "run", "--from", "2026-11-29T00:00:00Z", "--to", "2026-11-30T00:00:00Z", "--workspace",
              str(hunted), "-f", "json")  # fmt: skip

@@ -110,18 +110,40 @@ def list_command(workspace: WorkspaceOption = None, fmt: FormatOption = Format.t
     )
 
 
+def _health(target: Target, rule: RuleRead) -> dict[str, Any]:
+    """Where the rule stands with the scheduler, and its latest runs."""
+    from watchkeeper.detections.runs import recent_runs, schedule_of
+
+    with target.runtime.database.session() as session:
+        schedule = schedule_of(session, rule.id)
+        runs = recent_runs(session, tenant_id=rule.tenant_id, rule_ref=rule.id, limit=5)
+        return {
+            "lastWindowEnd": schedule.last_window_end, "failures": schedule.failures,
+            "lastError": schedule.last_error, "nextAttemptAt": schedule.next_attempt_at,
+            "recentRuns": [{"kind": r.kind, "windowStart": r.window_start, "windowEnd": r.window_end,
+                            "seconds": round(r.seconds, 3), "rows": r.rows, "alerts": r.alerts, "error": r.error}
+                           for r in runs],
+        }  # fmt: skip
+
+
 @rules.command("show")
 def show_command(
     rule: RuleArgument, workspace: WorkspaceOption = None, fmt: FormatOption = Format.table
 ) -> None:
-    """One rule: its settings and query (``--format json``: the whole rule)."""
+    """One rule: its settings, query, and how its runs went (``--format json``: the whole rule)."""
     with open_target(workspace) as target:
         found = target.rule(rule)
+        health = _health(target, found)
     if fmt is Format.json:
-        emit(rule_document(found.rule) | {"libraryId": found.id, "enabled": found.enabled}, fmt)
+        emit(
+            rule_document(found.rule) | {"libraryId": found.id, "enabled": found.enabled, "health": health},
+            fmt,
+        )
         return
     for key, value in _summary(found).items():
         typer.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    typer.echo(f"last window end: {health['lastWindowEnd'] or 'never run'}; consecutive failures: {health['failures']}"
+               + (f"; last error: {health['lastError']}" if health["lastError"] else ""))  # fmt: skip
     typer.echo("query:\n" + found.rule.query.rstrip())
 
 

@@ -58,8 +58,6 @@ __all__ = [
 
 # how long a node's lease on a rule lasts without renewal
 LEASE = timedelta(minutes=5)
-# consecutive failures that disable a rule (as Sentinel does)
-DISABLE_AFTER = 5
 
 
 @dataclass(frozen=True)
@@ -164,8 +162,12 @@ def run_due_rules(
             )
         for rule in rules:
             if rule.rule.kind is RuleKind.SCHEDULED:
-                outcomes += _tick(runtime, actor, workspace, rule, node, now, catch_up or CatchUp())
+                outcomes += _tick(runtime, actor, workspace, rule, node, now, catch_up or _catch_up(runtime))
     return outcomes
+
+
+def _catch_up(runtime: Runtime) -> CatchUp:
+    return CatchUp(span=timedelta(seconds=runtime.settings.detection_catch_up))
 
 
 def _tick(runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, node: str, now: datetime,
@@ -192,7 +194,7 @@ def _tick(runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRe
                 continue
             failures = schedule_of(session, rule.id).failures + 1
             record_failure(session, rule.id, error=outcome.error, retry_at=now + retry_delay(rule.rule, failures),
-                           disable_after=DISABLE_AFTER)  # fmt: skip
+                           disable_after=runtime.settings.detection_disable_after)  # fmt: skip
         break
     return outcomes
 
