@@ -146,6 +146,10 @@ def _ingestion_rules(platform: Platform) -> None:
                                       ).immutable_id  # fmt: skip
 
 
+def _coverage(client: httpx.Client, ref: str, headers: dict[str, str]) -> httpx.Response:
+    return client.get("/api/coverage", params={"workspace": ref}, headers=headers)
+
+
 def _audit(client: httpx.Client, _ref: str, headers: dict[str, str]) -> httpx.Response:
     return client.get("/api/audit", params={"$top": 1000}, headers=headers)
 
@@ -182,6 +186,8 @@ CASES = [
               _hunting(HUNT, {"Query": QUERY, "Timespan": DECEMBER}, header=True), (404, "itemNotFound"), "h0"),
     # a data collection rule of tenant a's workspace; its owner's answer is 204, no body to show
     RouteCase("logs-ingestion-upload", "rule", MONITOR, _ingest, (404, "NotFound"), None),
+    # a workspace's ATT&CK coverage: its owner sees the tactics and rules
+    RouteCase("detections-coverage", "parameter", GRAPH, _coverage, (404, "itemNotFound"), '"rules"'),
     # the audit log is the token's tenant's: no request can name another one (test_the_audit_log_...)
     RouteCase("audit-list", "token", GRAPH, _audit, None, None),
 ]  # fmt: skip

@@ -18,6 +18,7 @@ from watchkeeper.api.routes import (
     audit,
     cloud,
     data_collector,
+    detections,
     health,
     home,
     hunting,
@@ -43,6 +44,7 @@ ROUTERS = (
     kusto,
     logs_ingestion,
     data_collector,
+    detections,
 )
 
 
