@@ -40,10 +40,11 @@ class WorkspaceStores:
     def get(self, record: WorkspaceRead) -> Workspace:
         with self._lock:
             if record.id not in self._open:
-                opened = self._open[record.id] = Workspace.open(self.folder(record), settings=self.settings)
-                self._records[record.id] = record
-                for hook in self.on_open:
+                opened = Workspace.open(self.folder(record), settings=self.settings, recover=False)
+                for hook in self.on_open:  # before recovery, so that NRT rules see the recovered batches
                     hook(record, opened)
+                opened.recover()
+                self._open[record.id], self._records[record.id] = opened, record
             return self._open[record.id]
 
     def opened(self) -> list[tuple[WorkspaceRead, Workspace]]:

@@ -128,11 +128,14 @@ class Workspace:
         self.journal_wait = journal_wait
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, settings: Settings | None = None) -> Workspace:
+    def open(
+        cls, path: str | Path | None = None, *, settings: Settings | None = None, recover: bool = True
+    ) -> Workspace:
         """Open (creating if needed) the workspace in folder ``path``; ``None`` keeps it in memory.
 
         A path ending in ``.duckdb`` names the database file itself (and the journal lies beside
-        it). Batches received before a restart and not yet stored are stored before it returns.
+        it). Batches received before a restart and not yet stored are stored before it returns
+        (unless ``recover=False``: then :meth:`recover` does it).
         """
         options: dict[str, Any] = {}
         if settings is not None:
@@ -150,7 +153,8 @@ class Workspace:
             JOURNAL_FOLDER if database.name == EVENTS_FILE else f"{database.stem}.journal"
         )
         workspace = cls(DuckDBEventStore(database), path=folder, journal=journal, **options)
-        workspace.recover()
+        if recover:  # else the caller recovers, once it has attached what must see those batches
+            workspace.recover()
         return workspace
 
     # ---------------------------------------------------------------- catalog

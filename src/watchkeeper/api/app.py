@@ -74,9 +74,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # batches acknowledged before a restart are stored before anything is answered
-        await asyncio.to_thread(runtime.recover_journals)
         attach_near_real_time(runtime)  # NRT rules run on each write the ingestion writers commit
+        # batches acknowledged before a restart are stored (and seen by NRT rules) before anything is answered
+        await asyncio.to_thread(runtime.recover_journals)
         scheduler = (
             asyncio.create_task(_schedule_rules(runtime)) if runtime.settings.detection_tick > 0 else None
         )
