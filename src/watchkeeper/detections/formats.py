@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from watchkeeper.detections.models import DetectionRule, RuleLoadError
 from watchkeeper.errors import InvalidRequestError
 from watchkeeper.ingest.sources import Source, sources_at
+from watchkeeper.plugins import load_plugins
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -103,12 +103,7 @@ class AnyRules:
 @cache
 def registered_formats() -> dict[str, RuleFormat]:
     """Every registered rule format by name."""
-    found: dict[str, RuleFormat] = {}
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        plugin = entry.load()()
-        if not isinstance(plugin, RuleFormat):
-            raise TypeError(f"entry point {entry.name} ({entry.value}) is not a RuleFormat")
-        found.setdefault(plugin.name, plugin)
+    found: dict[str, RuleFormat] = load_plugins(ENTRY_POINT_GROUP, RuleFormat)
     return found
 
 

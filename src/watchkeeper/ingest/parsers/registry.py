@@ -5,10 +5,10 @@ theirs), so a format is added without touching this module."""
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
 
 from watchkeeper.errors import InvalidRequestError
 from watchkeeper.ingest.parsers.base import Parser
+from watchkeeper.plugins import load_plugins
 
 __all__ = ["ENTRY_POINT_GROUP", "detect_parser", "parser_named", "registered_parsers"]
 
@@ -20,12 +20,7 @@ def registered_parsers() -> dict[str, Parser]:
     """Every registered parser by name, in sniffing order (entry point names sort them: the
     project's own are prefixed with a two-digit rank, so specific formats are tried before
     generic ones)."""
-    found: dict[str, Parser] = {}
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        parser = entry.load()()
-        if not isinstance(parser, Parser):
-            raise TypeError(f"entry point {entry.name} ({entry.value}) is not a Parser")
-        found.setdefault(parser.name, parser)
+    found: dict[str, Parser] = load_plugins(ENTRY_POINT_GROUP, Parser)
     return found
 
 
