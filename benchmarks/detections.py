@@ -40,7 +40,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -311,8 +311,12 @@ def measure_window(bench: Bench, window: Window, repeat: int) -> Passes:
     runs = [_window_run(bench, window) for _ in range(repeat)]
     errors = sorted({error for run in runs for error in run.errors})
     outcomes, results = runs[-1].outcomes, [res for _, res in runs[-1].results if res is not None]
+    flow, compiled, queried, drafted = (median([run.timings[k] for run in runs]) for k in range(4))
     return Passes(
-        *(median([run.timings[k] for run in runs]) for k in range(4)),
+        flow,
+        compiled,
+        queried,
+        drafted,
         errors=errors,
         rows=sum(o.rows for o in outcomes),
         alerts=sum(len(o.alerts) for o in outcomes),
@@ -376,7 +380,7 @@ def measure_nrt(bench: Bench, repeat: int) -> NrtPasses:
     errors: list[str] = []
     for _ in range(repeat):
         nrt.outcomes = []
-        flows.append(timed(lambda: (nrt(bench.nrt_parts), nrt.wait()))[0])
+        flows.append(timed(partial(_on_write, nrt, bench.nrt_parts))[0])
         errors += [f"{o.rule.rule.name}: {o.error}" for o in nrt.outcomes if o.error]
         steps = [_nrt_steps(rule, bench.nrt_parts) for rule in nrt.rules()]
         scratches.append(_total(s[0] for s in steps))
@@ -386,6 +390,12 @@ def measure_nrt(bench: Bench, repeat: int) -> NrtPasses:
         errors.append(f"{len(nrt.outcomes)} of {len(nrt.rules())} NRT rules ran on the write")
     return NrtPasses(median(flows), median(scratches), median(queries), median(drafts), sorted(set(errors)),
                      sum(len(o.alerts) for o in nrt.outcomes))  # fmt: skip
+
+
+def _on_write(nrt: NearRealTime, parts: list[tuple[Any, pa.Table]]) -> None:
+    """What the writer does on a commit (hand the rows over), then waiting for the rules' runs."""
+    nrt(parts)
+    nrt.wait()
 
 
 def _nrt_steps(rule: RuleRead, parts: list[tuple[Any, pa.Table]]) -> tuple[Timing, Timing, Timing]:
@@ -409,7 +419,7 @@ def _scratch(rows: dict[str, pa.Table]) -> Workspace:
     return scratch
 
 
-def _total(timings: Iterator[Timing] | Any) -> Timing:
+def _total(timings: Iterable[Timing]) -> Timing:
     listed = list(timings)
     return Timing(sum(t.wall for t in listed), sum(t.cpu for t in listed))
 
