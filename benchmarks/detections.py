@@ -82,6 +82,7 @@ ACTOR = Actor("cli", "benchmark")
 FILLED = frozenset({"DeviceProcessEvents", "SecurityEvent", "SigninLogs"})
 FULL = Window(datetime.fromtimestamp(START_US / 1e6, UTC), datetime(2026, 1, 1, tzinfo=UTC))
 EMPTY = Window(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC))
+REFERENCE_PREFIX = "perf-"  # the rule id of a reference query as a rule
 SLOWEST = 5  # rules listed with their query time
 SECURITY_SHARE = 0.6  # of --events; SigninLogs gets a tenth of that, DeviceProcessEvents the rest
 
@@ -134,7 +135,7 @@ def reference_rules(path: Path) -> list[DetectionRule]:
     """The reference hunting queries as scheduled rules (one alert per run when they return rows)."""
     return [
         DetectionRule(
-            rule_id=f"perf-{q.name}",
+            rule_id=f"{REFERENCE_PREFIX}{q.name}",
             name=q.description or q.name,
             source_format="sentinel",
             query=q.kql,
@@ -304,6 +305,7 @@ class Passes:
     alerts: int
     truncated: int
     slowest: list[tuple[str, Timing]]  # the rules whose query took longest in the last run
+    by_format: dict[str, tuple[int, Timing]]  # rule format -> rules, their queries' total (last run)
 
 
 def measure_window(bench: Bench, window: Window, repeat: int) -> Passes:
@@ -322,7 +324,22 @@ def measure_window(bench: Bench, window: Window, repeat: int) -> Passes:
         alerts=sum(len(o.alerts) for o in outcomes),
         truncated=sum(1 for res in results if res.truncated),
         slowest=sorted(runs[-1].each, key=lambda pair: -pair[1].wall)[:SLOWEST],
+        by_format=_by_format(runs[-1].each),
     )
+
+
+def _origin(rule: DetectionRule) -> str:
+    return "reference" if rule.rule_id.startswith(REFERENCE_PREFIX) else rule.source_format
+
+
+def _by_format(each: list[tuple[str, Timing]]) -> dict[str, tuple[int, Timing]]:
+    """Rule format (the name's prefix) -> how many rules and their queries' summed time."""
+    formats = sorted({name.split(":", 1)[0] for name, _ in each})
+    return {
+        f: (len(part), _total(part))
+        for f in formats
+        for part in [[t for name, t in each if name.split(":", 1)[0] == f]]
+    }
 
 
 @dataclass
@@ -347,7 +364,8 @@ def _window_run(bench: Bench, window: Window) -> _WindowRun:
     )
     results = [result for _, result in timed_results]
     drafted, _ = timed(lambda: [alert_drafts(rule, res, window) for rule, res in results if res is not None])
-    each = [(rule.rule.name, timing) for rule, (timing, _) in zip(bench.rules, timed_results, strict=True)]
+    each = [(f"{_origin(rule.rule)}: {rule.rule.name}", timing)
+            for rule, (timing, _) in zip(bench.rules, timed_results, strict=True)]  # fmt: skip
     return _WindowRun([flow, compiled, queried, drafted], errors, outcomes, results, each)
 
 
@@ -456,6 +474,8 @@ def print_window(title: str, passes: Passes, rules: int, out: TextIO, *, per_rul
     for name, timing, note in parts:
         print(_line(name, Timing(timing.wall / scale, timing.cpu / scale), note), file=out)
     if not per_rule:
+        for rule_format, (count, timing) in passes.by_format.items():
+            print(_line(f"  queries of the {count} {rule_format} rules (last run)", timing), file=out)
         print(f"  the {len(passes.slowest)} slowest queries (last run):", file=out)
         for name, timing in passes.slowest:
             print(_line(f"    {name[:60]}", timing), file=out)

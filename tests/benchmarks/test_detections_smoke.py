@@ -98,6 +98,10 @@ def test_every_part_prints_its_figures_beside_the_goals(smoke: tuple[int, str]) 
     for part in ("compile (kql.translate)", "query (compile + execute)", "alert drafts"):
         assert scheduled[part][0] > 0, (part, printed)
     assert scheduled["compile (kql.translate)"][0] < scheduled["query (compile + execute)"][0]
+    sigma, reference = (
+        scheduled[f"queries of the {n} (last run)"] for n in ("5 sigma rules", "12 reference rules")
+    )
+    assert min(sigma[0], reference[0]) > 0
     empty = found["empty window (fixed cost)"]
     assert empty["flow (run_rules_over) per rule"][2] == "goal <= 2 ms per rule (with compilation cached)"
     assert empty["compile (kql.translate) per rule"][0] > 0
