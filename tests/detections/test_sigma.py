@@ -329,11 +329,11 @@ def test_collection_keeps_going_past_bad_rules(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the Sigma pack
 
 
-@pytest.fixture(scope="module")
-def pack() -> tuple[list[DetectionRule], list[tuple[str, str]]]:
-    if not PACK.exists():
-        pytest.skip(f"the Sigma rule pack is not at {PACK}")
-    return convert_collection(PACK, workers=2)
+@pytest.fixture
+def pack(
+    sigma_pack: tuple[list[DetectionRule], list[tuple[str, str]]],
+) -> tuple[list[DetectionRule], list[tuple[str, str]]]:
+    return sigma_pack
 
 
 def _pack_members() -> list[str]:
