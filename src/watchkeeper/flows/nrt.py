@@ -64,25 +64,29 @@ class NearRealTime:
 
     def _run(self, parts: list[tuple[TableDef, pa.Table]]) -> None:
         written = {definition.name: data for definition, data in parts}
-        for rule in self.rules():
-            tables = [t for t in rule.rule.tables if t in written]
-            if not tables:
-                continue
-            try:
-                self.outcomes = [*self.outcomes[-99:], self._evaluate(rule, {t: written[t] for t in tables})]
-            except Exception:
-                log.exception("NRT rule %s failed on a committed write", rule.rule_id)
-
-    def _evaluate(self, rule: RuleRead, rows: dict[str, pa.Table]) -> RuleRunOutcome:
-        window = _span(list(rows.values()))
+        due = [(rule, [t for t in rule.rule.tables if t in written]) for rule in self.rules()]
+        due = [(rule, tables) for rule, tables in due if tables]
+        if not due:
+            return
+        # one scratch workspace per write, holding the tables the rules read, shared by all of them
         scratch = Workspace.open(None)
         try:
-            for table, data in rows.items():
-                scratch.ingest(table, data)
-            return evaluate(self.runtime, self.actor, self.workspace, rule, window, kind="nrt",
-                            query=lambda: scratch.query(rule.rule.query, now=window.end))  # fmt: skip
+            for table in sorted({t for _, tables in due for t in tables}):
+                scratch.ingest(table, written[table])
+            for rule, tables in due:
+                self._evaluate(scratch, rule, [written[t] for t in tables])
         finally:
             scratch.close()
+
+    def _evaluate(self, scratch: Workspace, rule: RuleRead, rows: list[pa.Table]) -> None:
+        window = _span(rows)
+        try:
+            outcome = evaluate(self.runtime, self.actor, self.workspace, rule, window, kind="nrt",
+                               query=lambda: scratch.query(rule.rule.query, now=window.end))  # fmt: skip
+        except Exception:
+            log.exception("NRT rule %s failed on a committed write", rule.rule_id)
+            return
+        self.outcomes = [*self.outcomes[-99:], outcome]
 
 
 def _span(tables: list[pa.Table]) -> Window:
