@@ -136,7 +136,7 @@ def read_rules(path: Path, rule_format: RuleFormat) -> Imported:
         try:
             rules = rule_format.load(_text(source), source.name)
         except RuleLoadError as exc:
-            outcome.skipped.append((source.name, str(exc).removeprefix(source.name).lstrip(":").strip()))
+            outcome.skipped.append((source.name, _reason(exc)))
             continue
         except Exception as exc:  # a format plugin's own failure is this file's, not the import's
             outcome.skipped.append((source.name, f"{type(exc).__name__}: {exc}"))
@@ -150,6 +150,13 @@ def read_rules(path: Path, rule_format: RuleFormat) -> Imported:
             seen[rule.rule_id] = source.name
             outcome.rules.append(rule)
     return outcome
+
+
+def _reason(exc: RuleLoadError) -> str:
+    """Why a file was skipped, without its name (the caller has it): ``line: field: message``."""
+    where = [str(exc.line)] if exc.line is not None else []
+    where += [exc.field_path] if exc.field_path else []
+    return ": ".join([*where, exc.message])
 
 
 def _text(source: Source) -> str:
