@@ -21,16 +21,11 @@ from watchkeeper.cases import (
     incident_timeline,
     list_alerts,
     list_incidents,
-    merge_incidents,
-    update_alert,
-    update_incident,
 )
-from watchkeeper.cases.mirror import alert_row, incident_row
 from watchkeeper.cli.console import fail
 from watchkeeper.cli.detections import Target, open_target
 from watchkeeper.cli.platform import Format, FormatOption, emit
 from watchkeeper.cli.query import WorkspaceOption
-from watchkeeper.state import utc_now
 
 __all__ = ["alerts", "incidents"]
 
@@ -96,15 +91,12 @@ def alerts_update(
                                  "assignedTo": assigned_to}.items() if v is not None}  # fmt: skip
     if not changes:
         raise fail("error: give at least one of --status, --classification, --determination, --assigned-to")
+    from watchkeeper.flows.cases import change_alert
+
     with open_target(workspace) as target:
         _alert(target, alert_id)
-        with target.runtime.database.session() as session:
-            changed = update_alert(session, tenant_id=target.workspace.tenant_id, alert_id=alert_id, changes=changes,
-                                   actor=target.actor)  # fmt: skip
-        assert changed is not None
-        target.runtime.workspaces.get(target.workspace).ingest(
-            "SecurityAlert", [alert_row(changed, now=utc_now())]
-        )
+        changed = change_alert(target.runtime, target.actor, target.workspace, alert_id, changes)
+    assert changed is not None
     emit(changed.to_json(), Format.json)
 
 
@@ -119,11 +111,6 @@ def _incident(target: Target, ref: str) -> IncidentRead:
     if found is None:
         raise fail(f"error: no incident {ref!r} (see `wk incidents list`)")
     return found
-
-
-def _mirror(target: Target, incident: IncidentRead) -> None:
-    row = incident_row(incident, now=utc_now(), modified_by=f"{target.actor.kind}:{target.actor.id}")
-    target.runtime.workspaces.get(target.workspace).ingest("SecurityIncident", [row])
 
 
 @incidents.command("list")
@@ -178,13 +165,12 @@ def incidents_update(
     }.items() if v is not None}  # fmt: skip
     if not changes:
         raise fail("error: nothing to change (see `wk incidents update --help`)")
+    from watchkeeper.flows.cases import change_incident
+
     with open_target(workspace) as target:
         found = _incident(target, incident)
-        with target.runtime.database.session() as session:
-            changed = update_incident(session, tenant_id=found.tenant_id, ref=found.id, changes=changes,
-                                      actor=target.actor)  # fmt: skip
-        assert changed is not None
-        _mirror(target, changed)
+        changed = change_incident(target.runtime, target.actor, target.workspace, found.id, changes)
+    assert changed is not None
     emit(changed.to_json(), Format.json)
 
 
@@ -211,14 +197,10 @@ def incidents_merge(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Merge one incident into another: its alerts move, it is closed as merged."""
+    from watchkeeper.flows.cases import merge
+
     with open_target(workspace) as target:
         moving, keeping = _incident(target, source), _incident(target, into)
-        with target.runtime.database.session() as session:
-            merged = merge_incidents(session, tenant_id=keeping.tenant_id, source=moving.id, target=keeping.id,
-                                     actor=target.actor)  # fmt: skip
-            closed = find_incident(session, tenant_id=keeping.tenant_id, ref=moving.id)
-        assert merged is not None
-        assert closed is not None
-        _mirror(target, merged)
-        _mirror(target, closed)
+        merged = merge(target.runtime, target.actor, target.workspace, moving.id, keeping.id)
+    assert merged is not None
     typer.echo(f"merged incident {moving.number} into {keeping.number} ({len(merged.alert_ids)} alerts)")

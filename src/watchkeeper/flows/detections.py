@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from watchkeeper.audit import Actor
 from watchkeeper.cases import AlertRead, find_incident, raise_alerts
-from watchkeeper.cases.mirror import alert_row, incident_row
 from watchkeeper.cases.models import AlertRecord
 from watchkeeper.detections.alerting import AlertDraft, alert_drafts
 from watchkeeper.detections.formats import Imported, format_named, read_rules
@@ -43,6 +42,7 @@ from watchkeeper.directory import (
     workspace_at_folder,
 )
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.flows.cases import mirror
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 from watchkeeper.store.result import QueryResult
@@ -217,28 +217,13 @@ def _raise(
 ) -> list[AlertRead]:
     if not drafts:
         return []
-    now = utc_now()
     with runtime.database.session() as session:
         alerts = raise_alerts(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rule_ref=rule.id,
-                              drafts=drafts, actor=actor, now=now)  # fmt: skip
-        incidents = {a.incident_id for a in alerts if a.incident_id is not None}
-        incident_rows = []
-        for incident_id in sorted(incidents):
-            incident = find_incident(session, tenant_id=workspace.tenant_id, ref=incident_id)
-            if incident is not None:
-                incident_rows.append(incident_row(incident, now=now, modified_by=f"{actor.kind}:{actor.id}"))
-    mirror(runtime, workspace, [alert_row(a, now=now) for a in alerts], incident_rows)
+                              drafts=drafts, actor=actor, now=utc_now())  # fmt: skip
+        placed = sorted({a.incident_id for a in alerts if a.incident_id is not None})
+        incidents = [find_incident(session, tenant_id=workspace.tenant_id, ref=i) for i in placed]
+    mirror(runtime, workspace, actor=actor, alerts=alerts, incidents=[i for i in incidents if i is not None])
     return alerts
-
-
-def mirror(runtime: Runtime, workspace: WorkspaceRead, alerts: list[dict[str, object]],
-           incidents: list[dict[str, object]]) -> None:  # fmt: skip
-    """Append alert and incident rows to the workspace's ``SecurityAlert``/``SecurityIncident``."""
-    ws = runtime.workspaces.get(workspace)
-    if alerts:
-        ws.ingest("SecurityAlert", alerts)
-    if incidents:
-        ws.ingest("SecurityIncident", incidents)
 
 
 def _record(runtime: Runtime, rule: RuleRead, run: RunRecord) -> None:

@@ -1,0 +1,75 @@
+"""Working alerts and incidents across the layers: each change is made in the state database and,
+like every create, appended as a row to the workspace's ``SecurityAlert``/``SecurityIncident``
+tables, so that KQL sees the latest state (the CLI and the API both come through here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from watchkeeper.audit import Actor
+from watchkeeper.cases import (
+    AlertRead,
+    IncidentRead,
+    find_incident,
+    merge_incidents,
+    update_alert,
+    update_incident,
+)
+from watchkeeper.cases.mirror import alert_row, incident_row
+from watchkeeper.directory import WorkspaceRead
+from watchkeeper.runtime import Runtime
+from watchkeeper.state import utc_now
+
+__all__ = ["change_alert", "change_incident", "merge", "mirror"]
+
+
+def mirror(
+    runtime: Runtime, workspace: WorkspaceRead, *, actor: Actor, alerts: Sequence[AlertRead] = (),
+    incidents: Sequence[IncidentRead] = (),
+) -> None:  # fmt: skip
+    """Append the alerts' and incidents' current state to ``SecurityAlert``/``SecurityIncident``."""
+    now, ws = utc_now(), runtime.workspaces.get(workspace)
+    if alerts:
+        ws.ingest("SecurityAlert", [alert_row(a, now=now) for a in alerts])
+    if incidents:
+        modified_by = f"{actor.kind}:{actor.id}"
+        ws.ingest("SecurityIncident", [incident_row(i, now=now, modified_by=modified_by) for i in incidents])
+
+
+def change_alert(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, alert_id: str, changes: Mapping[str, str | None]
+) -> AlertRead | None:
+    """Update an alert of the workspace's tenant (None if it has no such alert), and mirror it."""
+    with runtime.database.session() as session:
+        changed = update_alert(
+            session, tenant_id=workspace.tenant_id, alert_id=alert_id, changes=changes, actor=actor
+        )
+    if changed is not None:
+        mirror(runtime, workspace, alerts=[changed], actor=actor)
+    return changed
+
+
+def change_incident(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, ref: str, changes: dict[str, Any]
+) -> IncidentRead | None:
+    """Update an incident of the workspace (id or number; None if none), and mirror it."""
+    with runtime.database.session() as session:
+        changed = update_incident(session, tenant_id=workspace.tenant_id, ref=ref, changes=changes, actor=actor,
+                                  workspace_id=workspace.id)  # fmt: skip
+    if changed is not None:
+        mirror(runtime, workspace, incidents=[changed], actor=actor)
+    return changed
+
+
+def merge(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, source: str, target: str
+) -> IncidentRead | None:
+    """Merge incident ``source`` into ``target`` (ids or numbers), and mirror both."""
+    with runtime.database.session() as session:
+        merged = merge_incidents(session, tenant_id=workspace.tenant_id, source=source, target=target, actor=actor,
+                                 workspace_id=workspace.id)  # fmt: skip
+        closed = find_incident(session, tenant_id=workspace.tenant_id, ref=source, workspace_id=workspace.id)
+    if merged is not None and closed is not None:
+        mirror(runtime, workspace, incidents=[merged, closed], actor=actor)
+    return merged
