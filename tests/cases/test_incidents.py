@@ -125,9 +125,20 @@ def test_selected_groups_on_the_chosen_entities_details_and_custom_details(datab
     assert place.raise_(draft(place.rule, BOB, details={"Port": [22]})) != first
 
 
+GROUPINGS = {
+    "AnyAlert": {},
+    "AllEntities": {},
+    "Selected": {"group_by_entities": ("Account",)},
+}
+
+
+@pytest.mark.parametrize("method", sorted(GROUPINGS))
 @pytest.mark.parametrize("reopen", [True, False])
-def test_a_closed_incident_is_reopened_only_when_the_rule_says_so(database: Database, reopen: bool) -> None:
-    place = Place(database, rule(matching_method="AnyAlert", reopen_closed_incident=reopen))
+def test_a_closed_incident_is_reopened_only_when_the_rule_says_so(
+    database: Database, reopen: bool, method: str
+) -> None:
+    config = {"matching_method": method, "reopen_closed_incident": reopen, **GROUPINGS[method]}
+    place = Place(database, rule(**config))
     first = place.raise_(draft(place.rule, ALICE))
     place.update(
         first, status="Closed", classification="TruePositive", classificationReason="SuspiciousActivity"

@@ -14,10 +14,10 @@ import pytest
 from watchkeeper.audit import Actor
 from watchkeeper.cases import AlertRead, list_alerts, list_incidents
 from watchkeeper.detections.library import find_rule, set_enabled
-from watchkeeper.detections.runs import recent_runs, schedule_of
+from watchkeeper.detections.runs import recent_runs, schedule_of, take_lease
 from watchkeeper.detections.scheduler import CatchUp
 from watchkeeper.directory import WorkspaceRead, create_tenant, create_workspace
-from watchkeeper.flows.detections import import_rules, run_due_rules, run_rules_over
+from watchkeeper.flows.detections import LEASE, import_rules, run_due_rules, run_rules_over
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 
@@ -140,6 +140,28 @@ def test_scheduled_windows_run_once_each_across_a_restart(
             assert sorted(r.window_end for r in runs) == [NOW + timedelta(hours=h) for h in range(4)]
     finally:
         restarted.close()
+
+
+def test_a_dead_nodes_lease_runs_out_and_another_node_takes_the_rule_over(
+    runtime: Runtime, workspace: WorkspaceRead
+) -> None:
+    failed_logons(runtime, workspace, NOW - timedelta(minutes=50), "alice")
+    failed_logons(runtime, workspace, NOW + timedelta(minutes=20), "bob")
+    assert [o.window.end for o in run_due_rules(runtime, node="a", now=NOW + timedelta(minutes=1))] == [NOW]
+    with runtime.database.session() as session:
+        rule = find_rule(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id,
+                         ref="6c1b2d3e-0000-4000-8000-000000000001")  # fmt: skip
+        assert rule is not None
+        # node a renews its lease for the next window and dies before running it
+        assert take_lease(session, rule.id, node="a", now=NOW + timedelta(hours=1, minutes=1), ttl=LEASE)
+    assert run_due_rules(runtime, node="b", now=NOW + timedelta(hours=1, minutes=2)) == []  # still a's
+    taken = run_due_rules(runtime, node="b", now=NOW + timedelta(hours=1, minutes=1) + LEASE)
+    assert [(o.window.end, len(o.alerts)) for o in taken] == [(NOW + timedelta(hours=1), 1)]  # no gap
+    # a comes back: the rule is b's now, and the window b ran is not run again
+    assert run_due_rules(runtime, node="a", now=NOW + timedelta(hours=1, minutes=8)) == []
+    with runtime.database.session() as session:
+        runs = recent_runs(session, tenant_id=workspace.tenant_id, rule_ref=rule.id)
+    assert sorted(r.window_end for r in runs) == [NOW, NOW + timedelta(hours=1)]
 
 
 def test_a_failing_rule_backs_off_and_is_disabled_after_repeated_failures(

@@ -225,6 +225,34 @@ level: high
     assert run(rule, {"Event": [{**row, "EventID": 1, "EventData": data.format("false")}]}) == 0
 
 
+def test_classic_powershell_rule_reads_every_unnamed_data_item() -> None:
+    text = """
+title: Defender real-time monitoring turned off from PowerShell
+logsource: {category: ps_classic_provider_start, product: windows}
+detection:
+    selection: {Data|contains|all: ['Set-MpPreference', '-DisableRealtimeMonitoring $true']}
+    condition: selection
+level: high
+"""
+    rule = convert_sigma(text, "posh_pc.yml")
+    assert rule.tables == ("Event",)
+    # provider start (600): the provider's name, its state, then the engine's details in one text
+    data = (
+        "<EventData><Data>Registry</Data><Data>Started</Data><Data>ProviderName=Registry\n"
+        "HostApplication=powershell.exe -c Set-MpPreference {} $true</Data></EventData>"
+    )
+    row = {"TimeGenerated": "2026-01-05T10:00:00Z", "EventLog": "Windows PowerShell", "EventID": 600,
+           "Computer": "ws-01"}  # fmt: skip
+    assert run(rule, {"Event": [{**row, "EventData": data.format("-DisableRealtimeMonitoring")}]}) == 1
+    assert run(rule, {"Event": [{**row, "EventData": data.format("-DisableIOAVProtection")}]}) == 0
+    assert (
+        run(
+            rule, {"Event": [{**row, "EventID": 400, "EventData": data.format("-DisableRealtimeMonitoring")}]}
+        )
+        == 0
+    )
+
+
 def test_security_rule_reads_columns_and_event_data() -> None:
     text = """
 title: Directory object read with a suspicious access

@@ -7,6 +7,7 @@ incidents are kept in ``DIR/state.db``); without it, the data directory's defaul
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -86,7 +87,8 @@ def import_command(
     if not path.exists():
         raise fail(f"error: {path} does not exist")
     with open_target(workspace) as target:
-        imported, saved = import_rules(target.runtime, target.actor, target.workspace, rule_format, path)
+        imported, saved = import_rules(target.runtime, target.actor, target.workspace, rule_format, path,
+                                       workers=os.cpu_count() or 1)  # fmt: skip
     skipped = [{"file": name, "reason": reason} for name, reason in imported.skipped]
     if fmt is Format.json:
         emit({"imported": len(imported.rules), "created": len(saved.created), "updated": len(saved.updated),

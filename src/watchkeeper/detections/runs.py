@@ -96,11 +96,12 @@ def schedule_of(session: Session, rule_ref: str) -> RuleSchedule:
 
 
 def take_lease(session: Session, rule_ref: str, *, node: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the rule's lease for ``ttl``: True when ``node`` holds it now."""
+    """Take or renew the rule's lease for ``ttl``: True when ``node`` holds it now. A lease held
+    until a moment is free from that moment on."""
     schedule_of(session, rule_ref)
     free = (
         (RuleSchedule.lease_owner.is_(None))
-        | (RuleSchedule.lease_until < now)
+        | (RuleSchedule.lease_until <= now)
         | (RuleSchedule.lease_owner == node)
     )
     taken = session.execute(

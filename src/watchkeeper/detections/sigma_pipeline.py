@@ -227,7 +227,7 @@ def routes_for(logsource: SigmaLogSource) -> tuple[Route, ...]:
         return (_device_route(category), _sysmon_event_route(category))
     if product == "windows" and category is None and service is not None:
         return (_windows_service_route(service),)
-    if product == "windows" and category in ("ps_script", "ps_module", "ps_classic_start"):
+    if product == "windows" and category in _POWERSHELL:
         return (_powershell_route(category),)
     if product == "linux" and category is None and service in _SYSLOG_SERVICES:
         where = _SYSLOG_WHERE.get(service or "", "")
@@ -250,11 +250,12 @@ def _windows_service_route(service: str) -> Route:
     )
 
 
-# PowerShell's script block (4104), module (4103) and engine start (400) events
+# PowerShell's script block (4104), module (4103), engine start (400) and provider start (600) events
 _POWERSHELL = {
     "ps_script": (("Microsoft-Windows-PowerShell/Operational", "PowerShellCore/Operational"), 4104),
     "ps_module": (("Microsoft-Windows-PowerShell/Operational", "PowerShellCore/Operational"), 4103),
     "ps_classic_start": (("Windows PowerShell",), 400),
+    "ps_classic_provider_start": (("Windows PowerShell",), 600),
 }
 
 
@@ -362,6 +363,10 @@ def _event_data_field(name: str) -> str:
     spaced = re.sub(r"(?<=.)([A-Z])", r" ?\1", escaped)
     pattern = _literal(f'(?:<Data Name="{spaced}">|<{escaped}>)([^<]*)<')
     value = f"extract({pattern}, 1, EventData)"
+    if name == "Data":
+        # classic PowerShell events (400, 600, 800) carry unnamed <Data> items, the engine's
+        # "HostApplication=... CommandLine=..." text in the third; Sigma's Data is all of them
+        value = "EventData"
     for entity, text in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&amp;", "&")):
         value = f"replace_string({value}, {_literal(entity)}, {_literal(text)})"
     return value

@@ -92,11 +92,18 @@ def embedded_workspace(runtime: Runtime, actor: Actor, folder: Path) -> Workspac
 
 
 def import_rules(
-    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule_format: str, path: Path
+    runtime: Runtime,
+    actor: Actor,
+    workspace: WorkspaceRead,
+    rule_format: str,
+    path: Path,
+    *,
+    workers: int = 1,
 ) -> tuple[Imported, ImportOutcome]:
     """Read the rules at ``path`` (a file, folder or archive) in ``rule_format`` and add them to the
-    workspace's library; files that cannot be loaded are reported, not imported."""
-    imported = read_rules(path, format_named(rule_format))
+    workspace's library; files that cannot be loaded are reported, not imported. ``workers``
+    processes share a large import."""
+    imported = read_rules(path, format_named(rule_format), workers=workers)
     with runtime.database.session() as session:
         saved = save_rules(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rules=imported.rules,
                            actor=actor)  # fmt: skip

@@ -100,7 +100,7 @@ class Database:
         try:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, "heads")
         except Exception as exc:  # the URL is wrong, the server is down, the file is not writable
             raise StateError(f"could not migrate the state database ({self.display_url}): {exc}") from exc
 
