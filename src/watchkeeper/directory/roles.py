@@ -15,6 +15,8 @@ ROLES: dict[str, str] = {
     "SecurityIncident.Read.All": "read incidents",
     "SecurityIncident.ReadWrite.All": "read and update incidents",
     "ThreatIndicators.ReadWrite.OwnedBy": "manage the threat indicators this app owns",
+    "SecurityActions.Read.All": "read security actions (block or allow an IP, ...)",
+    "SecurityActions.ReadWrite.All": "request and cancel security actions",
     "ThreatHunting.Read.All": "run hunting queries (Graph runHuntingQuery)",
     "AdvancedQuery.Read.All": "run advanced hunting queries (Defender API)",
     "Data.Read": "run KQL queries (Log Analytics and Kusto query APIs)",
