@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from watchkeeper.audit import Actor
 from watchkeeper.cli.console import fail, load_settings, note, stdout_console, user_errors
-from watchkeeper.demo import DEMO_SEED, MANIFEST_FILE, DemoBuild, build_demo, demo_exists
+from watchkeeper.demo import DEMO_DAYS, DEMO_SEED, MANIFEST_FILE, DemoBuild, Manifest, build_demo, demo_exists
 from watchkeeper.schema.values import parse_datetime_text
 from watchkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from watchkeeper.flows import DemoAccess
+    from watchkeeper.runtime import Runtime
 
 __all__ = ["demo_command"]
 
@@ -59,7 +64,6 @@ def demo_command(
 def _register(settings: Settings, target: Path) -> None:
     """A demo built under the data directory becomes the ``demo`` tenant's workspace, with an app
     that may do everything; its credentials are printed (and kept for ``wk serve`` to print)."""
-    from watchkeeper.audit import Actor
     from watchkeeper.flows import provision_demo
     from watchkeeper.runtime import Runtime
 
@@ -69,8 +73,27 @@ def _register(settings: Settings, target: Path) -> None:
         return  # a demo built elsewhere is a plain workspace folder, for `wk query --workspace`
     with user_errors(), Runtime(settings) as runtime:
         access = provision_demo(runtime, Actor.cli(), folder.as_posix())
+        _detect(runtime, access, target)
     note(f"demo tenant {access.tenant_id}, workspace {access.workspace_id}")
     note(f"demo app: client id {access.client_id}, client secret {access.client_secret}")
+
+
+def _detect(runtime: Runtime, access: DemoAccess, target: Path) -> None:
+    """The demo rules over the demo's days: alerts and incidents to work from the first start."""
+    from watchkeeper.directory import find_workspace
+    from watchkeeper.flows.demo import enable_demo_detections
+
+    manifest = Manifest.read(target)
+    with runtime.database.session() as session:
+        workspace = find_workspace(session, tenant_id=access.tenant_id, ref=access.workspace_id)
+    if workspace is None:
+        return
+    outcomes = enable_demo_detections(runtime, Actor.cli(), workspace, manifest.start, manifest.end)
+    if outcomes:
+        alerts = sum(len(o.alerts) for o in outcomes)
+        note(
+            f"demo: {len(outcomes)} analytics rules ran over the {DEMO_DAYS} days and raised {alerts} alerts"
+        )
 
 
 def _end_of_window(text: str) -> datetime:
