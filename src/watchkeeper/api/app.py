@@ -26,6 +26,7 @@ from watchkeeper.api.routes import (
     kusto,
     log_analytics,
     logs_ingestion,
+    providers,
 )
 from watchkeeper.flows.nrt import attach_near_real_time
 from watchkeeper.runtime import Runtime
@@ -45,6 +46,7 @@ ROUTERS = (
     logs_ingestion,
     data_collector,
     detections,
+    providers,
 )
 
 
