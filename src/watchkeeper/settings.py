@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     detection_disable_after: int = Field(
         default=5, ge=0, description="consecutive failures that disable a rule (0: never)"
     )
+    notification_tick: float = Field(
+        default=1.0, ge=0,
+        description="seconds between change-notification delivery passes in `wk serve` (0: nothing is sent)",
+    )  # fmt: skip
+    notification_timeout: float = Field(
+        default=3.0, gt=0, le=60, description="seconds a webhook receiver has to answer a delivery (Graph: 3)"
+    )
+    notification_retry_hours: float = Field(
+        default=4.0, gt=0, description="hours a failed change notification is retried before it is dropped"
+    )
+    notification_retry_base: float = Field(
+        default=10.0, gt=0,
+        description="seconds before the first retry of a failed notification; doubled each time, at most 30 min",
+    )  # fmt: skip
+    notification_http_loopback: bool = Field(
+        default=False,
+        description="accept plain-http notification URLs on this machine (127.0.0.1, localhost); else https only",
+    )
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

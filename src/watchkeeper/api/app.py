@@ -27,6 +27,7 @@ from watchkeeper.api.routes import (
     log_analytics,
     logs_ingestion,
     providers,
+    subscriptions,
 )
 from watchkeeper.flows.nrt import attach_near_real_time
 from watchkeeper.runtime import Runtime
@@ -47,6 +48,7 @@ ROUTERS = (
     data_collector,
     detections,
     providers,
+    subscriptions,
 )
 
 
@@ -69,6 +71,21 @@ async def _schedule_rules(runtime: Runtime) -> None:
             logging.getLogger(__name__).exception("detection scheduler: the tick failed")
 
 
+async def _deliver_notifications(runtime: Runtime) -> None:
+    """The change-notification sender: every ``notification_tick`` seconds, one delivery pass of the
+    outbox (``flows.notifications.deliver_due``). A failing pass is logged, never fatal."""
+    import logging
+
+    from watchkeeper.flows.notifications import deliver_due
+
+    while True:
+        await asyncio.sleep(runtime.settings.notification_tick)
+        try:
+            await asyncio.to_thread(deliver_due, runtime)
+        except Exception:
+            logging.getLogger(__name__).exception("change notifications: the delivery pass failed")
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """The application. It owns (and closes) a runtime built from ``settings`` unless one is given."""
     owned = runtime is None
@@ -82,9 +99,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         scheduler = (
             asyncio.create_task(_schedule_rules(runtime)) if runtime.settings.detection_tick > 0 else None
         )
+        sender = (
+            asyncio.create_task(_deliver_notifications(runtime))
+            if runtime.settings.notification_tick > 0
+            else None
+        )
         yield
         if scheduler is not None:
             scheduler.cancel()
+        if sender is not None:
+            sender.cancel()
         if owned:
             runtime.close()
 

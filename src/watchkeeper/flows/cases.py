@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from watchkeeper.audit import Actor
 from watchkeeper.cases import (
     AlertRead,
@@ -18,6 +20,7 @@ from watchkeeper.cases import (
 )
 from watchkeeper.cases.mirror import alert_row, incident_row
 from watchkeeper.directory import WorkspaceRead
+from watchkeeper.notifications import enqueue_changes
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 
@@ -37,6 +40,16 @@ def mirror(
         ws.ingest("SecurityIncident", [incident_row(i, now=now, modified_by=modified_by) for i in incidents])
 
 
+def _notify_updated(
+    session: Session, workspace: WorkspaceRead, *, alerts: Sequence[AlertRead] = (),
+    incidents: Sequence[IncidentRead] = (),
+) -> None:  # fmt: skip
+    """Change notifications for subscribers, written in the change's own transaction (no network here)."""
+    enqueue_changes(
+        session, tenant_id=workspace.tenant_id, change_type="updated", alerts=alerts, incidents=incidents
+    )
+
+
 def change_alert(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, alert_id: str, changes: Mapping[str, str | None]
 ) -> AlertRead | None:
@@ -45,6 +58,7 @@ def change_alert(
         changed = update_alert(
             session, tenant_id=workspace.tenant_id, alert_id=alert_id, changes=changes, actor=actor
         )
+        _notify_updated(session, workspace, alerts=[changed] if changed else [])
     if changed is not None:
         mirror(runtime, workspace, alerts=[changed], actor=actor)
     return changed
@@ -57,6 +71,7 @@ def change_incident(
     with runtime.database.session() as session:
         changed = update_incident(session, tenant_id=workspace.tenant_id, ref=ref, changes=changes, actor=actor,
                                   workspace_id=workspace.id)  # fmt: skip
+        _notify_updated(session, workspace, incidents=[changed] if changed else [])
     if changed is not None:
         mirror(runtime, workspace, incidents=[changed], actor=actor)
     return changed
@@ -70,6 +85,7 @@ def merge(
         merged = merge_incidents(session, tenant_id=workspace.tenant_id, source=source, target=target, actor=actor,
                                  workspace_id=workspace.id)  # fmt: skip
         closed = find_incident(session, tenant_id=workspace.tenant_id, ref=source, workspace_id=workspace.id)
+        _notify_updated(session, workspace, incidents=[i for i in (merged, closed) if i is not None])
     if merged is not None and closed is not None:
         mirror(runtime, workspace, incidents=[merged, closed], actor=actor)
     return merged

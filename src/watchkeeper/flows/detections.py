@@ -43,6 +43,7 @@ from watchkeeper.directory import (
 )
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.flows.cases import mirror
+from watchkeeper.flows.notifications import enqueue_raised
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 from watchkeeper.store.result import QueryResult
@@ -224,11 +225,13 @@ def _raise(
 ) -> list[AlertRead]:
     if not drafts:
         return []
+    now = utc_now()
     with runtime.database.session() as session:
         alerts = raise_alerts(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rule_ref=rule.id,
-                              drafts=drafts, actor=actor, now=utc_now())  # fmt: skip
+                              drafts=drafts, actor=actor, now=now)  # fmt: skip
         placed = sorted({a.incident_id for a in alerts if a.incident_id is not None})
         incidents = [find_incident(session, tenant_id=workspace.tenant_id, ref=i) for i in placed]
+        enqueue_raised(session, tenant_id=workspace.tenant_id, alerts=alerts, incidents=incidents, now=now)
     mirror(runtime, workspace, actor=actor, alerts=alerts, incidents=[i for i in incidents if i is not None])
     return alerts
 
