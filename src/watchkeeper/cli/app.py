@@ -15,6 +15,7 @@ from watchkeeper.cli.detections import coverage_command, rules
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
 from watchkeeper.cli.keys import keys
+from watchkeeper.cli.providers import providers
 from watchkeeper.cli.query import compile_command, query_command
 from watchkeeper.cli.serve import serve_command
 from watchkeeper.cli.tables import tables_command
@@ -45,6 +46,7 @@ app.add_typer(dcr, name="dcr")
 app.add_typer(rules, name="rules")
 app.add_typer(alerts, name="alerts")
 app.add_typer(incidents, name="incidents")
+app.add_typer(providers, name="providers")
 workspaces.command("keys")(workspaces_keys)
 
 
