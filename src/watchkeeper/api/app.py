@@ -19,6 +19,8 @@ from watchkeeper.api.routes import (
     cloud,
     data_collector,
     detections,
+    graph_alerts,
+    graph_incidents,
     health,
     home,
     hunting,
@@ -47,6 +49,8 @@ ROUTERS = (
     logs_ingestion,
     data_collector,
     detections,
+    graph_alerts,
+    graph_incidents,
     providers,
     subscriptions,
 )

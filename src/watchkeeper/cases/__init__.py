@@ -1,6 +1,13 @@
 """Cases: the alerts rules raise and the incidents that group them, in the state database."""
 
-from watchkeeper.cases.alerts import AlertRead, find_alert, list_alerts, raise_alerts, update_alert
+from watchkeeper.cases.alerts import (
+    AlertRead,
+    comment_alert,
+    find_alert,
+    list_alerts,
+    raise_alerts,
+    update_alert,
+)
 from watchkeeper.cases.incidents import (
     IncidentRead,
     add_task,
@@ -16,6 +23,7 @@ __all__ = [
     "AlertRead",
     "IncidentRead",
     "add_task",
+    "comment_alert",
     "comment_incident",
     "find_alert",
     "find_incident",

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.audit import Actor, record
 from watchkeeper.cases.incidents import place_alert
-from watchkeeper.cases.models import ALERT_CLASSIFICATIONS, ALERT_STATUSES, AlertRecord
+from watchkeeper.cases.models import ALERT_CLASSIFICATIONS, ALERT_STATUSES, AlertComment, AlertRecord
 from watchkeeper.detections.alerting import AlertDraft
 from watchkeeper.errors import InvalidRequestError
 from watchkeeper.state import utc_now
 
-__all__ = ["AlertRead", "find_alert", "list_alerts", "raise_alerts", "update_alert"]
+__all__ = ["AlertRead", "comment_alert", "find_alert", "list_alerts", "raise_alerts", "update_alert"]
 
 # Graph's alertDetermination values (the update documentation's two spellings accepted)
 DETERMINATIONS = (
@@ -153,6 +153,25 @@ def update_alert(
     session.flush()
     record(session, actor=actor, action="alert.update", outcome="success", target=found.id, tenant_id=tenant_id,
            detail={"changes": dict(changes)})  # fmt: skip
+    return AlertRead.model_validate(found)
+
+
+def comment_alert(
+    session: Session, *, tenant_id: str, alert_id: str, comment: str, actor: Actor
+) -> AlertRead | None:
+    """Add a comment to an alert (audited without its text); None if the tenant has no such alert."""
+    found = _alert(session, tenant_id, alert_id)
+    if found is None:
+        return None
+    if not comment.strip() or len(comment) > 30_000:
+        raise InvalidRequestError("a comment needs 1 to 30,000 characters")
+    found.updated_at = utc_now()
+    session.add(AlertComment(alert_id=found.id, comment=comment, created_by=f"{actor.kind}:{actor.id}",
+                             created_at=found.updated_at))  # fmt: skip
+    session.flush()
+    record(
+        session, actor=actor, action="alert.comment", outcome="success", target=found.id, tenant_id=tenant_id
+    )
     return AlertRead.model_validate(found)
 
 

@@ -56,6 +56,7 @@ class IncidentRead(BaseModel):
     classification: str | None
     classification_reason: str | None
     classification_comment: str | None
+    determination: str | None = None
     owner: str | None
     labels: list[str]
     rule_ref: str | None
@@ -246,7 +247,7 @@ def update_incident(
     workspace_id: str | None = None,
 ) -> IncidentRead | None:  # fmt: skip
     """Change ``status``, ``classification``/``classificationReason``/``classificationComment``,
-    ``owner``, ``severity``, ``labels`` or ``title``: one timeline entry per change, audited.
+    ``determination``, ``owner``, ``severity``, ``labels`` or ``title``: one timeline entry per change, audited.
     Closing needs a classification and, except ``Undetermined``, a reason that goes with it."""
     found = _incident(session, tenant_id, ref, workspace_id)
     if found is None:
@@ -295,6 +296,10 @@ def _classify(incident: IncidentRecord, changes: dict[str, Any]) -> None:
     incident.classification, incident.classification_reason = classification, reason
     if "classificationComment" in changes:
         incident.classification_comment = changes["classificationComment"]
+    if "determination" in changes:  # Graph's finer verdict beside the classification (graph_incidents)
+        if not isinstance(changes["determination"], str | None) or len(changes["determination"] or "") > 32:
+            raise InvalidRequestError("determination must be a name of at most 32 characters")
+        incident.determination = changes["determination"]
 
 
 def _set_status(session: Session, incident: IncidentRecord, status: str, actor: Actor, now: datetime) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "ALERT_STATUSES",
     "INCIDENT_CLASSIFICATIONS",
     "INCIDENT_STATUSES",
+    "AlertComment",
     "AlertRecord",
     "IncidentEvent",
     "IncidentRecord",
@@ -76,6 +77,18 @@ class AlertRecord(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
+class AlertComment(Base):
+    """A comment on an alert (Graph's ``alertComment``)."""
+
+    __tablename__ = "alert_comments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    comment: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
+
+
 class IncidentRecord(Base):
     """An incident: alerts grouped for an analyst."""
 
@@ -93,6 +106,7 @@ class IncidentRecord(Base):
     classification: Mapped[str | None] = mapped_column(String(32), default=None)
     classification_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     classification_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    determination: Mapped[str | None] = mapped_column(String(32), default=None)  # Graph's, beside ours
     owner: Mapped[str | None] = mapped_column(String(256), default=None)
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     # the rule whose alerts it groups, and the key its alerts match on (grouping configuration)

@@ -13,6 +13,8 @@ from watchkeeper.audit import Actor
 from watchkeeper.cases import (
     AlertRead,
     IncidentRead,
+    comment_alert,
+    comment_incident,
     find_incident,
     merge_incidents,
     update_alert,
@@ -24,7 +26,7 @@ from watchkeeper.notifications import enqueue_changes
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 
-__all__ = ["change_alert", "change_incident", "merge", "mirror"]
+__all__ = ["change_alert", "change_incident", "comment_on_alert", "comment_on_incident", "merge", "mirror"]
 
 
 def mirror(
@@ -75,6 +77,32 @@ def change_incident(
     if changed is not None:
         mirror(runtime, workspace, incidents=[changed], actor=actor)
     return changed
+
+
+def comment_on_alert(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, alert_id: str, comment: str
+) -> AlertRead | None:
+    """Comment on an alert of the workspace's tenant (None if it has no such alert), and mirror it."""
+    with runtime.database.session() as session:
+        commented = comment_alert(session, tenant_id=workspace.tenant_id, alert_id=alert_id, comment=comment,
+                                  actor=actor)  # fmt: skip
+        _notify_updated(session, workspace, alerts=[commented] if commented else [])
+    if commented is not None:
+        mirror(runtime, workspace, alerts=[commented], actor=actor)
+    return commented
+
+
+def comment_on_incident(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, ref: str, comment: str
+) -> IncidentRead | None:
+    """Comment on an incident of the workspace (id or number; None if none), and mirror it."""
+    with runtime.database.session() as session:
+        commented = comment_incident(session, tenant_id=workspace.tenant_id, ref=ref, message=comment, actor=actor,
+                                     workspace_id=workspace.id)  # fmt: skip
+        _notify_updated(session, workspace, incidents=[commented] if commented else [])
+    if commented is not None:
+        mirror(runtime, workspace, incidents=[commented], actor=actor)
+    return commented
 
 
 def merge(
