@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tests.state_fixtures import database
 from watchkeeper.errors import InvalidRequestError
 from watchkeeper.state import Database, UtcDateTime
-from watchkeeper.state.odata import Field, ODataQuery, Page, parse_options, select_page
+from watchkeeper.state.odata import Field, ODataQuery, Page, filter_clause, parse_options, select_page
 from watchkeeper.state.odata_filter import And, Compare, Function, In, Lambda, Node, Not, Or, Path
 
 __all__ = ["database"]
@@ -169,7 +170,7 @@ def test_each_operator_selects_the_rows_it_says(
     assert _names(samples, batch, text) == expected
 
 
-INJECTIONS = ["x' or 1 eq 1 --", "x'); DROP TABLE odata_samples; --", "' OR '1'='1", "%", "\\"]
+INJECTIONS = ["x' or 1 eq 1 --", "x'); DROP TABLE odata_samples; --", "' OR '1'='1", "%", "\\", "50/50_"]
 
 
 @pytest.mark.parametrize("value", INJECTIONS)
@@ -181,6 +182,23 @@ def test_a_value_stays_a_value(samples: Database, value: str) -> None:
     assert _names(samples, batch, f"tags/any(t: t eq '{quoted}') or name ne '{quoted}'") == {"other"}
     with samples.session() as session:  # the table is still there, with both rows
         assert len(session.execute(select(SAMPLES).where(SAMPLES.c.batch == batch)).all()) == 2
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_user_values_reach_the_sql_only_as_bound_parameters(dialect: str) -> None:
+    marker = "zq' OR 1=1 --"
+    quoted = marker.replace("'", "''")
+    text = (
+        f"name eq '{quoted}' or contains(name, '{quoted}') or tags/any(t: t in ('{quoted}')) "
+        f"or users/any(u: u/upn eq '{quoted}' or u/logons gt 3)"
+    )
+    query = parse_options({"$filter": text}, fields=FIELDS)
+    assert query.filter is not None
+    engine_dialect = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[dialect]
+    compiled = filter_clause(query.filter, FIELDS, dialect).compile(dialect=engine_dialect)
+    assert "zq" not in str(compiled)
+    assert "OR 1=1" not in str(compiled)
+    assert marker in compiled.params.values()
 
 
 def test_an_unquoted_injection_is_a_syntax_error() -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "ODataQuery",
     "Page",
     "SqlExpression",
+    "check_filter",
     "decode_skiptoken",
     "encode_skiptoken",
     "filter_clause",
