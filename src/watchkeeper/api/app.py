@@ -30,6 +30,7 @@ from watchkeeper.api.routes import (
     logs_ingestion,
     providers,
     subscriptions,
+    ti_indicators,
 )
 from watchkeeper.flows.nrt import attach_near_real_time
 from watchkeeper.runtime import Runtime
@@ -53,6 +54,7 @@ ROUTERS = (
     graph_incidents,
     providers,
     subscriptions,
+    ti_indicators,
 )
 
 

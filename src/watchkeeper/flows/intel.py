@@ -15,16 +15,21 @@ from watchkeeper.intel import (
     create_indicator,
     delete_by_external_id,
     delete_indicator,
+    find_indicator,
     update_indicator,
 )
 from watchkeeper.intel.mirror import indicator_row
+from watchkeeper.intel.service import page_indicators
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
+from watchkeeper.state.odata import Field, ODataQuery, Page
 
 __all__ = [
     "TABLE",
     "change_indicators",
+    "indicator_page",
     "mirror_indicators",
+    "owned_indicator",
     "remove_by_external_id",
     "remove_indicators",
     "submit_indicators",
@@ -45,6 +50,23 @@ def mirror_indicators(
         workspaces = list_workspaces(session, tenant_id=tenant_id)
     for workspace in workspaces:
         runtime.workspaces.get(workspace).ingest(TABLE, rows)
+
+
+def indicator_page(
+    runtime: Runtime, tenant_id: str, owner_app: str, query: ODataQuery, fields: Mapping[str, Field]
+) -> tuple[list[IndicatorRead], Page]:
+    """One page of ``owner_app``'s indicators in its tenant under ``query``."""
+    with runtime.database.session() as session:
+        return page_indicators(session, tenant_id=tenant_id, owner_app=owner_app, query=query, fields=fields)
+
+
+def owned_indicator(runtime: Runtime, tenant_id: str, owner_app: str, indicator_id: str) -> IndicatorRead:
+    """``owner_app``'s indicator; NotFoundError alike when it is missing or another app's or tenant's."""
+    with runtime.database.session() as session:
+        found = find_indicator(session, tenant_id=tenant_id, owner_app=owner_app, indicator_id=indicator_id)
+    if found is None:
+        raise NotFoundError("tiIndicator", indicator_id)
+    return found
 
 
 def submit_indicators(

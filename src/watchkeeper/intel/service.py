@@ -16,6 +16,7 @@ from watchkeeper.errors import InvalidRequestError
 from watchkeeper.intel.models import COLUMNS, DEFENDER, IndicatorRead, TiIndicatorRecord, iso
 from watchkeeper.intel.validation import check_changes, check_new
 from watchkeeper.state import utc_now
+from watchkeeper.state.odata import Field, ODataQuery, Page, select_page
 
 __all__ = [
     "DEFENDER_LIMIT",
@@ -25,6 +26,7 @@ __all__ = [
     "find_indicator",
     "list_indicators",
     "owned_indicators",
+    "page_indicators",
     "read_indicator",
     "update_indicator",
 ]
@@ -90,6 +92,18 @@ def list_indicators(
         statement = statement.where(TiIndicatorRecord.target_product == target_product)
     statement = statement.order_by(TiIndicatorRecord.ingested_at, TiIndicatorRecord.id).limit(limit)
     return [read_indicator(found) for found in session.scalars(statement)]
+
+
+def page_indicators(
+    session: Session, *, tenant_id: str, owner_app: str, query: ODataQuery, fields: Mapping[str, Field]
+) -> tuple[list[IndicatorRead], Page]:
+    """One page of ``owner_app``'s indicators under ``query`` (filter, order, paging), oldest first
+    unless it orders them otherwise."""
+    statement = owned_indicators(tenant_id=tenant_id, owner_app=owner_app).order_by(
+        TiIndicatorRecord.ingested_at
+    )
+    page = select_page(session, statement, query, fields, key=TiIndicatorRecord.id)
+    return [read_indicator(found) for found in page.rows], page
 
 
 def find_indicator(
