@@ -29,6 +29,7 @@ from watchkeeper.api.routes import (
     log_analytics,
     logs_ingestion,
     providers,
+    secure_score,
     subscriptions,
     ti_indicators,
 )
@@ -55,6 +56,7 @@ ROUTERS = (
     providers,
     subscriptions,
     ti_indicators,
+    secure_score,
 )
 
 
@@ -92,6 +94,21 @@ async def _deliver_notifications(runtime: Runtime) -> None:
             logging.getLogger(__name__).exception("change notifications: the delivery pass failed")
 
 
+async def _snapshot_scores(runtime: Runtime) -> None:
+    """The daily secure score: every hour, each tenant without a snapshot for today gets one
+    (``flows.posture.take_missing_snapshots``). A failing pass is logged, never fatal."""
+    import logging
+
+    from watchkeeper.flows.posture import take_missing_snapshots
+
+    while True:
+        await asyncio.sleep(3600)
+        try:
+            await asyncio.to_thread(take_missing_snapshots, runtime)
+        except Exception:
+            logging.getLogger(__name__).exception("secure score: the daily snapshot pass failed")
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """The application. It owns (and closes) a runtime built from ``settings`` unless one is given."""
     owned = runtime is None
@@ -110,7 +127,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             if runtime.settings.notification_tick > 0
             else None
         )
+        scorer = asyncio.create_task(_snapshot_scores(runtime))
         yield
+        scorer.cancel()
         if scheduler is not None:
             scheduler.cancel()
         if sender is not None:

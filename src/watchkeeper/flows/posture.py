@@ -31,6 +31,7 @@ from watchkeeper.posture import (
     snapshots_page,
 )
 from watchkeeper.runtime import Runtime
+from watchkeeper.store.base import QueryLimits
 from watchkeeper.state.odata import ODataQuery, Page
 from watchkeeper.workspace import Workspace
 
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_CHECK_TIMEOUT = 60.0  # seconds a control's check may run, whatever the workspace's limit for callers
 
 # users who signed in over the last 30 days (activeUserCount: successfully); summed over workspaces
 _USERS = """SigninLogs
@@ -77,7 +80,9 @@ class ControlChange:
 
 
 def _count(workspace: Workspace, text: str, now: datetime) -> tuple[int, int]:
-    row = workspace.query(text, now=now).rows
+    # the checks are the server's own one-row aggregates, not bound by the limit set for callers
+    limits = QueryLimits(max_rows=1, timeout=max(workspace.limits.timeout, _CHECK_TIMEOUT))
+    row = workspace.query(text, now=now, limits=limits).rows
     first, second = (row[0] if row else (0, 0))[:2]
     return int(first or 0), int(second or 0)
 

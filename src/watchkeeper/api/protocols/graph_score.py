@@ -137,10 +137,11 @@ def parse_control_change(body: Any) -> ControlChange:
         raise InvalidRequestError(f"read-only or unknown properties: {', '.join(refused)}; "
                                   f"a control profile's editable properties are {', '.join(_EDITABLE)}")  # fmt: skip
     fields = _fields(body)
-    extra = sorted(k for k in fields if k not in _EDITABLE and k not in ("updatedBy", "updatedDateTime")
-                   and not k.startswith("@odata."))  # fmt: skip
-    if extra:
-        raise InvalidRequestError(f"unknown properties in the update: {', '.join(extra)}")
+    if fields is not body:
+        extra = sorted(k for k in fields if k not in (*_EDITABLE, "updatedBy", "updatedDateTime")
+                       and not k.startswith("@odata."))  # fmt: skip
+        if extra:
+            raise InvalidRequestError(f"unknown properties in the update: {', '.join(extra)}")
     change = ControlChange(_state(fields.get("state")), _text(fields, "assignedTo", MAX_ASSIGNED_TO),
                            _text(fields, "comment", MAX_COMMENT))  # fmt: skip
     if change == ControlChange():
