@@ -181,10 +181,13 @@ def _set(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expr
 
 
 def _list(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
-    """The non-null values in input order (arrays stay whole); at most ``maxSize`` of them."""
+    """The non-null values in input order; at most ``maxSize`` of them. An array value adds its
+    elements, as in Kusto (``make_list(pack_array(X, Y))`` is ``[x1, y1, x2, y2]``, which is why
+    the documentation wraps polygon coordinates in ``pack_array`` to build a MultiPolygon)."""
     d = ctx.dialect
     cond = args[1] if call.fn.name.endswith("_if") else None
-    values = d.collect(_elements(ctx, call, args[0]), cond, distinct=False, flatten=False)
+    flatten = call.args[0].type is _T.DYNAMIC
+    values = d.collect(_elements(ctx, call, args[0]), cond, distinct=False, flatten=flatten)
     return _to_dynamic(ctx, call, _limit(ctx, call, values, 2 if cond is not None else 1))
 
 
