@@ -15,6 +15,7 @@ from watchkeeper.cli.detections import coverage_command, rules
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
 from watchkeeper.cli.ingest import ingest_command
 from watchkeeper.cli.keys import keys
+from watchkeeper.cli.posture import score
 from watchkeeper.cli.providers import providers
 from watchkeeper.cli.query import compile_command, query_command
 from watchkeeper.cli.serve import serve_command
@@ -47,6 +48,7 @@ app.add_typer(rules, name="rules")
 app.add_typer(alerts, name="alerts")
 app.add_typer(incidents, name="incidents")
 app.add_typer(providers, name="providers")
+app.add_typer(score, name="score")
 workspaces.command("keys")(workspaces_keys)
 
 
