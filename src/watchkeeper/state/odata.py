@@ -11,7 +11,9 @@ Every user value reaches SQL as a bound parameter. Comparisons use two-valued lo
 ``x eq 'a'`` is false and ``x ne 'a'`` true when ``x`` is null, and ``not`` inverts exactly.
 ``startswith``/``endswith``/``contains`` ignore case (ASCII) on every backend; ``eq`` is exact.
 Lambdas over JSON arrays are ``EXISTS`` over ``json_each`` (SQLite) or ``jsonb_array_elements`` (PostgreSQL);
-a value that is not an array counts as an empty one.
+a value that is not an array counts as an empty one. ``$orderby`` sorts a field's column as stored
+(strings in the database's collation; an enum whose Graph order differs from its spelling needs a column
+expression that ranks it, such as a ``CASE``).
 """
 
 from __future__ import annotations
