@@ -38,7 +38,9 @@ class Receiver:
         """The notifications once at least ``count`` have arrived (fails after ``timeout`` seconds)."""
         deadline = time.monotonic() + timeout
         while len(self.notifications()) < count:
-            assert time.monotonic() < deadline, f"{len(self.notifications())} of {count} notifications arrived"
+            assert time.monotonic() < deadline, (
+                f"{len(self.notifications())} of {count} notifications arrived"
+            )
             time.sleep(0.05)
         return self.notifications()
 

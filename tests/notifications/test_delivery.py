@@ -194,8 +194,12 @@ def test_an_expired_subscription_stops_receiving(
 def test_a_filtered_subscription_sees_only_what_its_filter_selects(
     runtime: Runtime, workspace: WorkspaceRead, receiver: Receiver
 ) -> None:
-    _subscribe(runtime, workspace, receiver.url, "security/alerts_v2?$filter=severity eq 'high'", state="high")
-    _subscribe(runtime, workspace, receiver.url, "security/alerts_v2?$filter=severity eq 'medium'", state="medium")
+    _subscribe(
+        runtime, workspace, receiver.url, "security/alerts_v2?$filter=severity eq 'high'", state="high"
+    )
+    _subscribe(
+        runtime, workspace, receiver.url, "security/alerts_v2?$filter=severity eq 'medium'", state="medium"
+    )
     _raise(runtime, workspace, "alice")
     deliver_due(runtime)
     assert [n["clientState"] for n in receiver.notifications()] == ["medium"]
