@@ -30,6 +30,7 @@ from watchkeeper.api.routes import (
     logs_ingestion,
     providers,
     secure_score,
+    security_actions,
     subscriptions,
     ti_indicators,
 )
@@ -57,6 +58,7 @@ ROUTERS = (
     subscriptions,
     ti_indicators,
     secure_score,
+    security_actions,
 )
 
 

@@ -1,0 +1,3 @@
+from tests.state_fixtures import database
+
+__all__ = ["database"]
