@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=False,
         description="accept plain-http notification URLs on this machine (127.0.0.1, localhost); else https only",
     )
+    provider_tick: float = Field(
+        default=60.0, ge=0,
+        description="seconds between runs of the enabled alert providers in `wk serve` (0: they run only on demand)",
+    )  # fmt: skip
     database_url: str | None = Field(
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",

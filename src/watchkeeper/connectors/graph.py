@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import warnings
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
@@ -38,13 +40,19 @@ from watchkeeper.connectors.base import ProviderAlert, ProviderConfig, Pulled
 from watchkeeper.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    from msgraph.graph_service_client import GraphServiceClient
     from msgraph.generated.models.security.alert import Alert
+    from msgraph.graph_service_client import GraphServiceClient
 
 __all__ = ["MAX_PAGES", "GraphConnector", "GraphProvider", "GraphSettings", "graph_alert"]
 
 MAX_PAGES = 20
 PAGE = 100
+TIMEOUT = 30.0  # seconds for one Graph request
+# azure-core retries a token request 3 times with backoff (about 6 s to fail on a refused
+# connection); one retry is enough here: a pull that fails is tried again on the provider's next
+# run, and a push runs inside an analyst's PATCH, which should not wait long
+TOKEN_RETRIES = 1
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SEVERITIES = {"informational": "Informational", "low": "Low", "medium": "Medium", "high": "High"}
 _STATUSES = ("new", "inProgress", "resolved")
@@ -52,22 +60,28 @@ _STATUSES = ("new", "inProgress", "resolved")
 
 @cache
 def _sdk() -> SimpleNamespace:
-    """msgraph-sdk and azure-identity, imported on first use (they are large, and kiota warns of
-    its own deprecations on import: not ours to fix)."""
+    """msgraph-sdk and azure-identity, imported on first use (they are large, and kiota and the
+    generated request builders warn of their own deprecated classes on import: not ours to fix)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="kiota_abstractions.*")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # the SDK imports each request builder on first use (the first three lines): imported now,
+        # under this filter, their warnings are not raised later in the middle of a pull
+        import msgraph.generated.security.alerts_v2.item.alert_item_request_builder
+        import msgraph.generated.security.incidents.item.incident_item_request_builder
+        import msgraph.generated.security.security_request_builder  # noqa: F401
         from azure.identity import ClientSecretCredential
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
         )
         from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
-        from msgraph.graph_request_adapter import GraphRequestAdapter
-        from msgraph.graph_service_client import GraphServiceClient
         from msgraph.generated.models.security.alert import Alert
         from msgraph.generated.models.security.alert_classification import AlertClassification
         from msgraph.generated.models.security.alert_determination import AlertDetermination
         from msgraph.generated.models.security.alert_status import AlertStatus
         from msgraph.generated.security.alerts_v2.alerts_v2_request_builder import Alerts_v2RequestBuilder
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph.graph_service_client import GraphServiceClient
         from msgraph_core import GraphClientFactory
     return SimpleNamespace(
         ClientSecretCredential=ClientSecretCredential,
@@ -80,6 +94,7 @@ def _sdk() -> SimpleNamespace:
         AlertDetermination=AlertDetermination,
         AlertStatus=AlertStatus,
         Alerts_v2RequestBuilder=Alerts_v2RequestBuilder,
+        RequestConfiguration=RequestConfiguration,
         GraphClientFactory=GraphClientFactory,
     )
 
@@ -141,30 +156,22 @@ class GraphProvider:
         remote = alert.properties.get("providerAlertId")
         if not isinstance(remote, str) or not remote:
             raise InvalidRequestError(f"alert {alert.id} has no providerAlertId to push to")
-        sdk = _sdk()
-        change = sdk.Alert(
-            status=sdk.AlertStatus(alert.status), classification=sdk.AlertClassification(alert.classification),
-            determination=sdk.AlertDetermination(alert.determination), assigned_to=alert.assigned_to,
-        )  # fmt: skip
-        asyncio.run(self._patch(remote, change))
+        asyncio.run(self._patch(remote, _change(alert)))
 
     async def _patch(self, remote: str, change: Alert) -> None:
-        async with self._http() as http:
-            await self._client(http).security.alerts_v2.by_alert_id(remote).patch(change)
+        async with self._graph() as client:
+            await client.security.alerts_v2.by_alert_id(remote).patch(change)
 
     async def _pull(self, since: datetime | None) -> tuple[list[Alert], dict[str, Any], bool]:
-        async with self._http() as http:
-            client = self._client(http)
+        async with self._graph() as client:
             after = _odata_time((since or _EPOCH) - self.settings.overlap)
-            builder = _sdk().Alerts_v2RequestBuilder
-            query = builder.Alerts_v2RequestBuilderGetQueryParameters(
+            query = _sdk().Alerts_v2RequestBuilder.Alerts_v2RequestBuilderGetQueryParameters(
                 filter=f"lastUpdateDateTime gt {after}", orderby=["lastUpdateDateTime asc"], top=PAGE
             )
-            config = builder.Alerts_v2RequestBuilderGetRequestConfiguration(query_parameters=query)
-            page = await client.security.alerts_v2.get(request_configuration=config)
+            page = await client.security.alerts_v2.get(request_configuration=_config(query))
             alerts, pages = list(page.value or []) if page else [], 1
             while page is not None and page.odata_next_link and pages < MAX_PAGES:
-                page = await client.security.alerts_v2.with_url(page.odata_next_link).get()
+                page = await client.security.alerts_v2.with_url(page.odata_next_link).get(_config())
                 alerts += list(page.value or []) if page else []
                 pages += 1
             incidents = await self._incidents(client, {a.incident_id for a in alerts if a.incident_id})
@@ -175,31 +182,59 @@ class GraphProvider:
         found: dict[str, Any] = {}
         for incident_id in sorted(wanted):
             try:
-                found[incident_id] = await client.security.incidents.by_incident_id(incident_id).get()
+                found[incident_id] = await client.security.incidents.by_incident_id(incident_id).get(
+                    _config()
+                )
             except Exception:  # an incident we may not read leaves the alert as it is
                 continue
         return found
 
-    def _http(self) -> httpx.AsyncClient:
-        verify: Any = self.settings.ca_bundle or True
-        http = httpx.AsyncClient(verify=verify, timeout=30)
-        client: httpx.AsyncClient = _sdk().GraphClientFactory.create_with_default_middleware(client=http)
-        return client
-
-    def _client(self, http: httpx.AsyncClient) -> GraphServiceClient:
+    @asynccontextmanager
+    async def _graph(self) -> AsyncIterator[GraphServiceClient]:
+        """A Graph client for one pull or push; its connections and credential are closed after it
+        (the SDK's middleware wraps the transport, so the transport is closed itself too)."""
         s, sdk = self.settings, _sdk()
+        verify = ssl.create_default_context(cafile=s.ca_bundle) if s.ca_bundle else True
+        transport = httpx.AsyncHTTPTransport(verify=verify)
+        http = sdk.GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(transport=transport, timeout=TIMEOUT)
+        )
         extra: dict[str, Any] = {"connection_verify": s.ca_bundle} if s.ca_bundle else {}
         credential = sdk.ClientSecretCredential(s.tenant_id, s.client_id, s.secret, authority=s.authority,
-                                            disable_instance_discovery=True, **extra)  # fmt: skip
-        graph = urlsplit(s.graph_url)
-        scope = "https://graph.microsoft.com/.default"
+                                                disable_instance_discovery=True, retry_total=TOKEN_RETRIES,
+                                                **extra)  # fmt: skip
         auth = sdk.AzureIdentityAuthenticationProvider(
-            credential, scopes=[scope], allowed_hosts=[graph.hostname or ""]
+            credential, scopes=[GRAPH_SCOPE], allowed_hosts=[urlsplit(s.graph_url).hostname or ""]
         )
         adapter = sdk.GraphRequestAdapter(auth, client=http)
         adapter.base_url = s.graph_url
-        graph_client: GraphServiceClient = sdk.GraphServiceClient(request_adapter=adapter)
-        return graph_client
+        try:
+            yield sdk.GraphServiceClient(request_adapter=adapter)
+        finally:
+            await http.aclose()
+            await transport.aclose()
+            credential.close()
+
+
+def _change(alert: AlertRead) -> Alert:
+    """The PATCH body: the alert's status, and its classification, determination and assignee
+    when it has them (an unset one is left as the provider has it)."""
+    sdk = _sdk()
+    change: Alert = sdk.Alert(status=sdk.AlertStatus(alert.status), assigned_to=alert.assigned_to)
+    if alert.classification is not None:
+        change.classification = sdk.AlertClassification(alert.classification)
+    if alert.determination is not None:
+        change.determination = sdk.AlertDetermination(alert.determination)
+    return change
+
+
+def _config(query: Any = None) -> Any:
+    """A request's configuration: ``query`` and ``Prefer: include-unknown-enum-members``, without
+    which Graph hides the members added to an enum after v1.0 (``microsoftSentinel``,
+    ``nrtAlerts``, ...) behind ``unknownFutureValue``."""
+    config = _sdk().RequestConfiguration(query_parameters=query)
+    config.headers.add("Prefer", "include-unknown-enum-members")
+    return config
 
 
 def graph_alert(alert: Alert, incident: Any = None) -> ProviderAlert:

@@ -28,6 +28,9 @@ from watchkeeper.state import utc_now
 
 __all__ = ["change_alert", "change_incident", "comment_on_alert", "comment_on_incident", "merge", "mirror"]
 
+# what a provider that takes changes back (Graph's alerts_v2 PATCH) is sent
+_PUSHED = frozenset({"status", "classification", "determination", "assignedTo"})
+
 
 def mirror(
     runtime: Runtime, workspace: WorkspaceRead, *, actor: Actor, alerts: Sequence[AlertRead] = (),
@@ -63,7 +66,20 @@ def change_alert(
         _notify_updated(session, workspace, alerts=[changed] if changed else [])
     if changed is not None:
         mirror(runtime, workspace, alerts=[changed], actor=actor)
+        _push_back(runtime, actor, changed, changes)
     return changed
+
+
+def _push_back(runtime: Runtime, actor: Actor, alert: AlertRead, changes: Mapping[str, str | None]) -> None:
+    """An analyst's change to an alert another product raised goes back to that product when its
+    provider takes changes (issue #6 part 4). A refusal is recorded on the alert by the providers
+    flow and never undoes or fails the change made here."""
+    if "providerAlertId" not in alert.properties or not _PUSHED.intersection(changes):
+        return
+    # flows.providers builds on this module (mirror): imported here, not at the top
+    from watchkeeper.flows.providers import push_alert_change
+
+    push_alert_change(runtime, actor, alert)
 
 
 def change_incident(

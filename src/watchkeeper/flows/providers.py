@@ -8,6 +8,7 @@ alerts and incidents are mirrored into ``SecurityAlert``/``SecurityIncident``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from watchkeeper.connectors.service import (
     create_provider,
     find_provider,
     link_of,
+    list_providers,
     provider_secrets,
     take_in,
 )
@@ -41,12 +43,15 @@ __all__ = [
     "provider_of",
     "push_alert_change",
     "receive_alerts",
+    "run_enabled_providers",
     "run_provider",
 ]
 
 # pulls one run makes at most (a provider with more waits for the next run)
 MAX_PULLS = 50
 _FAR = timedelta(days=3650)
+SCHEDULER = Actor("system", "provider-scheduler")  # who runs providers on the server's timer
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,19 +118,33 @@ def run_provider(
             checkpoint = checkpoint_of(session, provider_id=provider.id)
         try:
             pulled = source.pull(checkpoint)
-        except (
-            Exception
-        ) as exc:  # a provider's failure (network, auth, its own errors) ends the run, reported
+        except Exception as exc:  # network, auth, the provider's own errors: the run ends, reported
             _audit_failure(runtime, actor, provider, exc)
-            return ProviderRun(
-                provider.name, pulls, totals[0], totals[1], totals[2], f"{type(exc).__name__}: {exc}"
-            )
+            return ProviderRun(provider.name, pulls, totals[0], totals[1], totals[2], _error_text(exc))
         taken = _take_in(runtime, actor, provider, pulled.alerts, pulled.checkpoint)
         pulls, totals = pulls + 1, [totals[0] + len(taken.created), totals[1] + len(taken.updated),
                                     totals[2] + taken.duplicates]  # fmt: skip
         if not pulled.more:
             break
     return ProviderRun(provider.name, pulls, totals[0], totals[1], totals[2])
+
+
+def run_enabled_providers(runtime: Runtime, actor: Actor = SCHEDULER) -> list[ProviderRun]:
+    """One pass of the server's timer (``provider_tick``): every enabled provider of every tenant
+    is run in turn. A provider that cannot even be built or stored is reported on its run and
+    logged, and the others still run."""
+    with runtime.database.session() as session:
+        enabled = [p for p in list_providers(session) if p.enabled]
+    runs: list[ProviderRun] = []
+    for provider in enabled:
+        try:
+            runs.append(run_provider(runtime, actor, provider))
+        except Exception as exc:  # one provider's broken configuration or intake never stops the others
+            _LOG.exception(
+                "alert provider %s of tenant %s: the run failed", provider.name, provider.tenant_id
+            )
+            runs.append(ProviderRun(provider.name, 0, 0, 0, 0, _error_text(exc)))
+    return runs
 
 
 def receive_alerts(runtime: Runtime, actor: Actor, *, tenant_id: str, name: str, body: Any) -> TakenIn:
@@ -161,21 +180,22 @@ def _incidents(session: Any, tenant_id: str, alerts: list[AlertRead]) -> list[In
 
 
 def push_alert_change(runtime: Runtime, actor: Actor, alert: AlertRead) -> bool | None:
-    """Send a change made here to the provider ``alert`` came from, when it takes changes back
-    (None: it came from none, or one that does not). The outcome is kept on the alert
-    (``properties.providerSync``: accepted or not, when, and the provider's error) and audited."""
+    """Send a change made here to the enabled provider ``alert`` came from, when it takes changes
+    back (None: it came from none, a disabled one, or one that does not). Never raises: the outcome
+    is kept on the alert (``properties.providerSync``: accepted or not, when, and the provider's
+    error) and audited, so an analyst's change stands even when the provider refuses it."""
     with runtime.database.session() as session:
         provider = link_of(session, alert_id=alert.id)
-    if provider is None:
-        return None
-    source = provider_of(runtime, provider)
-    if not isinstance(source, StatusPusher):
+    if provider is None or not provider.enabled:
         return None
     try:
+        source = provider_of(runtime, provider)
+        if not isinstance(source, StatusPusher):
+            return None
         source.push_status(alert)
         error = None
     except Exception as exc:  # any refusal of the remote product is reported on the alert, not raised
-        error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        error = _error_text(exc)
     _record_sync(runtime, actor, alert, provider, error)
     return error is None
 
@@ -200,4 +220,10 @@ def _record_sync(
 def _audit_failure(runtime: Runtime, actor: Actor, provider: ProviderRead, exc: Exception) -> None:
     with runtime.database.session() as session:
         record(session, actor=actor, action="provider.pull", outcome="failure", target=provider.id,
-               tenant_id=provider.tenant_id, detail={"provider": provider.name, "error": type(exc).__name__})  # fmt: skip
+               tenant_id=provider.tenant_id, detail={"provider": provider.name, "error": _error_text(exc)})  # fmt: skip
+
+
+def _error_text(exc: Exception) -> str:
+    """An error as a run or an alert reports it: its kind and a bounded message (a provider's
+    messages name hosts and status codes; secrets never enter them, see connectors.graph)."""
+    return f"{type(exc).__name__}: {str(exc)[:500]}"
