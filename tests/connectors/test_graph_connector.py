@@ -14,12 +14,14 @@ keeps the checkpoint, and the next run catches up; the server's timer runs provi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -262,3 +264,47 @@ def test_a_remote_that_is_down_is_reported_and_the_next_run_catches_up(remote: R
     after = run_provider(place.runtime, OPERATOR, provider)
     assert (after.error, after.created) == (None, 1)
     assert local_alerts(place)[during.id].title == "During the outage"
+
+
+@pytest.fixture
+def server_here(tmp_path: Path) -> Iterator[tuple[str, Runtime, WorkspaceRead, AppCreated]]:
+    """A local watchkeeper server whose timer runs providers every 0.3 s: (url, runtime, workspace,
+    an app that may change alerts)."""
+    runtime = Runtime(Settings(data_dir=tmp_path, detection_tick=0, notification_tick=0, provider_tick=0.3))
+    with runtime.database.session() as session:
+        tenant = create_tenant(session, name="local", actor=OPERATOR)
+        workspace = create_workspace(session, tenant_id=tenant.id, name="main", actor=OPERATOR)
+        app = register_app(session, tenant_id=tenant.id, name="analyst", roles=ROLES, actor=OPERATOR)
+    port = free_port()
+    server, thread = serve(create_app(runtime=runtime), port)
+    yield f"http://127.0.0.1:{port}", runtime, workspace, app
+    server.should_exit = True
+    thread.join(timeout=15)
+    runtime.close()
+
+
+def wait_for(check: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def test_the_server_runs_providers_on_its_timer_and_its_graph_patch_reaches_the_remote(
+    remote: Remote, server_here: tuple[str, Runtime, WorkspaceRead, AppCreated]
+) -> None:
+    url, runtime, workspace, app = server_here
+    (theirs,) = remote.raise_alerts("Lateral movement", host="ws5")
+    configure(runtime, workspace, remote)
+    place = Place(runtime, workspace)
+    mine = wait_for(lambda: local_alerts(place).get(theirs.id))
+    assert mine is not None, "the timer did not take the remote alert in"
+
+    form = {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": app.client_secret,
+            "scope": GRAPH}  # fmt: skip
+    token = httpx.post(f"{url}/{workspace.tenant_id}/oauth2/v2.0/token", data=form).json()["access_token"]
+    answer = httpx.patch(f"{url}/v1.0/security/alerts_v2/{mine.id}", json={"status": "inProgress"},
+                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "inProgress"
+    assert remote.alert(theirs.id).status == "inProgress"

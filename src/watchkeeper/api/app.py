@@ -96,6 +96,22 @@ async def _deliver_notifications(runtime: Runtime) -> None:
             logging.getLogger(__name__).exception("change notifications: the delivery pass failed")
 
 
+async def _run_providers(runtime: Runtime) -> None:
+    """The alert providers' timer: every ``provider_tick`` seconds, each enabled provider is pulled
+    (``flows.providers.run_enabled_providers``; a provider's own failure is reported on its run and
+    audited). A failing pass is logged, never fatal."""
+    import logging
+
+    from watchkeeper.flows.providers import run_enabled_providers
+
+    while True:
+        await asyncio.sleep(runtime.settings.provider_tick)
+        try:
+            await asyncio.to_thread(run_enabled_providers, runtime)
+        except Exception:
+            logging.getLogger(__name__).exception("alert providers: the run failed")
+
+
 async def _snapshot_scores(runtime: Runtime) -> None:
     """The daily secure score: every hour, each tenant without a snapshot for today gets one
     (``flows.posture.take_missing_snapshots``). A failing pass is logged, never fatal."""
@@ -130,8 +146,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             else None
         )
         scorer = asyncio.create_task(_snapshot_scores(runtime))
+        puller = asyncio.create_task(_run_providers(runtime)) if runtime.settings.provider_tick > 0 else None
         yield
         scorer.cancel()
+        if puller is not None:
+            puller.cancel()
         if scheduler is not None:
             scheduler.cancel()
         if sender is not None:
