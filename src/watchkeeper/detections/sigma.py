@@ -44,10 +44,9 @@ from sigma.rule import SigmaRule
 from watchkeeper.detections.models import DetectionRule, EntityMapping, RuleKind, RuleLoadError, RuleTest
 from watchkeeper.detections.rule_tests import parse_rule_tests
 from watchkeeper.detections.rule_yaml import load_rule_yaml
-from watchkeeper.detections.sigma_pipeline import Route, SigmaKusto, UnmappedError, routes_for
+from watchkeeper.detections.sigma_pipeline import Route, SigmaKusto, UnmappedError, routes_for, sigma_catalog
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.kql import translate
-from watchkeeper.schema import Catalog
 
 __all__ = ["ENTITIES", "SIGMA_FREQUENCY", "SIGMA_PERIOD", "convert_collection", "convert_sigma"]
 
@@ -193,7 +192,7 @@ def _convert(
 
 def _compile(query: str, source: str) -> None:
     try:
-        translate(query, Catalog.sentinel(), "duckdb", open_tables=False)
+        translate(query, sigma_catalog(), "duckdb", open_tables=False)
     except WatchkeeperError as exc:
         raise RuleLoadError(source, f"the converted query does not compile: {_first_line(exc)}") from None
 

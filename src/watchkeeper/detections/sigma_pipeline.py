@@ -20,8 +20,11 @@ Each Sigma log source has one or more :class:`Route` s, tried in order:
   field named in another case is its column (``operationName``) and a dotted field reads into a
   ``dynamic`` column (``DeviceDetail.isCompliant``).
 
-A log source no table here holds (web servers, proxies, macOS, Linux process events, SaaS audit logs)
-is not converted: the rule is skipped with that reason.
+- ``zeek`` services, ``linux`` ``auditd`` and Linux ``process_creation`` read the custom tables the
+  Zeek and auditd parsers fill (:mod:`watchkeeper.detections.sigma_custom_tables`).
+
+A log source no table here holds (web servers, proxies, macOS, SaaS audit logs) is not converted:
+the rule is skipped with that reason.
 
 Sigma matches text case-insensitively; the Kusto backend writes ``=~``, ``in~``, ``contains``,
 ``startswith``, ``endswith`` (all case-insensitive in KQL) and :class:`SigmaKusto` makes the regular
@@ -31,10 +34,8 @@ as KQL string literals (JSON-quoted) and field names only after :func:`_checked_
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
 
@@ -57,32 +58,19 @@ from sigma.processing.transformations.base import DetectionItemTransformation, V
 from sigma.rule import SigmaDetectionItem, SigmaLogSource, SigmaRule
 from sigma.types import SigmaString, SigmaType
 
+from watchkeeper.detections.sigma_custom_tables import (
+    auditd_route,
+    custom_tables,
+    linux_process_route,
+    record_field,
+    zeek_route,
+)
+from watchkeeper.detections.sigma_route import Route, UnmappedError, kql_literal, kql_literals
 from watchkeeper.ingest.normalize.sysmon import DEVICE_EVENT_ACTIONS
 from watchkeeper.ingest.normalize.windows import SYSMON_CHANNEL
 from watchkeeper.schema import Catalog, KqlType
 
-__all__ = ["Route", "SigmaKusto", "UnmappedError", "pipeline_for", "routes_for"]
-
-
-class UnmappedError(ValueError):
-    """A rule names a field (or value) its route cannot read: the next route is tried."""
-
-
-@dataclass(frozen=True)
-class Route:
-    """One table a log source's events are in, and how Sigma's fields are read from it."""
-
-    table: str
-    where: str = ""  # KQL condition selecting the log source's events in the table
-    columns: Mapping[str, str] = field(default_factory=dict)  # Sigma field -> column
-    derived: Mapping[str, str] = field(default_factory=dict)  # Sigma field -> KQL expression
-    raw: str = ""  # other fields: "additional" (AdditionalFields), "event_data" (EventData XML), ""
-    json_columns: Mapping[str, str] = field(default_factory=dict)  # dotted prefix -> JSON column
-    keywords: str = "*"  # what a Sigma keyword (a value without a field) is searched in
-    registry: bool = False  # Sysmon registry values rewritten as Defender writes them
-    # whether a Sigma field named like a column is that column (SecurityEvent's columns are event-data
-    # fields; Event's UserName, Source... are the agent's, not the event data's)
-    own_columns: bool = True
+__all__ = ["Route", "SigmaKusto", "UnmappedError", "pipeline_for", "routes_for", "sigma_catalog"]
 
 
 # ---------------------------------------------------------------- Sysmon categories
@@ -168,13 +156,13 @@ def _device_route(category: str) -> Route:
     )
     if table == "DeviceEvents":
         actions = tuple(dict.fromkeys(DEVICE_EVENT_ACTIONS[i] for i in SYSMON_EVENTS[category]))
-    where = f"ActionType in ({_literals(actions)})" if actions else ""
+    where = f"ActionType in ({kql_literals(actions)})" if actions else ""
     return Route(table, where, columns, derived, raw="additional", registry=table == "DeviceRegistryEvents")
 
 
 def _sysmon_event_route(category: str) -> Route:
     ids = ", ".join(str(i) for i in SYSMON_EVENTS[category])
-    where = f"EventLog == {_literal(SYSMON_CHANNEL)} and EventID in ({ids})"
+    where = f"EventLog == {kql_literal(SYSMON_CHANNEL)} and EventID in ({ids})"
     return Route("Event", where, _EVENT_COLUMNS, raw="event_data", own_columns=False)
 
 
@@ -229,6 +217,12 @@ def routes_for(logsource: SigmaLogSource) -> tuple[Route, ...]:
         return (_windows_service_route(service),)
     if product == "windows" and category in _POWERSHELL:
         return (_powershell_route(category),)
+    if product == "zeek" and category is None and service is not None:
+        return (zeek_route(service),)
+    if product == "linux" and category is None and service == "auditd":
+        return (auditd_route(),)
+    if product == "linux" and category == "process_creation" and service is None:
+        return (linux_process_route(),)
     if product == "linux" and category is None and service in _SYSLOG_SERVICES:
         where = _SYSLOG_WHERE.get(service or "", "")
         return (Route("Syslog", where, {"Computer": "Computer"}, keywords="SyslogMessage"),)
@@ -246,7 +240,7 @@ def _windows_service_route(service: str) -> Route:
         raise UnmappedError(f"no Windows event log channel is known for service {service!r}")
     names = [channels] if isinstance(channels, str) else list(channels)
     return Route(
-        "Event", f"EventLog in~ ({_literals(names)})", _EVENT_COLUMNS, raw="event_data", own_columns=False
+        "Event", f"EventLog in~ ({kql_literals(names)})", _EVENT_COLUMNS, raw="event_data", own_columns=False
     )
 
 
@@ -261,7 +255,7 @@ _POWERSHELL = {
 
 def _powershell_route(category: str) -> Route:
     channels, event_id = _POWERSHELL[category]
-    where = f"EventLog in~ ({_literals(channels)}) and EventID == {event_id}"
+    where = f"EventLog in~ ({kql_literals(channels)}) and EventID == {event_id}"
     return Route("Event", where, _EVENT_COLUMNS, raw="event_data", own_columns=False)
 
 
@@ -286,9 +280,15 @@ def _describe(logsource: SigmaLogSource) -> str:
 
 
 @cache
+def sigma_catalog() -> Catalog:
+    """The tables Sigma rules read: the shipped ones, and the custom tables our parsers fill."""
+    return Catalog.sentinel().with_tables(custom_tables())
+
+
+@cache
 def table_columns(table: str) -> frozenset[str]:
     """The columns of one of our tables."""
-    definition = Catalog.sentinel().table(table)
+    definition = sigma_catalog().table(table)
     return frozenset(c.name for c in definition.columns) if definition is not None else frozenset()
 
 
@@ -301,7 +301,7 @@ def _folded(table: str) -> dict[str, str]:
 @cache
 def _dynamic_columns(table: str) -> dict[str, str]:
     """A table's ``dynamic`` columns by lower-case name (a dotted Sigma field reads into them)."""
-    definition = Catalog.sentinel().table(table)
+    definition = sigma_catalog().table(table)
     columns = definition.columns if definition is not None else ()
     return {c.name.lower(): c.name for c in columns if c.type is KqlType.DYNAMIC}
 
@@ -341,13 +341,15 @@ def UnmappedField(name: str, table: str) -> UnmappedError:
 def _raw_expression(route: Route, name: str, columns: frozenset[str]) -> str | None:
     if route.raw == "additional" and "AdditionalFields" in columns:
         key = "SysmonEventID" if name == "EventID" else name  # the normaliser's name for Sysmon's event id
-        return f"tostring(AdditionalFields[{_literal(key)}])"
+        return f"tostring(AdditionalFields[{kql_literal(key)}])"
     if route.raw == "event_data" and re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         return _event_data_field(name)
+    if route.raw == "record":
+        return record_field(name)
     prefix, _, path = name.partition(".")
     if not path:
         return None
-    keys = "".join(f"[{_literal(key)}]" for key in path.split("."))
+    keys = "".join(f"[{kql_literal(key)}]" for key in path.split("."))
     if prefix in route.json_columns:
         return f"tostring(parse_json({route.json_columns[prefix]}){keys})"
     dynamic = _dynamic_columns(route.table).get(prefix.lower()) if route.own_columns else None
@@ -361,29 +363,23 @@ def _event_data_field(name: str) -> str:
     stand before each capital letter of a ``Data`` name."""
     escaped = re.escape(name)
     spaced = re.sub(r"(?<=.)([A-Z])", r" ?\1", escaped)
-    pattern = _literal(f'(?:<Data Name="{spaced}">|<{escaped}>)([^<]*)<')
+    pattern = kql_literal(f'(?:<Data Name="{spaced}">|<{escaped}>)([^<]*)<')
     value = f"extract({pattern}, 1, EventData)"
     if name == "Data":
         # classic PowerShell events (400, 600, 800) carry unnamed <Data> items, the engine's
         # "HostApplication=... CommandLine=..." text in the third; Sigma's Data is all of them
         value = "EventData"
     for entity, text in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&amp;", "&")):
-        value = f"replace_string({value}, {_literal(entity)}, {_literal(text)})"
+        value = f"replace_string({value}, {kql_literal(entity)}, {kql_literal(text)})"
     return value
 
 
 def _alias(name: str, columns: frozenset[str]) -> str:
     alias = re.sub(r"\W", "_", name)
-    return alias if alias not in columns and alias == name else f"Sigma_{alias}"
-
-
-def _literal(text: str) -> str:
-    """A KQL string literal (JSON's escapes are KQL's)."""
-    return json.dumps(text)
-
-
-def _literals(texts: Iterable[str]) -> str:
-    return ", ".join(_literal(t) for t in texts)
+    # a column differing only in case is the same column to the SQL the query becomes (auditd's
+    # ``exe`` beside ``Exe``)
+    taken = alias.lower() in {column.lower() for column in columns}
+    return alias if not taken and alias == name else f"Sigma_{alias}"
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -471,16 +467,21 @@ class RouteQuery(QueryPostprocessingTransformation):
         lines = [self.route.table]
         if self.route.where:
             lines.append(f"| where {self.route.where}")
+        if self.route.expand:
+            lines.append(f"| {self.route.expand}")
         extend: dict[str, str] = _state(self._pipeline).get("extend", {})
         if extend:
             lines.append("| extend " + ", ".join(f"{name} = {expr}" for name, expr in extend.items()))
-        lines.append(f"| where {query}")
+        # a line break in a value (the item break of a list field) is inside a string literal,
+        # where KQL writes it as \n
+        lines.append(f"| where {query}".replace("\n", "\\n"))
         return "\n".join(lines)
 
 
 def pipeline_for(route: Route) -> ProcessingPipeline:
     """Our pipeline for one route (a new one per rule: the pipeline keeps per-rule state)."""
     items = _registry_items() if route.registry else []
+    items.extend(route.items() if route.items is not None else ())
     items.append(ProcessingItem(RouteFields(route), identifier="watchkeeper_fields"))
     return ProcessingPipeline(
         name=f"watchkeeper {route.table}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cache
 
-__all__ = ["known_log", "log_fields"]
+__all__ = ["known_log", "known_logs", "log_fields"]
 
 _ID = "id.orig_h:addr id.orig_p:port id.resp_h:addr id.resp_p:port"
 _GEO = (
@@ -92,6 +92,11 @@ _LOGS: dict[str, str] = {
 def known_log(path: str) -> bool:
     """Whether ``path`` (``conn``, ``dns``...) is one of the Zeek logs listed here."""
     return path in _LOGS
+
+
+def known_logs() -> tuple[str, ...]:
+    """The Zeek logs listed here."""
+    return tuple(_LOGS)
 
 
 @cache

@@ -35,8 +35,9 @@ from typing import Any, BinaryIO, ClassVar
 
 from watchkeeper.ingest.normalize.linux_audit import AuditRecord, read_record, syscall_name
 from watchkeeper.ingest.parsers.base import Parsed
+from watchkeeper.schema.types import KqlType
 
-__all__ = ["AuditdParser", "event_row"]
+__all__ = ["COLUMN_TYPES", "TABLE", "AuditdParser", "event_row"]
 
 TABLE = "LinuxAudit_CL"
 # events kept open for records that arrive interleaved with other events' records
@@ -82,6 +83,18 @@ _COLUMNS = [
     "Records",
 ]
 
+_DYNAMIC = ("RecordTypes", "FileNames", "Records")
+# every column's type, declared with each batch: a column all of whose values are empty in the batch
+# that creates the table would otherwise be typed as text (Success, the numbers of user-space events)
+COLUMN_TYPES: dict[str, KqlType] = {
+    **dict.fromkeys([*_COLUMNS, *_TEXTS.values(), *_USER.values()], KqlType.STRING),
+    **dict.fromkeys(_NUMBERS.values(), KqlType.LONG),
+    **dict.fromkeys(_DYNAMIC, KqlType.DYNAMIC),
+    "TimeGenerated": KqlType.DATETIME,
+    "EventSerial": KqlType.LONG,
+    "Success": KqlType.BOOL,
+}
+
 
 class AuditdParser:
     """auditd log lines into ``LinuxAudit_CL``, one row per audit event."""
@@ -105,14 +118,20 @@ class AuditdParser:
             record = _read(batch, line, f"{source}:{number}")
             if record is not None:
                 for done in _gather(events, record):
-                    batch.add(TABLE, event_row(done))
+                    _add(batch, event_row(done))
             if batch.full:
                 yield batch
                 batch = Parsed()
         for rest in events.values():
-            batch.add(TABLE, event_row(rest))
+            _add(batch, event_row(rest))
         if batch.rows or batch.rejected:
             yield batch
+
+
+def _add(batch: Parsed, row: dict[str, Any]) -> None:
+    if TABLE not in batch.columns:
+        batch.declare(TABLE, COLUMN_TYPES)
+    batch.add(TABLE, row)
 
 
 def _read(batch: Parsed, line: bytes, where: str) -> AuditRecord | None:

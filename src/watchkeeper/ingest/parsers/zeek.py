@@ -31,7 +31,7 @@ from watchkeeper.ingest.normalize.zeek import known_log, log_fields
 from watchkeeper.ingest.parsers.base import Parsed, line_batches
 from watchkeeper.schema.types import KqlType
 
-__all__ = ["ZeekParser", "zeek_column", "zeek_table"]
+__all__ = ["ZeekParser", "zeek_column", "zeek_columns", "zeek_table"]
 
 _INTEGERS = frozenset({"count", "int", "port"})
 _REALS = frozenset({"double", "interval"})
@@ -55,6 +55,12 @@ def zeek_column(field: str) -> str:
     underscores, ``id.orig_h`` -> ``id_orig_h``."""
     name = _NOT_NAME.sub("_", field)
     return f"{name}_" if name.lower() in _RESERVED else name
+
+
+def zeek_columns(path: str) -> dict[str, KqlType]:
+    """The columns (and their types) of the table of a log Zeek's default scripts write, as this
+    parser fills it; empty for a log it does not know."""
+    return {zeek_column(field): _kql_type(kind) for field, kind in log_fields(path)}
 
 
 def _log_of_filename(filename: str) -> str | None:
