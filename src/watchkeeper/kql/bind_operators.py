@@ -68,6 +68,9 @@ def bind_assign(
     outputs = _outputs(bound)
     if outputs and len(item.names) != 1:
         return _spread(b, item, bound, outputs)
+    sorted_arrays = _sorted_arrays(item)
+    if len(sorted_arrays) > 1 and len(item.names) != 1:
+        return _spread_sorted(b, item, bound, sorted_arrays)
     if item.names:
         if len(item.names) != 1:
             raise b.error("several names need a function with several outputs, e.g. series_fit_line()", item)
@@ -99,6 +102,39 @@ def _spread(b: Binder, item: ast.Assign, bound: BExpr, outputs: tuple[str, ...])
             value = b.make_call(CONVERT_TO[types[i]], [value], item)
         spread.append((name, value))
     return spread
+
+
+_SORTS = ("array_sort_asc", "array_sort_desc")
+
+
+def _sorted_arrays(item: ast.Assign) -> list[ast.Expr]:
+    """The arrays an ``array_sort_asc/desc`` call sorts together (a trailing ``nulls_last`` flag is
+    not one of them); empty for any other expression."""
+    call = item.expr
+    if not (isinstance(call, ast.Call) and call.name in _SORTS):
+        return []
+    arrays = list(call.args)
+    if len(arrays) > 1 and isinstance(arrays[-1], ast.Literal) and isinstance(arrays[-1].value, bool):
+        arrays = arrays[:-1]
+    return arrays
+
+
+def sorts_several_arrays(item: ast.Assign) -> bool:
+    """Whether ``item`` sorts several arrays together (one output column per array)."""
+    return len(_sorted_arrays(item)) > 1
+
+
+def _spread_sorted(
+    b: Binder, item: ast.Assign, bound: BExpr, arrays: list[ast.Expr]
+) -> list[tuple[str, BExpr]]:
+    """Several arrays sorted together give one column each: ``(a, b) = array_sort_asc(x, y)`` names
+    them, unnamed they are ``x_sorted``, ``y_sorted`` (``array{i}_sorted`` for an unnamed array)."""
+    if item.names and len(item.names) != len(arrays):
+        raise b.error(f"{len(arrays)} arrays are sorted, so {len(arrays)} names are needed", item)
+    names = list(item.names) or [
+        f"{expression_name(array) or f'array{i + 1}'}_sorted" for i, array in enumerate(arrays)
+    ]
+    return [(name, b.make_call(DYNAMIC_GET, [bound], item, options=((i,),))) for i, name in enumerate(names)]
 
 
 def passthrough(rel: Relation) -> list[tuple[str, BExpr]]:

@@ -88,10 +88,12 @@ def _print(b: Binder, expr: ast.Print, scope: Scope) -> Relation:
     columns: list[Column] = []
     values: list[BExpr] = []
     for i, item in enumerate(expr.items):
-        from watchkeeper.kql.bind_operators import bind_assign
+        from watchkeeper.kql.bind_operators import bind_assign, sorts_several_arrays
 
-        # print names unnamed items print_0, print_1... even when they are plain names
-        unnamed = item if item.names else ast.Assign(item.span, (f"print_{i}",), item.expr)
+        # print names unnamed items print_0, print_1... even when they are plain names (but arrays
+        # sorted together keep their own column names, array1_sorted...)
+        keep = item.names or sorts_several_arrays(item)
+        unnamed = item if keep else ast.Assign(item.span, (f"print_{i}",), item.expr)
         for name, bound in bind_assign(b, unnamed, ctx, default_name=f"print_{i}"):
             columns.append(names.column(name, bound.type))
             values.append(bound)

@@ -85,6 +85,18 @@ def test_array_sort_several_arrays_reorders_them_alike(engine_ws: Workspace) -> 
     assert value(engine_ws, row, "array_sort_asc(t, short)") is None
 
 
+def test_arrays_sorted_together_get_a_column_each(engine_ws: Workspace) -> None:
+    query = (
+        'let array1 = dynamic([1,3,4,5,2]); let array2 = dynamic(["a","b","c","d","e"]); '
+        "print array_sort_desc(array1, array2), n = 1"
+    )
+    result = engine_ws.query(query)
+    assert result.column_names == ["array1_sorted", "array2_sorted", "n"]
+    assert result.rows == [([5, 4, 3, 2, 1], ["d", "c", "b", "e", "a"], 1)]
+    named = engine_ws.query('print (x, y) = array_sort_asc(dynamic([2, 1]), dynamic(["b", "a"]), false)')
+    assert (named.column_names, named.rows) == (["x", "y"], [([1, 2], ["a", "b"])])
+
+
 def test_zip_repeat_range(engine_ws: Workspace) -> None:
     row = {"a": [1, 2, 3], "b": ["x", "y"], "n": 3}
     assert value(engine_ws, row, "zip(a, b)") == [[1, "x"], [2, "y"], [3, None]]
