@@ -70,6 +70,20 @@ def test_project_rename_away_keep_reorder() -> None:
     assert names("print b=1, a=2, c=3 | project-reorder * asc") == ["a", "b", "c"]
 
 
+def test_project_by_names_takes_names_known_when_the_query_binds() -> None:
+    assert names(f"{EVENTS} | project-by-names 'EventID', '*t', dynamic(['d'])") == [
+        "EventID",
+        "Account",
+        "d",
+    ]
+    assert names(f"{EVENTS} | project-by-names column_names_of({EVENTS} | project d, Account)") == [
+        "d",
+        "Account",
+    ]
+    assert "needs names known" in bind_error(f"{EVENTS} | project-by-names Account").message
+    assert "Nope" in bind_error(f"{EVENTS} | project-by-names 'Nope'").message
+
+
 def test_project_producing_a_name_twice_is_an_error() -> None:
     assert "column 'x' twice" in bind_error("range x from 1 to 3 step 1 | project x, x").message
 

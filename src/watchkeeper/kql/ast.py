@@ -21,7 +21,7 @@ __all__ = [
     "Extend", "Externaldata", "FunctionBody", "GetSchema", "InList", "Index", "Invoke", "Join",
     "Let", "Literal", "Lookup", "MakeSeries", "Member", "MvApply", "MvExpand", "MvExpandItem", "Name",
     "Node", "Operator", "Param", "Parse", "ParseKv", "Pipe", "Print", "Project", "ProjectAway",
-    "ProjectKeep", "ProjectRename", "ProjectReorder", "Query", "Range", "Render", "Sample",
+    "ProjectByNames", "ProjectKeep", "ProjectRename", "ProjectReorder", "Query", "Range", "Render", "Sample",
     "SampleDistinct", "Serialize", "Sort", "SortKey", "Star", "Summarize", "Take", "Top",
     "TopNested", "TopNestedLevel", "Unary", "Union", "UnionOp", "View", "Where",
 ]  # fmt: skip
@@ -222,6 +222,14 @@ class ProjectAway(Operator):
 @dataclass(frozen=True, slots=True)
 class ProjectKeep(Operator):
     patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectByNames(Operator):
+    """``project-by-names`` with expressions known when the query binds: column names, wildcard
+    patterns, or dynamic arrays of them (``column_names_of(T)``, a function's parameter)."""
+
+    names: tuple[Expr, ...]
 
 
 @dataclass(frozen=True, slots=True)

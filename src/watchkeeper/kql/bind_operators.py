@@ -259,6 +259,34 @@ def _project_keep(b: Binder, rel: Relation, op: ast.ProjectKeep, scope: Scope) -
     return project_columns(rel, items)
 
 
+def _project_by_names(b: Binder, rel: Relation, op: ast.ProjectByNames, scope: Scope) -> Relation:
+    """The columns named, in the order named; a pattern with ``*`` adds its matches in table order."""
+    names: list[str] = []
+    for expr in op.names:
+        names += _names_given(b, expr, row_context(rel, scope))
+    items: list[tuple[str, BExpr]] = []
+    columns = passthrough(rel)
+    for name in names:
+        matched = [(n, e) for n, e in columns if fnmatch.fnmatchcase(n, name)] if "*" in name else [
+            (n, e) for n, e in columns if n == name]  # fmt: skip
+        if not matched and "*" not in name and not rel.schema.open:
+            raise b.unknown_name(name, row_context(rel, scope), op)
+        items += [item for item in matched if item[0] not in {n for n, _ in items}]
+    return project_columns(rel, items)
+
+
+def _names_given(b: Binder, expr: ast.Expr, ctx: ExprContext) -> list[str]:
+    bound = b.scalar(expr, ctx)
+    if not isinstance(bound, BLiteral):
+        raise b.error(
+            "project-by-names needs names known when the query starts: strings or dynamic arrays", expr
+        )
+    values = bound.value if isinstance(bound.value, list) else [bound.value]
+    if not all(isinstance(v, str) for v in values):
+        raise b.error("project-by-names takes column names (strings)", expr)
+    return [str(v) for v in values]
+
+
 def _project_rename(b: Binder, rel: Relation, op: ast.ProjectRename, scope: Scope) -> Relation:
     renames = {old: new for new, old in op.pairs}
     for old in renames:
@@ -464,6 +492,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.Extend: _extend,
         ast.ProjectAway: _project_away,
         ast.ProjectKeep: _project_keep,
+        ast.ProjectByNames: _project_by_names,
         ast.ProjectRename: _project_rename,
         ast.ProjectReorder: _project_reorder,
         ast.Parse: _parse,

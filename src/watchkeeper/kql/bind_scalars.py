@@ -278,6 +278,16 @@ def _toscalar(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     return BSubquery(rel.schema.columns[0].type, rel, "scalar")
 
 
+def _column_names_of(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
+    """The column names of a tabular expression, as a ``dynamic`` array known when the query binds."""
+    if len(expr.args) != 1 or not b.is_tabular(expr.args[0], ctx.scope):
+        raise b.error("column_names_of() expects one tabular argument", expr)
+    rel = b.tabular(expr.args[0], ctx.scope)
+    if rel.schema.open:
+        raise b.unsupported("column_names_of() of a table whose columns are not known", expr)
+    return BLiteral(_T.DYNAMIC, [column.name for column in rel.schema.columns])
+
+
 def _column_ifexists(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     if len(expr.args) != 2 or not isinstance(expr.args[0], ast.Literal):
         raise b.error("column_ifexists() expects a column name string and a default value", expr)
@@ -375,6 +385,7 @@ SPECIAL_FORMS: dict[str, Callable[[Binder, ast.Call, ExprContext], BExpr]] = {
     "typeof": _typeof,
     "toscalar": _toscalar,
     "column_ifexists": _column_ifexists,
+    "column_names_of": _column_names_of,
     "columnifexists": _column_ifexists,
     "pack_all": _pack_all,
     "now": _now,

@@ -82,6 +82,13 @@ class OperatorParser(ExpressionParser):
         start = self.advance()
         return ast.ProjectKeep(self.span_from(start), self.column_patterns())
 
+    def _op_project_by_names(self) -> ast.Operator:
+        start = self.advance()
+        names = [self.expression()]
+        while self.accept_punct(","):
+            names.append(self.expression())
+        return ast.ProjectByNames(self.span_from(start), tuple(names))
+
     def _op_project_rename(self) -> ast.Operator:
         start = self.advance()
         pairs: list[tuple[str, str]] = []
@@ -451,6 +458,7 @@ OPERATORS: dict[str, Callable[[OperatorParser], ast.Operator]] = {
     "extend": OperatorParser._op_extend,
     "project-away": OperatorParser._op_project_away,
     "project-keep": OperatorParser._op_project_keep,
+    "project-by-names": OperatorParser._op_project_by_names,
     "project-rename": OperatorParser._op_project_rename,
     "project-reorder": OperatorParser._op_project_reorder,
     "summarize": OperatorParser._op_summarize,

@@ -326,6 +326,9 @@ class _Printer:
     def _project_keep(self, op: ast.ProjectKeep) -> str:
         return "project-keep " + ", ".join(format_pattern(p) for p in op.patterns)
 
+    def _project_by_names(self, op: ast.ProjectByNames) -> str:
+        return "project-by-names " + ", ".join(self.expr(name, PIPE) for name in op.names)
+
     def _project_rename(self, op: ast.ProjectRename) -> str:
         return "project-rename " + ", ".join(f"{format_name(n)} = {format_name(o)}" for n, o in op.pairs)
 
@@ -513,6 +516,7 @@ _OPERATORS: dict[type[ast.Operator], Callable[[_Printer, Any], str]] = {
     ast.Extend: _Printer._extend,
     ast.ProjectAway: _Printer._project_away,
     ast.ProjectKeep: _Printer._project_keep,
+    ast.ProjectByNames: _Printer._project_by_names,
     ast.ProjectRename: _Printer._project_rename,
     ast.ProjectReorder: _Printer._project_reorder,
     ast.Summarize: _Printer._summarize,

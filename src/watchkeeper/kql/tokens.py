@@ -53,12 +53,16 @@ class Token:
 
 HYPHENATED = frozenset(
     {
-        "project-away", "project-keep", "project-rename", "project-reorder", "project-smart",
+        "project-away", "project-keep", "project-rename", "project-reorder", "project-smart", "project-by-names",
         "mv-expand", "mv-apply", "make-series", "top-nested", "top-hitters", "parse-where",
         "parse-kv", "make-graph", "graph-match", "graph-merge", "graph-to-table", "scan-ahead",
         "as-of", "sample-distinct", "granny-asc", "granny-desc",
     }
 )  # fmt: skip
+# the leading parts of the longer names above ("project-by" of "project-by-names")
+_HYPHENATED_PREFIXES = frozenset(
+    word.rsplit("-", cut)[0] for word in HYPHENATED for cut in range(1, word.count("-"))
+)
 
 NEGATED_WORDS = frozenset(
     {
@@ -154,15 +158,24 @@ class _Lexer:
         start, self.pos = self.pos, end
         return Token(TokenKind.IDENT, self.text[start:end], start, end)
 
+    def hyphenated(self, start: int, end: int, name: str) -> tuple[int, str]:
+        """The longest hyphenated operator name starting at ``start`` (``project-by-names`` has
+        three parts), or the plain name when none is."""
+        found, at, joined = (end, name), end, name
+        while self.text.startswith("-", at) and (rest := _IDENT.match(self.text, at + 1)):
+            joined, at = f"{joined}-{rest.group()}", rest.end()
+            if joined in HYPHENATED:
+                found = (at, joined)
+            elif joined not in _HYPHENATED_PREFIXES:
+                break
+        return found
+
     def identifier(self, match: re.Match[str]) -> Token:
         start, end = match.start(), match.end()
         name = match.group()
         # hyphenated operator names: project-away, mv-expand, ...
         if self.text.startswith("-", end):
-            rest = _IDENT.match(self.text, end + 1)
-            if rest and f"{name}-{rest.group()}" in HYPHENATED:
-                end = rest.end()
-                name = self.text[start:end]
+            end, name = self.hyphenated(start, end, name)
         elif name == "in" and self.text.startswith("~", end):
             end += 1
             name = "in~"
