@@ -31,8 +31,8 @@ from watchkeeper.posture import (
     snapshots_page,
 )
 from watchkeeper.runtime import Runtime
-from watchkeeper.store.base import QueryLimits
 from watchkeeper.state.odata import ODataQuery, Page
+from watchkeeper.store.base import QueryLimits
 from watchkeeper.workspace import Workspace
 
 __all__ = [

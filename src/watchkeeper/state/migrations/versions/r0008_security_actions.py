@@ -1,7 +1,7 @@
 """Security actions and the built-in provider's blocklist.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from watchkeeper.state.db import UtcDateTime
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

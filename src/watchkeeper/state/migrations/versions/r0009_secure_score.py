@@ -1,7 +1,7 @@
 """Secure score: daily snapshots per tenant and control states.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from watchkeeper.state.db import UtcDateTime
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Alert providers: their configuration, checkpoints, and the alerts they brought.
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from watchkeeper.state.db import UtcDateTime
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
