@@ -28,6 +28,7 @@ from msgraph_core import GraphClientFactory
 
 from tests.api.conftest import Platform
 from watchkeeper.automation import InMemoryActionProvider, ResultInfo
+from watchkeeper.directory import find_workspace
 from watchkeeper.flows.actions import action_providers
 
 with warnings.catch_warnings():
@@ -174,6 +175,29 @@ def test_allow_ip_lifts_a_block(platform: Platform, client: httpx.Client) -> Non
     assert allowed.status == OperationStatus.Completed
     assert allowed.name == "allowIp"
     assert "198.51.100.52" not in blocklist(client, platform)
+
+
+def test_block_indicators_reach_the_workspaces_for_rules_to_join(
+    platform: Platform, client: httpx.Client
+) -> None:
+    created = call(platform, "a", lambda g: g.security.security_actions.post(block("198.51.100.60")))
+    assert created is not None
+    assert created.id
+    with platform.runtime.database.session() as session:
+        found = find_workspace(session, tenant_id=platform.tenants["a"].id, ref="main")
+    assert found is not None
+    ws = platform.runtime.workspaces.get(found)
+    query = (
+        "ThreatIntelligenceIndicator | where NetworkDestinationIP == '198.51.100.60' "
+        "| order by TimeGenerated asc | project Active, Action"
+    )
+    assert ws.query(query).rows == [(True, "block")]
+    call(
+        platform,
+        "a",
+        lambda g: g.security.security_actions.by_security_action_id(created.id).cancel_security_action.post(),
+    )
+    assert ws.query(query).rows == [(True, "block"), (False, "block")]
 
 
 def test_blocklist_as_json_and_per_tenant(platform: Platform, client: httpx.Client) -> None:

@@ -7,7 +7,12 @@ from watchkeeper.automation.actions.base import (
     InMemoryActionProvider,
     ProviderReport,
 )
-from watchkeeper.automation.actions.blocklist import BlockedAddress, BlocklistProvider, blocked_addresses
+from watchkeeper.automation.actions.blocklist import (
+    BlockedAddress,
+    BlocklistProvider,
+    blocked_addresses,
+    indicators_touched,
+)
 from watchkeeper.automation.models import (
     ACTION_STATUSES,
     BlocklistEntry,
@@ -45,6 +50,7 @@ __all__ = [
     "blocked_addresses",
     "create_action",
     "find_action",
+    "indicators_touched",
     "mark_cancelled",
     "running_actions",
 ]

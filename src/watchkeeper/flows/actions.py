@@ -30,11 +30,14 @@ from watchkeeper.automation import (
     blocked_addresses,
     create_action,
     find_action,
+    indicators_touched,
     mark_cancelled,
     running_actions,
 )
 from watchkeeper.automation.models import SecurityActionRecord
 from watchkeeper.errors import InvalidRequestError, NotFoundError
+from watchkeeper.flows.intel import mirror_indicators
+from watchkeeper.intel import IndicatorRead, find_indicator
 from watchkeeper.runtime import Runtime
 from watchkeeper.state.odata import Field, ODataQuery, Page, select_page
 
@@ -148,6 +151,7 @@ def request_action(runtime: Runtime, who: Requester, request: ActionRequest) -> 
         started = apply_report(session, tenant_id=who.tenant_id, action_id=action.id, report=report,
                                app_id=who.actor.id, user=who.user)  # fmt: skip
         _audit(session, who, "securityAction.create", started, parameters=dict(checked))
+    _mirror(runtime, started)
     return started
 
 
@@ -213,7 +217,18 @@ def _cancel(runtime: Runtime, who: Requester, action_id: str) -> SecurityActionR
         cancelled = mark_cancelled(session, tenant_id=who.tenant_id, action_id=action_id, app_id=who.actor.id,
                                    user=who.user)  # fmt: skip
         _audit(session, who, "securityAction.cancel", cancelled, was=found.status)
+    _mirror(runtime, cancelled)
     return cancelled
+
+
+def _mirror(runtime: Runtime, action: SecurityActionRead) -> None:
+    """The block indicators the action created or switched, into ThreatIntelligenceIndicator, as
+    every indicator change is (so rules join events against what the blocklist holds)."""
+    with runtime.database.session() as session:
+        touched = indicators_touched(session, tenant_id=action.tenant_id, action_id=action.id)
+        found = [find_indicator(session, tenant_id=action.tenant_id, owner_app=app, indicator_id=indicator)
+                 for app, indicator in touched]  # fmt: skip
+    mirror_indicators(runtime, action.tenant_id, [i for i in found if isinstance(i, IndicatorRead)])
 
 
 def _provider_cancel(runtime: Runtime, session: Session, action: SecurityActionRead) -> None:

@@ -210,6 +210,21 @@ def blocked_addresses(
     return sorted(rows, key=lambda row: _sort_key(row.address))
 
 
+def indicators_touched(session: Session, *, tenant_id: str, action_id: str) -> list[tuple[str, str]]:
+    """(owner app, indicator id) of the block indicators an action created or switched: its own
+    entries' (a blockIp), and those it lifted (an allowIp)."""
+    query = (
+        select(SecurityActionRecord.app_id, BlocklistEntry.indicator_id)
+        .join(SecurityActionRecord, SecurityActionRecord.id == BlocklistEntry.action_id)
+        .where(
+            BlocklistEntry.tenant_id == tenant_id,
+            BlocklistEntry.indicator_id.is_not(None),
+            (BlocklistEntry.action_id == action_id) | (BlocklistEntry.lifted_by == action_id),
+        )
+    )
+    return [(app, indicator) for app, indicator in session.execute(query) if indicator is not None]
+
+
 def _sort_key(address: str) -> tuple[int, int]:
     parsed = ipaddress.ip_address(address)
     return parsed.version, int(parsed)
