@@ -10,12 +10,15 @@ another Graph-shaped server, such as another watchkeeper, works by changing it),
 PEM file to trust for a server with a private CA), ``overlap`` (seconds, default 5). Secret:
 ``clientSecret``.
 
-Checkpoint: the newest ``lastUpdateDateTime`` seen; a pull asks for
-``lastUpdateDateTime gt <checkpoint - overlap>`` ordered by it, following ``@odata.nextLink``
-up to :data:`MAX_PAGES` pages. The overlap takes an alert updated in the same instant as the
-newest one but listed later; the intake makes the repeats harmless (an alert already held only
-takes the provider's newer status, classification, determination and assignee). Alerts of one
-Graph incident share one incident here. Evidence is kept verbatim (with its ``@odata.type``), so
+Checkpoint: the newest ``lastUpdateDateTime`` seen, and whether the pull stopped with pages left.
+A pull after one that caught up asks for ``lastUpdateDateTime gt <newest - overlap>`` ordered by
+it (the overlap takes an alert stored late with a slightly older time); a pull after one that
+stopped early asks for ``lastUpdateDateTime ge <newest>`` (without the overlap: with more alerts
+in the overlap than one pull holds, it would read the same pages for ever). It follows
+``@odata.nextLink`` up to :data:`MAX_PAGES` pages, and further while every alert read is no newer
+than the checkpoint (many alerts updated in one instant), so each pull moves forward. The intake
+makes the repeats harmless (an alert already held only takes the provider's newer status,
+classification, determination and assignee). Alerts of one Graph incident share one incident here. Evidence is kept verbatim (with its ``@odata.type``), so
 the Graph API here renders it as the source did.
 """
 
@@ -146,11 +149,17 @@ class GraphProvider:
         self.settings = settings
 
     def pull(self, checkpoint: str | None) -> Pulled:
-        since = datetime.fromisoformat(checkpoint) if checkpoint else None
-        alerts, incidents, more = asyncio.run(self._pull(since))
+        since, stopped_early = _read_checkpoint(checkpoint)
+        if since is None:
+            condition = f"lastUpdateDateTime gt {_odata_time(_EPOCH)}"
+        elif stopped_early:
+            condition = f"lastUpdateDateTime ge {_odata_time(since)}"
+        else:
+            condition = f"lastUpdateDateTime gt {_odata_time(since - self.settings.overlap)}"
+        alerts, incidents, more = asyncio.run(self._pull(condition, since))
         newest = max((a.last_update_date_time for a in alerts if a.last_update_date_time), default=since)
         pulled = [graph_alert(a, incidents.get(a.incident_id or "")) for a in alerts]
-        return Pulled(pulled, newest.isoformat() if newest else checkpoint, more=more)
+        return Pulled(pulled, _checkpoint(newest, more) if newest else checkpoint, more=more)
 
     def push_status(self, alert: AlertRead) -> None:
         remote = alert.properties.get("providerAlertId")
@@ -162,15 +171,16 @@ class GraphProvider:
         async with self._graph() as client:
             await client.security.alerts_v2.by_alert_id(remote).patch(change)
 
-    async def _pull(self, since: datetime | None) -> tuple[list[Alert], dict[str, Any], bool]:
+    async def _pull(self, condition: str, since: datetime | None) -> tuple[list[Alert], dict[str, Any], bool]:
         async with self._graph() as client:
-            after = _odata_time((since or _EPOCH) - self.settings.overlap)
             query = _sdk().Alerts_v2RequestBuilder.Alerts_v2RequestBuilderGetQueryParameters(
-                filter=f"lastUpdateDateTime gt {after}", orderby=["lastUpdateDateTime asc"], top=PAGE
+                filter=condition, orderby=["lastUpdateDateTime asc"], top=PAGE
             )
             page = await client.security.alerts_v2.get(request_configuration=_config(query))
             alerts, pages = list(page.value or []) if page else [], 1
-            while page is not None and page.odata_next_link and pages < MAX_PAGES:
+            while (
+                page is not None and page.odata_next_link and (pages < MAX_PAGES or not _past(alerts, since))
+            ):
                 page = await client.security.alerts_v2.with_url(page.odata_next_link).get(_config())
                 alerts += list(page.value or []) if page else []
                 pages += 1
@@ -214,6 +224,23 @@ class GraphProvider:
             await http.aclose()
             await transport.aclose()
             credential.close()
+
+
+def _read_checkpoint(checkpoint: str | None) -> tuple[datetime | None, bool]:
+    """(newest lastUpdateDateTime seen, whether that pull stopped with pages left)."""
+    if not checkpoint:
+        return None, False
+    saved = json.loads(checkpoint)
+    return datetime.fromisoformat(saved["lastUpdate"]), bool(saved.get("more"))
+
+
+def _checkpoint(newest: datetime, more: bool) -> str:
+    return json.dumps({"lastUpdate": newest.isoformat(), "more": more})
+
+
+def _past(alerts: list[Alert], since: datetime | None) -> bool:
+    """Whether the alerts read so far go beyond the checkpoint (a pull that does not may not stop)."""
+    return since is None or any(a.last_update_date_time and a.last_update_date_time > since for a in alerts)
 
 
 def _change(alert: AlertRead) -> Alert:
