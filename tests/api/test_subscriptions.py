@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,31 @@ def test_a_rule_alert_and_its_patch_arrive_as_created_and_updated(
         ("updated", "delivered", 1), ("created", "delivered", 1)
     ]  # fmt: skip
     assert history["value"][0]["history"][0]["status"] == 202
+
+
+def test_an_alert_posted_by_another_product_arrives_as_created(
+    platform: Platform, tenant: str, receiver: Receiver
+) -> None:
+    from watchkeeper.flows.providers import add_provider
+
+    with platform.runtime.database.session() as session:
+        workspace = find_workspace(session, tenant_id=platform.tenants[tenant].id, ref="main")
+    assert workspace is not None
+    add_provider(platform.runtime, ACTOR, workspace, name="edr", kind="webhook", settings={}, secrets={})
+    made = _create(platform, tenant, _body(receiver.url)).json()
+    alert = {"providerAlertId": "edr-1", "title": "Ransomware behaviour", "severity": "high"}
+    posted = httpx.post(f"{platform.url}/api/providers/edr/alerts", json=alert,
+                        headers=platform.headers(tenant, "all", GRAPH))  # fmt: skip
+    assert posted.status_code == 201, posted.text
+    # only this subscription's: an earlier test's subscription may name a port this receiver reuses
+    deadline = time.monotonic() + 15
+    while not (arrived := [n for n in receiver.notifications() if n["subscriptionId"] == made["id"]]):
+        assert time.monotonic() < deadline, "the notification did not arrive"
+        time.sleep(0.05)
+    alert_id = posted.json()["value"][0]["id"]
+    assert [(n["changeType"], n["resource"]) for n in arrived] == [
+        ("created", f"security/alerts_v2/{alert_id}")
+    ]
 
 
 def test_a_failed_handshake_refuses_the_subscription(

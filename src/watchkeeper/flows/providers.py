@@ -33,6 +33,7 @@ from watchkeeper.connectors.webhook import webhook_alerts
 from watchkeeper.directory import WorkspaceRead, find_workspace
 from watchkeeper.errors import InvalidRequestError, NotFoundError
 from watchkeeper.flows.cases import mirror
+from watchkeeper.notifications import enqueue_changes
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 from watchkeeper.store.base import QueryLimits
@@ -165,12 +166,27 @@ def _take_in(
     runtime: Runtime, actor: Actor, provider: ProviderRead, alerts: Any, checkpoint: str | None
 ) -> TakenIn:
     with runtime.database.session() as session:
+        started = utc_now()
         taken = take_in(session, provider=provider, alerts=alerts, checkpoint=checkpoint, actor=actor)
         workspace = find_workspace(session, tenant_id=provider.tenant_id, ref=provider.workspace_id)
         incidents = _incidents(session, provider.tenant_id, [*taken.created, *taken.updated])
+        _notify(session, provider.tenant_id, taken, incidents, started)
     if workspace is not None and (taken.created or taken.updated):
         mirror(runtime, workspace, actor=actor, alerts=[*taken.created, *taken.updated], incidents=incidents)
     return taken
+
+
+def _notify(
+    session: Any, tenant_id: str, taken: TakenIn, incidents: list[IncidentRead], started: datetime
+) -> None:
+    """Change notifications for what the intake created and updated, in its transaction (as for
+    rule alerts): incidents made by this intake are created, those it added to are updated."""
+    made = [i for i in incidents if i.created_at >= started]
+    grown = [i for i in incidents if i.created_at < started]
+    enqueue_changes(session, tenant_id=tenant_id, change_type="created", alerts=taken.created, incidents=made)
+    enqueue_changes(
+        session, tenant_id=tenant_id, change_type="updated", alerts=taken.updated, incidents=grown
+    )
 
 
 def _incidents(session: Any, tenant_id: str, alerts: list[AlertRead]) -> list[IncidentRead]:
