@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Receiver:
     """What the receiver got, and how it answers next."""
 
     url: str = ""
+    path: str = ""  # its own path: a subscription of an earlier receiver on a reused port is not its
     validations: list[str] = field(default_factory=list)  # the tokens it was sent
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # bodies of the delivery POSTs
     statuses: list[int] = field(default_factory=list)  # answers for the next deliveries (then 202)
@@ -49,6 +51,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if urlsplit(self.path).path != receiver.path:  # for an earlier receiver on this port
+                return self._answer(404, b"", "text/plain")
             token = parse_qs(urlsplit(self.path).query).get("validationToken")
             time.sleep(receiver.delay)
             if token is not None:
@@ -84,7 +88,8 @@ def running_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
     server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks?source=wk"
+    receiver.path = f"/hooks/{uuid.uuid4().hex}"
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}{receiver.path}?source=wk"
     thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
     thread.start()
     try:
