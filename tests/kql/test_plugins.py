@@ -52,6 +52,19 @@ EVENTS = """datatable(Key:string, Value:string, Computer:string, Id:long)
 ["a","1","h1",1, "b","2","h1",1, "a","3","h2",2, "c","x","h2",2, "a","4","h2",2]"""
 
 
+def test_bag_unpack_with_a_declared_schema_compiles_without_looking_at_the_data() -> None:
+    # a rule compiled without a workspace still knows its columns, as the schema declares them
+    compiled = kql.translate(
+        PEOPLE + " | evaluate bag_unpack(d, columnsConflict='replace_source') : (*, Age:long)"
+    )
+    assert [(n, t.value) for n, t in compiled[0].columns] == [("Name", "string"), ("Age", "long")]
+
+
+def test_an_output_schema_on_other_plugins_is_refused() -> None:
+    with pytest.raises(UnsupportedError, match=r"an output schema for evaluate pivot\(\)"):
+        kql.translate("datatable(a:string)['x'] | evaluate pivot(a) : (*, x:long)")
+
+
 def test_pivot_counts_by_the_other_columns(engine_ws: Workspace) -> None:
     cols, rows = run(engine_ws, EVENTS + " | project Key, Computer | evaluate pivot(Key)")
     assert cols == ["Computer", "a", "b", "c"]

@@ -381,6 +381,9 @@ class SampleDistinct(Operator):
 class Evaluate(Operator):
     call: Call
     hints: tuple[tuple[str, Expr], ...] = ()
+    # the declared output schema ``: (*, Name:type, ...)``; ``keeps_input`` for its ``*``
+    schema: tuple[tuple[str, KqlType], ...] | None = None
+    keeps_input: bool = False
 
 
 @dataclass(frozen=True, slots=True)

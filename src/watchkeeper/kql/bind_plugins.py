@@ -42,6 +42,12 @@ _NOT_COMPILED = {
 
 def evaluate(b: Binder, rel: Relation, op: ast.Evaluate, scope: Scope) -> Relation:
     plugin = op.call.name
+    if op.schema is not None:
+        if plugin != "bag_unpack":
+            raise b.unsupported(
+                f"an output schema for evaluate {plugin}() (only bag_unpack takes one)", op.call
+            )
+        return _bag_unpack_declared(b, rel, op, scope)
     handler = _PLUGINS.get(plugin)
     if handler is not None:
         return handler(b, rel, op.call, scope)
@@ -86,6 +92,32 @@ def _bag_unpack(b: Binder, rel: Relation, call: ast.Call, scope: Scope) -> Relat
         if kql_type is not _T.DYNAMIC:  # Kusto types a column by the values it found
             value = b.make_call(CONVERT_TO[kql_type], [value], call)
         items = _add_unpacked(b, items, prefix + key, value, conflict, call)
+    return project_columns(rel, items)
+
+
+def _bag_unpack_declared(b: Binder, rel: Relation, op: ast.Evaluate, scope: Scope) -> Relation:
+    """``bag_unpack(d) : (*, Name:string, ...)``: the declared columns, whatever the data holds; ``*``
+    keeps the input's columns (but the bag). Properties not declared are dropped, missing ones are
+    null (Kusto's documented "output schema" of a plugin call)."""
+    call = op.call
+    if not call.args:
+        raise b.error("bag_unpack() needs the dynamic column to unpack", call)
+    ctx = row_context(rel, scope)
+    bag = b.scalar(call.args[0], ctx)
+    prefix = (
+        str(b.constant(call.args[1], ctx, "the bag_unpack column prefix") or "") if len(call.args) > 1 else ""
+    )
+    conflict, ignored = _unpack_options(b, call, ctx)
+    items = [(n, e) for n, e in passthrough(rel) if not (isinstance(bag, BColumn) and e == bag)]
+    items = items if op.keeps_input else []
+    for name, kql_type in op.schema or ():
+        key = name.removeprefix(prefix)
+        if key in ignored:
+            continue
+        value: BExpr = b.make_call(DYNAMIC_GET, [bag], call, options=((key,),))
+        if kql_type is not _T.DYNAMIC:
+            value = b.make_call(CONVERT_TO[kql_type], [value], call)
+        items = _add_unpacked(b, items, name, value, conflict, call)
     return project_columns(rel, items)
 
 

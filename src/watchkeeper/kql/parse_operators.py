@@ -417,7 +417,12 @@ class OperatorParser(ExpressionParser):
         call = self.postfix()
         if not isinstance(call, ast.Call):
             raise self.fail("expected a plugin call after 'evaluate'", start)
-        return ast.Evaluate(self.span_from(start), call, tuple(opts.items()))
+        if not (self.tok.is_punct(":") and self.peek().is_punct("(")):
+            return ast.Evaluate(self.span_from(start), call, tuple(opts.items()))
+        self.advance()  # the output schema: ': (*, Name:type, ...)'
+        keeps_input = self.peek().is_punct("*")
+        schema = self.schema_columns(allow_star=True)
+        return ast.Evaluate(self.span_from(start), call, tuple(opts.items()), schema, keeps_input)
 
     def _op_invoke(self) -> ast.Operator:
         start = self.advance()
