@@ -21,6 +21,10 @@ from watchkeeper.errors import ConfigurationError, IngestThrottled, QueryThrottl
 from watchkeeper.identity import KeyRing, TokenIssuer
 from watchkeeper.settings import Settings
 from watchkeeper.state import Database
+from watchkeeper.store.base import EventStore, QueryLimits
+from watchkeeper.store.clickhouse import ChdbEventStore
+from watchkeeper.store.clickhouse_ddl import Retention
+from watchkeeper.store.clickhouse_server import ClickHouseEventStore, ClickHouseUrl, workspace_database
 from watchkeeper.workspace import JOURNAL_FOLDER, Workspace
 
 __all__ = ["IngestGate", "QueryGate", "Runtime", "WorkspaceStores"]
@@ -40,12 +44,26 @@ class WorkspaceStores:
     def get(self, record: WorkspaceRead) -> Workspace:
         with self._lock:
             if record.id not in self._open:
-                opened = Workspace.open(self.folder(record), settings=self.settings, recover=False)
+                opened = self._workspace(record)
                 for hook in self.on_open:  # before recovery, so that NRT rules see the recovered batches
                     hook(record, opened)
                 opened.recover()
                 self._open[record.id], self._records[record.id] = opened, record
             return self._open[record.id]
+
+    def _workspace(self, record: WorkspaceRead) -> Workspace:
+        """The workspace on the configured event store (``events_url``); its journal stays in
+        its folder on this node either way."""
+        folder = self.folder(record)
+        if self.settings.events_url == "duckdb":
+            return Workspace.open(folder, settings=self.settings, recover=False)
+        settings = self.settings
+        return Workspace(
+            _event_store(settings, record.id), path=folder, journal=folder / JOURNAL_FOLDER,
+            limits=QueryLimits(max_rows=settings.query_row_limit, timeout=settings.query_timeout),
+            external_data_allow=settings.external_data_allow, journal_limit=settings.ingest_journal_limit,
+            journal_wait=settings.ingest_queue_wait,
+        )  # fmt: skip
 
     def opened(self) -> list[tuple[WorkspaceRead, Workspace]]:
         """The workspaces open now, with their records."""
@@ -75,6 +93,20 @@ class WorkspaceStores:
                 workspace.close()
             self._open.clear()
             self._records.clear()
+
+
+def _event_store(settings: Settings, workspace_id: str) -> EventStore:
+    """A ClickHouse event store for a workspace: a database of its own, in process (chdb, on one
+    data path per process) or on the server ``events_url`` names."""
+    retention = Retention(settings.event_retention_days, settings.event_retention)
+    if settings.events_url == "chdb":
+        database = workspace_database("wk", workspace_id)
+        return ChdbEventStore(settings.data_dir / "events.chdb", database=database, retention=retention)
+    url = ClickHouseUrl.parse(settings.events_url)
+    database = workspace_database(url.prefix, workspace_id)
+    # the HTTP read outlasts the longest query a request may ask for; the server stops it first
+    timeout = settings.query_timeout_max + 60
+    return ClickHouseEventStore(url, database, retention=retention, receive_timeout=timeout)
 
 
 class QueryGate:

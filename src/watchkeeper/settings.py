@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -92,6 +93,18 @@ class Settings(BaseSettings):
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",
     )
+    events_url: str = Field(
+        default="duckdb",
+        repr=False,  # a server URL may carry a password
+        description="event store: duckdb (a file per workspace), chdb (ClickHouse in process, under <data dir>/"
+        "events.chdb) or clickhouse://user:password@host:8123/prefix?secure=true (a database per workspace)",
+    )
+    event_retention_days: int = Field(
+        default=0, ge=0, description="days a ClickHouse event store keeps rows (TTL; 0: until deleted)"
+    )
+    event_retention: dict[str, int] = Field(
+        default_factory=dict, description="days a ClickHouse event store keeps each named table's rows (TTL)"
+    )
     tls: bool = Field(
         default=False, description="serve https with a self-signed certificate (generated once)"
     )
@@ -141,6 +154,13 @@ class Settings(BaseSettings):
         description="prefixes of files/URLs externaldata may read (empty: externaldata is refused)",
     )
 
+    @field_validator("events_url")
+    @classmethod
+    def _known_event_store(cls, value: str) -> str:
+        if value in ("duckdb", "chdb") or value.startswith("clickhouse://"):
+            return value
+        raise ValueError("events_url must be duckdb, chdb or a clickhouse:// URL")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -161,10 +181,13 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'state.db').as_posix()}"
 
     def public(self) -> dict[str, Any]:
-        """Settings safe to print: a password in ``database_url`` is masked."""
+        """Settings safe to print: a password in ``database_url`` or ``events_url`` is masked."""
         data = self.model_dump(mode="json")
         if self.database_url:
             from sqlalchemy.engine import make_url
 
             data["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        password = urlsplit(self.events_url).password
+        if password:
+            data["events_url"] = self.events_url.replace(f":{password}@", ":***@", 1)
         return data

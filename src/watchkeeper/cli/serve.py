@@ -92,14 +92,22 @@ def serve_command(
     syslog_workspace: Annotated[
         str | None, typer.Option(help="tenant/workspace that syslog messages are stored in.")
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Event store: duckdb, chdb or clickhouse://user@host:8123/ (a password: WK_EVENTS_URL)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform's APIs over HTTP(S) until SIGTERM or Ctrl-C."""
     options = {"host": host, "port": port, "data_dir": data_dir, "tls": tls, "workers": workers,
                "loopback_http_port": loopback_http_port, "log_format": log_format and log_format.value,
                "syslog_udp_port": syslog_udp_port, "syslog_tcp_port": syslog_tcp_port,
-               "syslog_tls_port": syslog_tls_port, "syslog_workspace": syslog_workspace}  # fmt: skip
+               "syslog_tls_port": syslog_tls_port, "syslog_workspace": syslog_workspace,
+               "events_url": events}  # fmt: skip
     settings = load_settings().model_copy(update={k: v for k, v in options.items() if v is not None})
     _refuse_many_workers(settings)
+    _check_events(settings.events_url)
     from watchkeeper.api.logging import configure_logging
     from watchkeeper.runtime import Runtime
 
@@ -122,6 +130,17 @@ def _refuse_many_workers(settings: Settings) -> None:
             "DuckDB lets one process open a workspace file. Run one worker (it runs queries in parallel "
             "threads, tenant_concurrent_queries per tenant)."
         )
+
+
+def _check_events(url: str) -> None:
+    """Refuse an event store URL that is not one before anything starts (the store itself is
+    reached when a workspace is first used)."""
+    if url in ("duckdb", "chdb"):
+        return
+    from watchkeeper.store.clickhouse_server import ClickHouseUrl
+
+    with user_errors():
+        ClickHouseUrl.parse(url)
 
 
 def _serve(runtime: Runtime, listeners: list[Listener]) -> None:

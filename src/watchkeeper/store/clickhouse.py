@@ -1,8 +1,10 @@
-"""The scale-out event store on ClickHouse; here on chdb (ClickHouse in process).
+"""The scale-out event store on ClickHouse: what a ClickHouse server (see
+:mod:`watchkeeper.store.clickhouse_server`) and chdb (ClickHouse in process) share, and the chdb store.
 
-chdb runs the same ClickHouse SQL a cluster runs, so the compiler's ClickHouse output is tested
-without a server. A ClickHouse server connection (clickhouse-connect) implements the same
-protocol; it arrives with the cluster deployment.
+Both run the same DDL (:mod:`watchkeeper.store.clickhouse_ddl`), insert the same Arrow data and run
+the same compiled SQL under the same limits; they differ only in how a statement reaches the
+engine. chdb is what the tests run: the compiler's ClickHouse output and this store's code are
+tested without a server.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 from sqlglot import exp
 
 from watchkeeper.errors import (
@@ -28,160 +31,298 @@ from watchkeeper.errors import (
     RowLimitExceeded,
     StoreError,
 )
-from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.catalog import ColumnDef, TableDef
 from watchkeeper.schema.host import HostFunction
-from watchkeeper.schema.types import CLICKHOUSE_TYPES, KqlType
+from watchkeeper.schema.types import KqlType
 from watchkeeper.store.base import QueryLimits
+from watchkeeper.store.clickhouse_ddl import (
+    BOOKKEEPING_TABLES,
+    Retention,
+    add_column_sql,
+    create_table_sql,
+    quoted,
+)
 from watchkeeper.store.result import QueryResult, convert_rows
 
-__all__ = ["ChdbEventStore"]
+__all__ = ["INSERT_SETTINGS", "ChdbEventStore", "ClickHouseTables", "query_settings"]
+
+# An acknowledged insert is written: the server batches concurrent small inserts into one part
+# (async_insert) and answers each only after that part is on disk (wait_for_async_insert). A
+# batch may span any number of days (a backfill): each day is a partition of its own.
+INSERT_SETTINGS: dict[str, Any] = {
+    "async_insert": 1,
+    "wait_for_async_insert": 1,
+    "max_partitions_per_insert_block": 0,
+}
 
 
-def _ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
+def query_settings(limits: QueryLimits) -> dict[str, Any]:
+    """The ClickHouse settings a query runs under: its time limit, and one row more than the row
+    limit (then stop: ``break`` returns what was read), so that a cut result is known to be cut."""
+    return {
+        "max_execution_time": float(limits.timeout),
+        "max_result_rows": limits.max_rows + 1,
+        "result_overflow_mode": "break",
+    }
 
 
-class ChdbEventStore:
-    """:class:`~watchkeeper.store.base.EventStore` on chdb (in memory, or a data path).
+def is_timeout(text: str) -> bool:
+    """Whether a ClickHouse error text is the ``max_execution_time`` limit (code 159)."""
+    return "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text or "Code: 159." in text
 
-    chdb runs one ClickHouse server per process: every in-memory session sees the same databases.
-    Each store therefore keeps its tables in a database of its own (the session's current
-    database, so compiled SQL names tables without a database) and drops it on close.
-    """
+
+def first_line(text: str) -> str:
+    """The first line of an engine's error text (its stack trace stays out of responses)."""
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+class ClickHouseTables(ABC):
+    """:class:`~watchkeeper.store.base.EventStore` on a ClickHouse database: the tables, the
+    bookkeeping and the queries, over three primitives the engine's connection provides.
+
+    ClickHouse has no transactions: a write unit's id, the ids it carries and its journal position
+    are recorded after its appends, so a unit is skipped when delivered again, but one cut short
+    by a crash may be stored in part (and then again in full when redelivered or replayed)."""
 
     dialect = "clickhouse"
+    # seconds the names of the stored tables are trusted before they are read again (other nodes
+    # writing to the same database may have created tables); None: only this store creates them
+    stored_refresh: float | None = None
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        try:
-            from chdb import session
-        except ImportError as exc:  # chdb is an optional dependency (extra "clickhouse")
-            raise ConfigurationError(
-                "the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'"
-            ) from exc
-        self._session: Any = session.Session(str(path)) if path else session.Session()  # type: ignore[no-untyped-call]
+    def __init__(self, retention: Retention | None = None) -> None:
+        self.retention = retention or Retention()
         self._lock = threading.RLock()
         self._tables: dict[str, TableDef] = {}
-        self._database = "watchkeeper" if path else f"wk_{uuid.uuid4().hex}"
-        self._temporary = path is None
-        self._kept_books = False
-        name = _ident(self._database).sql("clickhouse")
-        self._run(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
-                  else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
-        self._run(f"USE {name}")
+        self._stored: set[str] = set()
+        self._stored_at = 0.0
 
-    def _run(self, sql: str, fmt: str = "CSV") -> Any:
-        with self._lock:
-            return self._session.query(sql, fmt)
+    # ---------------------------------------------------------------- engine primitives
+
+    @abstractmethod
+    def _command(self, sql: str) -> None:
+        """Run a statement that returns nothing."""
+
+    @abstractmethod
+    def _select(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
+        """Run a query under ``settings``; engine errors propagate as the engine raises them."""
+
+    @abstractmethod
+    def _insert(self, table: str, rows: pa.Table) -> None:
+        """Insert Arrow rows (columns named as stored) into ``table``; raise :class:`StoreError`."""
+
+    def _failure(self, exc: Exception, limits: QueryLimits) -> Exception:
+        """The watchkeeper error for an engine error raised by a query."""
+        text = str(exc)
+        if is_timeout(text):
+            return QueryTimeout(limits.timeout)
+        return QueryExecutionError(f"the query failed while running: {first_line(text)}")
+
+    def _start(self) -> None:
+        """Create the bookkeeping tables and learn the tables this database already holds."""
+        for statement in BOOKKEEPING_TABLES:
+            self._command(statement)
+        self._stored = self._read_stored()
+        self._stored_at = time.monotonic()
+
+    # ---------------------------------------------------------------- schema
 
     def ensure_table(self, table: TableDef) -> None:
         with self._lock:
-            current = self._tables.get(table.name)
+            current = self._tables.get(table.name) or self._read_table(table.name)
             if current is None:
-                self._create(table)
+                self._command(create_table_sql(table, self.retention))
+                self._record_columns(table.name, table.stored_columns, start=0)
                 self._tables[table.name] = table
+                self._stored.add(table.name)
                 return
             missing = [c for c in table.stored_columns if current.column(c.name) is None]
+            grown = current.with_columns(missing)
             for column in missing:
-                physical = current.with_columns([column]).physical_names[column.name]
-                self._run(f"ALTER TABLE {_ident(table.name).sql('clickhouse')} ADD COLUMN "
-                          f"{_ident(physical).sql('clickhouse')} Nullable({CLICKHOUSE_TYPES[column.type]})")  # fmt: skip
-            self._tables[table.name] = current.with_columns(missing)
+                self._command(add_column_sql(table.name, grown.physical_names[column.name], column))
+            self._record_columns(table.name, missing, start=len(current.stored_columns))
+            self._tables[table.name] = grown
 
-    def _create(self, table: TableDef) -> None:
-        physical = table.physical_names
-        parts = [
-            f"{_ident(physical[c.name]).sql('clickhouse')} Nullable({CLICKHOUSE_TYPES[c.type]})"
-            for c in table.stored_columns
-        ]
-        name = _ident(table.name).sql("clickhouse")
-        self._run(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(parts)}) ENGINE = Memory")
+    def _record_columns(self, table: str, columns: Sequence[ColumnDef], start: int) -> None:
+        if not columns:
+            return
+        rows = [
+            exp.Tuple(expressions=[exp.Literal.string(table), exp.Literal.string(c.name),
+                                   exp.Literal.string(c.type.value), exp.Literal.number(start + i)])
+            for i, c in enumerate(columns)
+        ]  # fmt: skip
+        insert = exp.Insert(
+            this=exp.Table(this=exp.to_identifier("_wk_columns")), expression=exp.Values(expressions=rows)
+        )
+        self._command(insert.sql("clickhouse"))
 
-    def register_function(self, function: HostFunction) -> bool:
-        """chdb runs no Python UDFs: the ClickHouse dialect refuses host functions at compile time."""
-        return False
+    def _read_table(self, name: str) -> TableDef | None:
+        """The table as recorded (another node, or an earlier process, may have created it)."""
+        # two nodes creating a table at once both record its columns: each name counts once
+        query = (
+            exp.select("column_name", "any(kql_type)", dialect="clickhouse")
+            .from_("_wk_columns")
+            .where(exp.column("table_name").eq(exp.Literal.string(name)))
+            .group_by("column_name")
+            .order_by("min(ordinal)", dialect="clickhouse")
+        )
+        rows = self._rows(query.sql("clickhouse"), [("c", KqlType.STRING), ("t", KqlType.STRING)])
+        return TableDef(name, tuple(ColumnDef(c, KqlType(t)) for c, t in rows)) if rows else None
 
-    def stored_tables(self) -> set[str]:
-        with self._lock:
-            return set(self._tables)
+    def _read_stored(self) -> set[str]:
+        rows = self._rows("SELECT DISTINCT table_name FROM _wk_columns", [("t", KqlType.STRING)])
+        return {r[0] for r in rows}
 
     def custom_tables(self) -> list[TableDef]:
-        return [t for t in self._tables.values() if t.is_custom]
+        names = sorted(n for n in self.stored_tables() if TableDef(n, ()).is_custom)
+        tables = [self._read_table(n) for n in names]
+        return [t for t in tables if t is not None]
+
+    def stored_tables(self) -> set[str]:
+        refresh = self.stored_refresh
+        if refresh is not None and time.monotonic() - self._stored_at > refresh:
+            found = self._read_stored()
+            with self._lock:
+                self._stored |= found
+                self._stored_at = time.monotonic()
+        return set(self._stored)
+
+    def register_function(self, function: HostFunction) -> bool:
+        """ClickHouse runs no Python UDFs: the ClickHouse dialect refuses host functions at compile time."""
+        return False
+
+    # ---------------------------------------------------------------- data
 
     def append(self, table: TableDef, rows: pa.Table) -> int:
         if rows.num_rows == 0:
             return 0
         self.ensure_table(table)
         physical = table.physical_names
-        renamed = rows.rename_columns([physical.get(n, n) for n in rows.column_names])
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "batch.parquet"
-            pq.write_table(renamed, path)
-            source = exp.Anonymous(
-                this="file", expressions=[exp.Literal.string(str(path)), exp.Literal.string("Parquet")]
-            )
-            target = exp.Schema(
-                this=exp.Table(this=_ident(table.name)), expressions=[_ident(n) for n in renamed.column_names]
-            )
-            insert = exp.Insert(this=target, expression=exp.select(*[exp.column(_ident(n)) for n in renamed.column_names])
-                                .from_(exp.Table(this=source)))  # fmt: skip
-            try:
-                self._run(insert.sql("clickhouse"))
-            except Exception as exc:
-                # chdb reports every failure alike: a write it refused may succeed later
-                raise StoreError(f"could not append to {table.name}: {exc}", transient=True) from exc
+        self._insert(table.name, rows.rename_columns([physical.get(n, n) for n in rows.column_names]))
         return int(rows.num_rows)
 
     @contextmanager
     def write_unit(
         self, unit_id: str | None, *, carries: Sequence[str] = (), position: int | None = None
     ) -> Iterator[bool]:
-        """chdb has no transactions: the unit's ids and position are recorded after its appends,
-        so a unit is skipped when delivered again, but one cut short by a crash may be stored in
-        part (and then again in full when redelivered or replayed from the journal)."""
-        self._bookkeeping()
-        if unit_id is not None and self._unit_seen(unit_id):
+        """The unit's appends, then its ids and journal position (see the class docstring)."""
+        if unit_id is not None and self.has_unit(unit_id):
             yield False
             return
         yield True
         ids = ([unit_id] if unit_id is not None else []) + list(carries)
         if ids:
             rows = [exp.Tuple(expressions=[exp.Literal.string(i), exp.func("now")]) for i in ids]
-            insert = exp.Insert(
-                this=exp.Table(this=_ident("_wk_units")), expression=exp.Values(expressions=rows)
-            )
-            self._run(insert.sql("clickhouse"))
+            insert = exp.Insert(this=exp.Table(this=exp.to_identifier("_wk_units")),
+                                expression=exp.Values(expressions=rows))  # fmt: skip
+            self._command(insert.sql("clickhouse"))
         if position is not None:
-            self._run(
+            self._command(
                 exp.insert(exp.select(exp.Literal.number(int(position))), "_wk_journal").sql("clickhouse")
             )
 
-    def _bookkeeping(self) -> None:
-        if self._kept_books:
-            return
-        self._run("CREATE TABLE IF NOT EXISTS _wk_units (unit_id String, committed_at DateTime) "
-                  "ENGINE = MergeTree ORDER BY unit_id")  # fmt: skip
-        self._run(
-            "CREATE TABLE IF NOT EXISTS _wk_journal (position Int64) ENGINE = MergeTree ORDER BY tuple()"
-        )
-        self._kept_books = True
-
     def has_unit(self, unit_id: str) -> bool:
-        self._bookkeeping()
-        return self._unit_seen(unit_id)
-
-    def journal_position(self) -> int:
-        self._bookkeeping()
-        result = self.execute("SELECT max(position) FROM _wk_journal", [("p", KqlType.LONG)], QueryLimits())
-        return int(result.rows[0][0] or 0) if result.rows else 0
-
-    def _unit_seen(self, unit_id: str) -> bool:
         query = (
             exp.select("count()")
             .from_("_wk_units")
             .where(exp.column("unit_id").eq(exp.Literal.string(unit_id)))
         )
-        result = self.execute(query.sql("clickhouse"), [("n", KqlType.LONG)], QueryLimits())
-        return bool(result.rows and result.rows[0][0])
+        rows = self._rows(query.sql("clickhouse"), [("n", KqlType.LONG)])
+        return bool(rows and rows[0][0])
+
+    def journal_position(self) -> int:
+        rows = self._rows("SELECT max(position) FROM _wk_journal", [("p", KqlType.LONG)])
+        return int(rows[0][0] or 0) if rows else 0
+
+    def _rows(self, sql: str, columns: list[tuple[str, KqlType]]) -> list[tuple[Any, ...]]:
+        return self.execute(sql, columns, QueryLimits(max_rows=1_000_000)).rows
+
+    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+        started = time.perf_counter()
+        try:
+            table = self._select(sql, query_settings(limits))
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, limits) from None
+        raw = _rows(table, [t for _, t in columns])
+        truncated = len(raw) > limits.max_rows
+        if truncated and limits.strict_rows:
+            raise RowLimitExceeded(limits.max_rows)
+        rows = convert_rows(raw[: limits.max_rows], [t for _, t in columns])
+        warnings = [f"the result was cut to the row limit of {limits.max_rows} rows"] if truncated else []
+        return QueryResult(list(columns), rows, truncated, warnings, time.perf_counter() - started, sql)
+
+
+class ChdbEventStore(ClickHouseTables):
+    """:class:`~watchkeeper.store.base.EventStore` on chdb (in memory, or a data path).
+
+    chdb runs one ClickHouse server per process, on one data path: every session sees the same
+    databases. Each store keeps its tables in a database of its own (the session's current
+    database, so compiled SQL names tables without a database); an in-memory store drops it on
+    close. ``database`` names it for a store on a data path (one per workspace).
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        database: str = "watchkeeper",
+        retention: Retention | None = None,
+    ) -> None:
+        super().__init__(retention)
+        try:
+            from chdb import session
+        except ImportError as exc:  # chdb is an optional dependency (extra "clickhouse")
+            raise ConfigurationError(
+                "the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'"
+            ) from exc
+        try:
+            self._session: Any = session.Session(str(path)) if path else session.Session()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # chdb serves one data path per process
+            raise ConfigurationError(
+                f"cannot open the chdb event store at {path}: {first_line(str(exc))}"
+            ) from None
+        self._database = database if path else f"wk_{uuid.uuid4().hex}"
+        self._temporary = path is None
+        name = quoted(self._database)
+        self._run(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
+                  else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
+        self._run(f"USE {name}")
+        self._start()
+
+    def _run(self, sql: str, fmt: str = "CSV") -> Any:
+        with self._lock:
+            return self._session.query(sql, fmt)
+
+    def _command(self, sql: str) -> None:
+        self._run(sql)
+
+    def _select(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
+        return self._run(_with_settings(sql, settings), "ArrowTable")
+
+    def _insert(self, table: str, rows: pa.Table) -> None:
+        # the Arrow file a server receives from clickhouse-connect, read by the same input format
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "batch.arrow"
+            with ipc.RecordBatchFileWriter(str(path), rows.schema) as writer:
+                writer.write(rows)
+            columns = ", ".join(quoted(n) for n in rows.column_names)
+            source = exp.Literal.string(str(path)).sql("clickhouse")
+            try:
+                self._run(
+                    f"INSERT INTO {quoted(table)} ({columns}) FROM INFILE {source} "
+                    f"SETTINGS {_settings_text(INSERT_SETTINGS)} FORMAT Arrow"
+                )
+            except Exception as exc:
+                # chdb reports every failure alike: a write it refused may succeed later
+                raise StoreError(
+                    f"could not append to {table}: {first_line(str(exc))}", transient=True
+                ) from exc
+
+    def _failure(self, exc: Exception, limits: QueryLimits) -> Exception:
+        if is_timeout(str(exc)):
+            self._drain()
+        return super()._failure(exc, limits)
 
     def _drain(self) -> None:
         """After a cancelled query chdb may hand its leftover output to the next query: read it off."""
@@ -192,44 +333,27 @@ class ChdbEventStore:
             except Exception:
                 continue
 
-    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
-        started = time.perf_counter()
-        settings = (f"max_execution_time = {float(limits.timeout)}, max_result_rows = {limits.max_rows + 1}, "
-                    "result_overflow_mode = 'break'")  # fmt: skip
-        try:
-            result = self._run(_with_settings(sql, settings), "ArrowTable")
-        except Exception as exc:
-            text = str(exc)
-            if "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text:
-                self._drain()
-                raise QueryTimeout(limits.timeout) from None
-            raise QueryExecutionError(
-                f"the query failed while running: {text.splitlines()[0] if text else exc}"
-            ) from exc
-        table: pa.Table = result
-        raw = _rows(table, [t for _, t in columns])
-        truncated = len(raw) > limits.max_rows
-        if truncated and limits.strict_rows:
-            raise RowLimitExceeded(limits.max_rows)
-        rows = convert_rows(raw[: limits.max_rows], [t for _, t in columns])
-        warnings = [f"the result was cut to the row limit of {limits.max_rows} rows"] if truncated else []
-        return QueryResult(list(columns), rows, truncated, warnings, time.perf_counter() - started, sql)
-
     def close(self) -> None:
         with self._lock:
             if self._temporary:
-                self._run(f"DROP DATABASE IF EXISTS {_ident(self._database).sql('clickhouse')}")
+                self._run(f"DROP DATABASE IF EXISTS {quoted(self._database)}")
             self._session.close()
 
 
 _TRAILING_SETTINGS = re.compile(r"\bSETTINGS\b[^()'\"]*$", re.IGNORECASE)
 
 
-def _with_settings(sql: str, settings: str) -> str:
-    """``sql`` with ``settings`` added to its trailing SETTINGS clause (compiled queries carry one)."""
+def _with_settings(sql: str, settings: Mapping[str, Any]) -> str:
+    """``sql`` with ``settings`` (numbers and the overflow mode, never user text) added to its
+    trailing SETTINGS clause (compiled queries may carry one)."""
+    text = _settings_text(settings)
     if _TRAILING_SETTINGS.search(sql):
-        return f"{sql.rstrip()}, {settings}"
-    return f"{sql} SETTINGS {settings}"
+        return f"{sql.rstrip()}, {text}"
+    return f"{sql} SETTINGS {text}"
+
+
+def _settings_text(settings: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} = {exp.convert(value).sql('clickhouse')}" for name, value in settings.items())
 
 
 def _rows(table: pa.Table, types: list[KqlType]) -> list[tuple[Any, ...]]:
