@@ -83,9 +83,18 @@ def _conditions(
     return tuple(pairs)
 
 
+def _bracketed_side(operand: ast.Expr) -> ast.Expr:
+    """``$left.['User Principal Name']`` (a column whose name needs brackets) as ``$left.name``."""
+    if (isinstance(operand, ast.Index) and isinstance(operand.target, ast.Name)
+            and operand.target.name in ("$left", "$right") and isinstance(operand.index, ast.Literal)
+            and isinstance(operand.index.value, str)):  # fmt: skip
+        return ast.Member(operand.span, operand.target, operand.index.value)
+    return operand
+
+
 def _equality(b: Binder, left: Relation, right: Relation, cond: ast.Binary) -> tuple[Column, Column]:
     sides = {}
-    for operand in (cond.left, cond.right):
+    for operand in map(_bracketed_side, (cond.left, cond.right)):
         if isinstance(operand, ast.Member) and isinstance(operand.target, ast.Name) and operand.target.name in (
             "$left", "$right"
         ):  # fmt: skip

@@ -226,10 +226,12 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
         if isinstance(result, Relation):
             return result
         raise b.error(f"{expr.name}() returns a scalar, not a table", expr)
+    if expr.name == "_GetWatchlist":
+        from watchkeeper.kql.watchlists import bind_watchlist
+
+        return bind_watchlist(b, expr, scope)
     if expr.name in b.functions:
         return expand_stored_function(b, b.functions[expr.name], expr, expr)
-    if expr.name == "_GetWatchlist":
-        raise b.unsupported("_GetWatchlist() (watchlists are not available in this workspace)", expr)
     if b.open_tables:
         return b.table_scan(expr.name, expr)
     raise b.error(f"unknown function '{expr.name}'", expr.name_span)
