@@ -20,6 +20,7 @@ from watchkeeper.cli.providers import providers
 from watchkeeper.cli.query import compile_command, query_command
 from watchkeeper.cli.serve import serve_command
 from watchkeeper.cli.tables import tables_command
+from watchkeeper.cli.watchlists import watchlists
 
 __all__ = ["app", "main"]
 
@@ -49,6 +50,7 @@ app.add_typer(alerts, name="alerts")
 app.add_typer(incidents, name="incidents")
 app.add_typer(providers, name="providers")
 app.add_typer(score, name="score")
+app.add_typer(watchlists, name="watchlists")
 workspaces.command("keys")(workspaces_keys)
 
 
