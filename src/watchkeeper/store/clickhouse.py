@@ -17,6 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,29 +271,22 @@ class ChdbEventStore(ClickHouseTables):
         retention: Retention | None = None,
     ) -> None:
         super().__init__(retention)
-        try:
-            from chdb import session
-        except ImportError as exc:  # chdb is an optional dependency (extra "clickhouse")
-            raise ConfigurationError(
-                "the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'"
-            ) from exc
-        try:
-            self._session: Any = session.Session(str(path)) if path else session.Session()  # type: ignore[no-untyped-call]
-        except Exception as exc:  # chdb serves one data path per process
-            raise ConfigurationError(
-                f"cannot open the chdb event store at {path}: {first_line(str(exc))}"
-            ) from None
+        self._engine = _chdb_session(path)
         self._database = database if path else f"wk_{uuid.uuid4().hex}"
         self._temporary = path is None
         name = quoted(self._database)
-        self._run(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
-                  else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
-        self._run(f"USE {name}")
+        with self._engine.lock:
+            self._engine.session.query(f"CREATE DATABASE IF NOT EXISTS {name} ENGINE = Memory" if self._temporary
+                                       else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
         self._start()
 
     def _run(self, sql: str, fmt: str = "CSV") -> Any:
-        with self._lock:
-            return self._session.query(sql, fmt)
+        engine = self._engine
+        with engine.lock:
+            if engine.database != self._database:  # compiled SQL names tables without a database
+                engine.session.query(f"USE {quoted(self._database)}")
+                engine.database = self._database
+            return engine.session.query(sql, fmt)
 
     def _command(self, sql: str) -> None:
         self._run(sql)
@@ -334,10 +328,50 @@ class ChdbEventStore(ClickHouseTables):
                 continue
 
     def close(self) -> None:
-        with self._lock:
-            if self._temporary:
-                self._run(f"DROP DATABASE IF EXISTS {quoted(self._database)}")
-            self._session.close()
+        """Drop an in-memory store's database; the process's chdb session stays open for others."""
+        if self._temporary:
+            with self._engine.lock:
+                self._engine.session.query(f"DROP DATABASE IF EXISTS {quoted(self._database)}")
+                if self._engine.database == self._database:
+                    self._engine.session.query("USE default")
+                    self._engine.database = "default"
+
+
+@dataclass
+class _ChdbSession:
+    """The process's chdb session on a data path, shared by its stores (each in a database of its
+    own): a session per store would hold a dozen file descriptors that closing it does not free."""
+
+    session: Any
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    database: str = "default"
+
+
+_CHDB_SESSIONS: dict[str, _ChdbSession] = {}
+_CHDB_LOCK = threading.Lock()
+
+
+def _chdb_session(path: str | Path | None) -> _ChdbSession:
+    key = str(path) if path else ""
+    with _CHDB_LOCK:
+        if key not in _CHDB_SESSIONS:
+            _CHDB_SESSIONS[key] = _ChdbSession(_open_chdb(path))
+        return _CHDB_SESSIONS[key]
+
+
+def _open_chdb(path: str | Path | None) -> Any:
+    try:
+        from chdb import session
+    except ImportError as exc:  # chdb is an optional dependency (extra "clickhouse")
+        raise ConfigurationError(
+            "the ClickHouse store needs chdb: pip install 'watchkeeper[clickhouse]'"
+        ) from exc
+    try:
+        return session.Session(str(path)) if path else session.Session()  # type: ignore[no-untyped-call]
+    except Exception as exc:  # chdb serves one data path per process
+        raise ConfigurationError(
+            f"cannot open the chdb event store at {path}: {first_line(str(exc))}"
+        ) from None
 
 
 _TRAILING_SETTINGS = re.compile(r"\bSETTINGS\b[^()'\"]*$", re.IGNORECASE)
