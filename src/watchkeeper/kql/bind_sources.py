@@ -308,8 +308,8 @@ def expand_stored_function(
         raise b.error(f"the stored function '{fn.name}' does not parse: {exc.message}", node) from None
     let = query.lets[0]
     user = UserFunction(let, b.root)
-    args = call.args if call is not None else ()
-    result = expand_user_function(b, user, ast.Call(node.span, fn.name, args, node.span), b.root)
+    args, named = (call.args, call.named) if call is not None else ((), ())
+    result = expand_user_function(b, user, ast.Call(node.span, fn.name, args, node.span, named), b.root)
     if not isinstance(result, Relation):
         raise b.error(f"the stored function '{fn.name}' does not return a table", node)
     return result

@@ -19,6 +19,7 @@ from typing import Any
 
 from watchkeeper.errors import KqlBindError, KqlError, SourceSpan, UnsupportedError
 from watchkeeper.kql import ast
+from watchkeeper.kql.asim import ASIM_FUNCTIONS
 from watchkeeper.kql.functions import conversions as conv
 from watchkeeper.kql.functions.registry import (
     AGGREGATES,
@@ -89,7 +90,8 @@ class Binder:
         self.text = text
         self.now = now
         self.open_tables = open_tables
-        self.functions = dict(functions or {})
+        # the built-in ASIM parsers, unless the workspace stores a function of the same name
+        self.functions = {**ASIM_FUNCTIONS, **dict(functions or {})}
         self.probe = probe
         self.root = Scope()
         self.options: dict[str, Any] = {}  # the query's `set` request properties
