@@ -73,8 +73,15 @@ def is_timeout(text: str) -> bool:
 
 
 def first_line(text: str) -> str:
-    """The first line of an engine's error text (its stack trace stays out of responses)."""
+    """The engine's message in an error text: from ``Code: N.`` to the end of its line (the
+    client's preamble and the stack trace stay out of responses), else the first line."""
+    found = _ENGINE_MESSAGE.search(text)
+    if found:
+        return found.group(0).strip()
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+_ENGINE_MESSAGE = re.compile(r"Code: \d+\..*")
 
 
 class ClickHouseTables(ABC):
