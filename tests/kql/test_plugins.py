@@ -65,6 +65,18 @@ def test_an_output_schema_on_other_plugins_is_refused() -> None:
         kql.translate("datatable(a:string)['x'] | evaluate pivot(a) : (*, x:long)")
 
 
+def test_partition_refuses_operators_that_would_need_one_run_per_partition() -> None:
+    query = "datatable(k:string, v:long)['a', 1, 'b', 2] | partition by k ( top 1 by v )"
+    with pytest.raises(UnsupportedError, match="partition with 'top' in its subquery"):
+        kql.translate(query)
+
+
+def test_partition_column_must_not_clash_with_the_subquery_columns() -> None:
+    query = "range x from 1 to 2 step 1 | partition by x { datatable(x:long)[1] | where x > 0 }"
+    with pytest.raises(UnsupportedError, match="has its own 'x' column"):
+        kql.translate(query)
+
+
 def test_pivot_counts_by_the_other_columns(engine_ws: Workspace) -> None:
     cols, rows = run(engine_ws, EVENTS + " | project Key, Computer | evaluate pivot(Key)")
     assert cols == ["Computer", "a", "b", "c"]

@@ -387,6 +387,18 @@ class Evaluate(Operator):
 
 
 @dataclass(frozen=True, slots=True)
+class Partition(Operator):
+    """``partition by Column { subquery }`` (``column`` is a scalar in the subquery) or
+    ``partition by Column ( operators )`` (the operators run on each partition's rows, whose
+    pipeline source is ``$partition``)."""
+
+    column: str
+    body: Expr
+    over_rows: bool
+    hints: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Invoke(Operator):
     call: Call
 

@@ -484,7 +484,7 @@ def _invoke(b: Binder, rel: Relation, op: ast.Invoke, scope: Scope) -> Relation:
 
 
 def _operator_table() -> dict[type, Callable[..., Relation]]:
-    from watchkeeper.kql import bind_aggregates, bind_joins, bind_plugins
+    from watchkeeper.kql import bind_aggregates, bind_joins, bind_partition, bind_plugins
 
     return {
         ast.Where: _where,
@@ -518,6 +518,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.Evaluate: bind_plugins.evaluate,
         ast.MvApply: bind_plugins.mv_apply,
         ast.ParseKv: bind_plugins.parse_kv,
+        ast.Partition: bind_partition.partition,
     }
 
 

@@ -424,6 +424,23 @@ class OperatorParser(ExpressionParser):
         schema = self.schema_columns(allow_star=True)
         return ast.Evaluate(self.span_from(start), call, tuple(opts.items()), schema, keeps_input)
 
+    def _op_partition(self) -> ast.Operator:
+        start = self.advance()
+        opts = self.options(set(), start)
+        self.expect_word("by")
+        column, _ = self.identifier("the partition column")
+        if self.accept_punct("{"):
+            body = self.pipe_expr()
+            self.expect_punct("}")
+            return ast.Partition(self.span_from(start), column, body, False, tuple(opts.items()))
+        self.expect_punct("(")
+        sub_start = self.tok
+        source: ast.Expr = ast.Name(sub_start.span, "$partition")
+        while self.accept_punct("|") or self.tok.kind is TokenKind.IDENT:
+            source = ast.Pipe(self.span_from(sub_start), source, self.operator())
+        self.expect_punct(")")
+        return ast.Partition(self.span_from(start), column, source, True, tuple(opts.items()))
+
     def _op_invoke(self) -> ast.Operator:
         start = self.advance()
         call = self.postfix()
@@ -492,12 +509,13 @@ OPERATORS: dict[str, Callable[[OperatorParser], ast.Operator]] = {
     "sample-distinct": OperatorParser._op_sample_distinct,
     "evaluate": OperatorParser._op_evaluate,
     "invoke": OperatorParser._op_invoke,
+    "partition": OperatorParser._op_partition,
     "union": OperatorParser._op_union,
     "render": OperatorParser._op_render,
 }
 
 _UNSUPPORTED_OPERATORS = frozenset(
     {"fork", "facet", "search", "find", "reduce", "scan", "make-graph", "graph-match", "consume",
-     "top-hitters", "project-smart", "partition", "lookup-fuzzy", "as-of", "graph-merge", "graph-to-table",
+     "top-hitters", "project-smart", "lookup-fuzzy", "as-of", "graph-merge", "graph-to-table",
      "scan-ahead"}
 )  # fmt: skip
