@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +77,33 @@ def test_chdb_write_units_skip_a_unit_delivered_again(chdb_ws: Workspace) -> Non
     assert chdb_ws.ingest_parsed(batch, source="s", input_format="t", batch_id="u1").tables == {"Syslog": 1}
     assert chdb_ws.ingest_parsed(batch, source="s", input_format="t", batch_id="u1").duplicate
     assert chdb_ws.query("Syslog | count").rows == [(1,)]
+
+
+_RESTARTED_NODE = """
+import json, sys
+from datetime import UTC, datetime
+from watchkeeper.directory.models import WorkspaceRead
+from watchkeeper.runtime import WorkspaceStores
+from watchkeeper.settings import Settings
+
+stores = WorkspaceStores(Settings(data_dir=sys.argv[1], events_url="chdb"))
+record = WorkspaceRead(id="w-1", tenant_id="t", name="w", folder="workspaces/w", created_at=datetime.now(UTC))
+ws = stores.get(record)
+if sys.argv[2] == "write":
+    ws.ingest("Probe_CL", [{"n": 1, "d": {"a": [1, 2]}}])
+print(json.dumps([type(ws.store).__name__, ws.query("Probe_CL | project n, d, t = gettype(d)").rows]))
+stores.close()
+"""
+
+
+def test_events_url_chdb_keeps_a_workspace_across_restarts(tmp_path: Path) -> None:
+    """events_url=chdb: a server's workspaces live in ClickHouse under the data directory, and a
+    restarted process (chdb serves one data path per process) finds their tables and KQL types."""
+    answers = [
+        subprocess.run([sys.executable, "-c", _RESTARTED_NODE, str(tmp_path), step], capture_output=True,
+                       text=True, check=True, timeout=120).stdout.strip().splitlines()[-1]
+        for step in ("write", "read")
+    ]  # fmt: skip
+    expected = ["ChdbEventStore", [[1, {"a": [1, 2]}, "dictionary"]]]
+    assert [json.loads(a) for a in answers] == [expected, expected]
+    assert (tmp_path / "events.chdb").is_dir()
