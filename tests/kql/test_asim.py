@@ -77,3 +77,11 @@ def test_a_stored_function_of_the_same_name_replaces_the_built_in_one() -> None:
         "imProcessCreate", "print TargetProcessName = 'mine'"
     )
     assert workspace.query("imProcessCreate").rows == [("mine",)]
+
+
+def test_a_let_function_passes_its_parameters_to_an_asim_parser(ws: Workspace) -> None:
+    rows = ws.query(
+        "let nx = (stime:datetime, etime:datetime) { _Im_Dns(responsecodename='NXDOMAIN', starttime=stime, endtime=etime) };\n"
+        "nx(datetime(2024-05-01), datetime(2024-05-02)) | project DnsQuery"
+    ).rows
+    assert rows == [("evil.example",)]

@@ -231,7 +231,7 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
 
         return bind_watchlist(b, expr, scope)
     if expr.name in b.functions:
-        return expand_stored_function(b, b.functions[expr.name], expr, expr)
+        return expand_stored_function(b, b.functions[expr.name], expr, expr, scope)
     if b.open_tables:
         return b.table_scan(expr.name, expr)
     raise b.error(f"unknown function '{expr.name}'", expr.name_span)
@@ -296,9 +296,10 @@ def expand_user_function(
 
 
 def expand_stored_function(
-    b: Binder, fn: StoredFunction, node: ast.Node, call: ast.Call | None = None
+    b: Binder, fn: StoredFunction, node: ast.Node, call: ast.Call | None = None, scope: Scope | None = None
 ) -> Relation:
-    """Bind a workspace function by parsing its stored body as a ``let`` function and calling it."""
+    """Bind a workspace function by parsing its stored body as a ``let`` function and calling it;
+    the call's arguments are bound in ``scope`` (where the call is: inside a function, its parameters)."""
     from watchkeeper.kql.parser import parse
 
     text = f"let {fn.name} = ({fn.params}) {{ {fn.body} }}; {fn.name}"
@@ -309,7 +310,8 @@ def expand_stored_function(
     let = query.lets[0]
     user = UserFunction(let, b.root)
     args, named = (call.args, call.named) if call is not None else ((), ())
-    result = expand_user_function(b, user, ast.Call(node.span, fn.name, args, node.span, named), b.root)
+    call_node = ast.Call(node.span, fn.name, args, node.span, named)
+    result = expand_user_function(b, user, call_node, scope or b.root)
     if not isinstance(result, Relation):
         raise b.error(f"the stored function '{fn.name}' does not return a table", node)
     return result
