@@ -14,7 +14,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,46 @@ def _within(location: str, prefix: str) -> bool:
 
 
 EVENTS_FILE = "events.duckdb"
+# compiled queries kept per workspace (scheduled rules, dashboards: the same texts again and again)
+COMPILED_QUERIES = 512
+# a cache entry for a query that cannot take its moments as parameters: compile it each run
+_LITERAL_ONLY = "literal"
+
+
+class CompiledQueries:
+    """A bounded least-recently-used map of compiled, parameterised queries (thread-safe)."""
+
+    def __init__(self, capacity: int = COMPILED_QUERIES) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[Hashable, kql.CompiledQuery | str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable) -> kql.CompiledQuery | str | None:
+        """The entry for ``key`` (now the most recently used), or None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: Hashable, entry: kql.CompiledQuery | str) -> None:
+        """Keep ``entry``; the least recently used goes when the cache is full."""
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class Workspace:
@@ -116,6 +157,9 @@ class Workspace:
         self.external_data_allow = tuple(external_data_allow)
         self._base = Catalog.sentinel()
         self._catalog: Catalog | None = None
+        self._custom: tuple[TableDef, ...] = ()  # the custom tables of the catalog last built
+        self._catalog_version = 0  # moves when a custom table appears or gains columns
+        self.compiled = CompiledQueries()
         self._functions: dict[str, StoredFunction] = {}
         self._usage = threading.local()  # per thread: the appends of the batch being stored
         # custom tables' definitions as decided for the batches typed so far (ahead of the store)
@@ -169,7 +213,11 @@ class Workspace:
         writes to the store), since every query compiles against it."""
         catalog = self._catalog
         if catalog is None:
-            catalog = self._catalog = self._base.with_tables(self.store.custom_tables())
+            custom = tuple(self.store.custom_tables())
+            if custom != self._custom:  # compiled queries may name columns that are new
+                self._custom, self._catalog_version = custom, self._catalog_version + 1
+                self.compiled.clear()
+            catalog = self._catalog = self._base.with_tables(custom)
         return catalog
 
     def table(self, name: str) -> TableDef:
@@ -421,6 +469,54 @@ class Workspace:
             time_range=time_range,
         )
 
+    def prepare(
+        self, text: str, *, now: datetime, time_range: tuple[datetime, datetime] | None = None
+    ) -> tuple[kql.CompiledQuery, dict[str, datetime] | None]:
+        """``text`` compiled for a run at ``now`` over ``time_range``, and its parameters' values.
+
+        A query whose moments (``now()``, ``ago()``, the time range) can be parameters compiles
+        once and is kept in :attr:`compiled` until the catalog changes; the values are then
+        returned with it. Otherwise (or on a store that takes no parameters) it compiles with
+        the moments as literals and the values are None."""
+        if not getattr(self.store, "takes_parameters", False):
+            return self.translate(text, now=now, time_range=time_range)[0], None
+        stored = frozenset(self.store.stored_tables())
+        catalog = self.catalog
+        key = (text, time_range is not None, self._catalog_version, stored,
+               tuple(self._functions.items()), self.store.dialect)  # fmt: skip
+        entry = self.compiled.get(key)
+        if entry is None:
+            compiled, parameterised, probed = self._compile_parameterised(
+                text, catalog, stored, now, time_range
+            )
+            if not probed:  # bag_unpack's columns come from the rows: compile such a query each time
+                self.compiled.put(key, compiled if parameterised else _LITERAL_ONLY)
+            return compiled, compiled.parameter_values(now, time_range) if parameterised else None
+        if isinstance(entry, kql.CompiledQuery):
+            return entry, entry.parameter_values(now, time_range)
+        return self.translate(text, now=now, time_range=time_range)[0], None
+
+    def _compile_parameterised(
+        self,
+        text: str,
+        catalog: Catalog,
+        stored: frozenset[str],
+        now: datetime,
+        time_range: tuple[datetime, datetime] | None,
+    ) -> tuple[kql.CompiledQuery, bool, bool]:
+        """``text`` compiled with its moments as parameters if it can be (else as literals),
+        whether it is, and whether compiling it read the data."""
+        probed: list[bool] = []
+
+        def probe(relation: Relation, bag: BExpr) -> list[str]:
+            probed.append(True)
+            return self._probe(relation, bag)
+
+        compiled, parameterised = kql.translate_parameterised(
+            text, catalog, self.store.dialect, now=now, time_range=time_range, open_tables=False,
+            functions=self._functions, probe=probe, stored=stored.__contains__)  # fmt: skip
+        return compiled[0], parameterised, bool(probed)
+
     def query(
         self,
         text: str,
@@ -439,7 +535,7 @@ class Workspace:
         past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
         """
         started = time.monotonic()
-        compiled = self.translate(text, now=now, time_range=time_range)[0]
+        compiled, parameters = self.prepare(text, now=now or datetime.now(UTC), time_range=time_range)
         self._check_external(compiled.external)
         effective = _requested_limits(limits or self.limits, compiled.options)
         # the time limit covers the whole query: what translating it took is not the store's to spend
@@ -447,6 +543,9 @@ class Workspace:
         if remaining <= 0:
             raise QueryTimeout(effective.timeout)
         try:
+            if parameters is not None:
+                return self.store.execute(compiled.sql, list(compiled.columns),  # type: ignore[call-arg]
+                                          replace(effective, timeout=remaining), parameters=parameters)  # fmt: skip
             return self.store.execute(
                 compiled.sql, list(compiled.columns), replace(effective, timeout=remaining)
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlglot import exp
@@ -27,9 +27,11 @@ from watchkeeper.kql import lower_joins as _lower_joins  # noqa: F401
 from watchkeeper.kql import lower_relations as _lower_relations  # noqa: F401
 from watchkeeper.kql.ast import Query
 from watchkeeper.kql.binder import Binder, BoundQuery, ColumnProbe
+from watchkeeper.kql.dialects import Dialect
 from watchkeeper.kql.functions.host import host_functions
 from watchkeeper.kql.literals import parse_datetime_text
 from watchkeeper.kql.lower import Lowerer
+from watchkeeper.kql.moments import MomentParameter, parameter_values
 from watchkeeper.kql.parser import parse
 from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
 from watchkeeper.kql.prune import prune
@@ -50,6 +52,7 @@ __all__ = [
     "lower",
     "parse",
     "translate",
+    "translate_parameterised",
 ]
 
 
@@ -63,6 +66,14 @@ class CompiledQuery:
     options: dict[str, Any] = field(default_factory=dict)
     tables: tuple[str, ...] = ()
     external: tuple[str, ...] = ()  # files/URLs read by externaldata
+    # request moments the SQL takes as parameters (see translate_parameterised)
+    parameters: tuple[MomentParameter, ...] = ()
+
+    def parameter_values(
+        self, now: datetime, time_range: tuple[datetime, datetime] | None = None
+    ) -> dict[str, datetime]:
+        """The values of this query's parameters for a run at ``now`` over ``time_range``."""
+        return parameter_values(self.parameters, now, time_range)
 
 
 def bind(
@@ -75,10 +86,12 @@ def bind(
     now: datetime | None = None,
     stored: Callable[[str], bool] | None = None,
     time_range: tuple[datetime, datetime] | None = None,
+    symbolic_time: bool | str = False,
 ) -> BoundQuery:
     """Parse and bind ``text``: the typed plan of every tabular statement.
 
     ``set query_now = datetime(...)`` in the query fixes ``now()`` like the ``now`` argument.
+    ``symbolic_time`` binds the request moments as parameters (see :mod:`watchkeeper.kql.moments`).
     """
     syntax = parse(text)
     fixed = dict(syntax.options).get("query_now")
@@ -87,7 +100,10 @@ def bind(
             now = parse_datetime_text(fixed)
         except ValueError:
             raise KqlSyntaxError(f"query_now is not a datetime: {fixed!r}", None, text) from None
-    return _bind_syntax(syntax, text, catalog, open_tables, functions, probe, now, stored, time_range)
+        symbolic_time = symbolic_time and "range"  # its now() is its own: only the range is symbolic
+    return _bind_syntax(
+        syntax, text, catalog, open_tables, functions, probe, now, stored, time_range, symbolic_time
+    )
 
 
 def _bind_syntax(
@@ -100,6 +116,7 @@ def _bind_syntax(
     now: datetime | None,
     stored: Callable[[str], bool] | None = None,
     time_range: tuple[datetime, datetime] | None = None,
+    symbolic_time: bool | str = False,
 ) -> BoundQuery:
     binder = Binder(
         catalog if catalog is not None else Catalog.sentinel(),
@@ -110,6 +127,7 @@ def _bind_syntax(
         probe=probe,
         stored=stored,
         time_range=time_range,
+        symbolic_time=symbolic_time,
     )
     return binder.bind_query(syntax)
 
@@ -135,34 +153,96 @@ def translate(
     ``time_range`` (start, end) limits every table with a ``TimeGenerated`` to that interval.
     Raises :class:`~watchkeeper.errors.KqlError` (with line, column and caret via ``render()``).
     """
+    options = _Options(open_tables, functions, probe, stored)
+    return _translate(text, catalog, dialect, options, now, time_range, symbolic=False)[0]
+
+
+@dataclass(frozen=True)
+class _Options:
+    open_tables: bool
+    functions: Mapping[str, StoredFunction] | None
+    probe: ColumnProbe | None
+    stored: Callable[[str], bool] | None
+
+
+def _translate(
+    text: str,
+    catalog: Catalog | None,
+    dialect: str,
+    options: _Options,
+    now: datetime | None,
+    time_range: tuple[datetime, datetime] | None,
+    *,
+    symbolic: bool,
+) -> tuple[list[CompiledQuery], bool]:
+    """The compiled statements, and whether a request moment's value was compiled in."""
     try:
         target = get_dialect(dialect)
-        bound = bind(
-            text,
-            catalog,
-            open_tables=open_tables,
-            functions=functions,
-            probe=probe,
-            now=now,
-            stored=stored,
-            time_range=time_range,
-        )
-        out = []
-        for bound_relation in bound.relations:
-            relation = share(prune(bound_relation))
-            tree = Lowerer(target, bound.now).query(relation)
-            sql = tree.sql(dialect=target.sqlglot_dialect)
-            columns = tuple((c.name, c.type) for c in relation.schema.columns)
-            tables = tuple(tables_read(relation))
-            external = tuple(external_sources(relation))
-            out.append(CompiledQuery(sql, columns, target.name, bound.options, tables, external))
-        return out
+        bound = bind(text, catalog, open_tables=options.open_tables, functions=options.functions,
+                     probe=options.probe, now=now, stored=options.stored, time_range=time_range,
+                     symbolic_time=symbolic)  # fmt: skip
+        return [
+            _compiled(relation, bound, target, symbolic) for relation in bound.relations
+        ], bound.moment_folded
     except KqlError as exc:
         raise exc.with_text(text) from None
     except RecursionError:
         raise KqlSyntaxError("the query is nested too deeply", None, text) from None
     except Exception as exc:  # a compiler bug must not surface as a traceback to the user
         raise UnsupportedError(f"internal compiler error ({type(exc).__name__}: {exc})", None, text) from exc
+
+
+def _compiled(bound_relation: Relation, bound: BoundQuery, target: Dialect, symbolic: bool) -> CompiledQuery:
+    relation = share(prune(bound_relation))
+    parameters: dict[str, MomentParameter] | None = {} if symbolic else None
+    tree = Lowerer(target, bound.now, parameters).query(relation)
+    sql = tree.sql(dialect=target.sqlglot_dialect)
+    columns = tuple((c.name, c.type) for c in relation.schema.columns)
+    return CompiledQuery(sql, columns, target.name, bound.options, tuple(tables_read(relation)),
+                         tuple(external_sources(relation)), tuple(sorted((parameters or {}).values(),
+                                                                         key=lambda m: m.name)))  # fmt: skip
+
+
+# How far the second, checking compilation moves each request moment: a different year, month,
+# day, weekday, hour, minute, second and microsecond for each, and a range of another length.
+_PROBE_SHIFTS = {
+    "now": timedelta(days=417, hours=3, minutes=3, seconds=3, microseconds=3),
+    "start": timedelta(days=400, hours=1, minutes=1, seconds=1, microseconds=1),
+    "end": timedelta(days=433, hours=2, minutes=2, seconds=2, microseconds=2),
+}
+
+
+def translate_parameterised(
+    text: str,
+    catalog: Catalog | None = None,
+    dialect: str = "duckdb",
+    *,
+    now: datetime,
+    time_range: tuple[datetime, datetime] | None = None,
+    open_tables: bool = True,
+    functions: Mapping[str, StoredFunction] | None = None,
+    probe: ColumnProbe | None = None,
+    stored: Callable[[str], bool] | None = None,
+) -> tuple[list[CompiledQuery], bool]:
+    """Compile ``text`` once for every run: ``now()``, ``ago(x)`` and the time range become query
+    parameters (``CompiledQuery.parameters``; values from ``parameter_values``).
+
+    Returns the statements and whether they are parameterised. A query that needs a moment's
+    value while it compiles (a ``range`` from ``ago(7d)``, ``startofday(now())``...) is not: the
+    statements returned are then compiled with ``now``/``time_range`` as literals, good for this
+    run only. A query is checked by compiling it a second time with other moments: any difference
+    in the SQL means a value was compiled in.
+    """
+    options = _Options(open_tables, functions, probe, stored)
+    first, folded = _translate(text, catalog, dialect, options, now, time_range, symbolic=True)
+    if not folded:
+        moved_now = now + _PROBE_SHIFTS["now"]
+        moved_range = None if time_range is None else (
+            time_range[0] + _PROBE_SHIFTS["start"], time_range[1] + _PROBE_SHIFTS["end"])  # fmt: skip
+        second, folded = _translate(text, catalog, dialect, options, moved_now, moved_range, symbolic=True)
+        if not folded and [c.sql for c in first] == [c.sql for c in second]:
+            return first, True
+    return _translate(text, catalog, dialect, options, now, time_range, symbolic=False)[0], False
 
 
 def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:

@@ -315,7 +315,8 @@ def _now(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
     offset = b.constant(expr.args[0], ctx, "the offset of now()") if expr.args else 0
     from datetime import timedelta
 
-    return BLiteral(_T.DATETIME, b.now + timedelta(microseconds=int(offset or 0) // 10))
+    shift = int(offset or 0) // 10
+    return b.moment("now", b.now + timedelta(microseconds=shift), shift)
 
 
 def _ago(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
@@ -325,8 +326,8 @@ def _ago(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
         raise b.error("ago() expects one timespan argument", expr)
     span = bind(b, expr.args[0], ctx)
     if isinstance(span, BLiteral) and isinstance(span.value, int):
-        return BLiteral(_T.DATETIME, b.now - timedelta(microseconds=span.value // 10))
-    now = BLiteral(_T.DATETIME, b.now)
+        return b.moment("now", b.now - timedelta(microseconds=span.value // 10), -(span.value // 10))
+    now = b.moment("now", b.now)
     return b.make_call(b.operator_spec("-", expr), [now, span], expr)
 
 

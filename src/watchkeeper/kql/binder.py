@@ -29,6 +29,7 @@ from watchkeeper.kql.functions.registry import (
     FunctionKind,
     FunctionSpec,
 )
+from watchkeeper.kql.moments import BMoment
 from watchkeeper.kql.naming import SqlNames
 from watchkeeper.kql.plan import (
     BCall,
@@ -67,6 +68,8 @@ class BoundQuery:
     relations: tuple[Relation, ...]
     now: datetime
     options: dict[str, Any] = field(default_factory=dict)
+    # a request moment's value was compiled in (see kql.moments): not parameterisable
+    moment_folded: bool = False
 
 
 class Binder:
@@ -83,8 +86,13 @@ class Binder:
         probe: ColumnProbe | None = None,
         stored: Callable[[str], bool] | None = None,
         time_range: tuple[datetime, datetime] | None = None,
+        symbolic_time: bool | str = False,
     ) -> None:
         self.catalog = catalog
+        # request moments as parameters (kql.moments): all of them, or only the time "range"
+        # (a query that sets query_now); moment_folded: one was needed as a value
+        self.symbolic_time = symbolic_time
+        self.moment_folded = False
         self.stored = stored
         self.time_range = time_range
         self.text = text
@@ -113,7 +121,7 @@ class Binder:
         for let in query.lets:
             self.define_let(let, self.root)
         relations = tuple(self.tabular(result, self.root) for result in query.results)
-        return BoundQuery(relations, self.now, dict(query.options))
+        return BoundQuery(relations, self.now, dict(query.options), self.moment_folded)
 
     def define_let(self, let: ast.Let, scope: Scope) -> None:
         if let.params is not None:
@@ -245,16 +253,20 @@ class Binder:
         column = scan.schema.find("TimeGenerated")
         if self.time_range is None or column is None or column.type is not KqlType.DATETIME:
             return scan
-        start, end = (ast.Literal(node.span, moment, KqlType.DATETIME) for moment in self.time_range)
-        field = ast.Name(node.span, "TimeGenerated")
-        predicate = ast.Binary(
-            node.span,
-            "and",
-            ast.Binary(node.span, ">=", field, start),
-            ast.Binary(node.span, "<", field, end),
+        start, end = self.moment("start", self.time_range[0]), self.moment("end", self.time_range[1])
+        field = BColumn(column.type, column)
+        after = self.make_call(self.operator_spec(">=", node), [field, start], node)
+        before = self.make_call(self.operator_spec("<", node), [field, end], node)
+        return Filter(
+            scan.schema, scan, self.make_call(self.operator_spec("and", node), [after, before], node)
         )
-        bound = self.scalar(predicate, ExprContext(self.root, scan.schema))
-        return Filter(scan.schema, scan, bound)
+
+    def moment(self, base: str, value: datetime, offset_us: int = 0) -> BLiteral:
+        """A request moment (``now`` plus ``offset_us``, or the time range's ``start``/``end``) as
+        a literal; when binding symbolically, one the lowering writes as a query parameter."""
+        if not self.symbolic_time or (self.symbolic_time == "range" and base == "now"):
+            return BLiteral(KqlType.DATETIME, value)
+        return BMoment(KqlType.DATETIME, value, base, offset_us)
 
     # ---------------------------------------------------------------- scalar expressions
 
@@ -272,6 +284,8 @@ class Binder:
         bound = self.scalar(expr, ctx)
         if not isinstance(bound, BLiteral):
             raise self.error(f"{what} must be a constant", expr)
+        if isinstance(bound, BMoment):
+            self.moment_folded = True  # the value of a request moment is compiled in
         return bound.value
 
     def column_ref(self, name: str, ctx: ExprContext, node: ast.Node) -> BExpr | None:
@@ -380,6 +394,22 @@ class Binder:
             return call
         if value is NOT_CONSTANT:
             return call
+        if any(isinstance(a, BMoment) for a in call.args):
+            return self._fold_moment(call, value)
+        return BLiteral(call.type, value)
+
+    def _fold_moment(self, call: BCall, value: Any) -> BLiteral:
+        """A request moment shifted by a constant timespan (``now() - 1h``) stays a moment; any
+        other constant made from one has its value compiled in (not parameterisable)."""
+        first, second = call.args[0], call.args[-1]
+        shifts = call.fn.name in ("+", "-") and len(call.args) == 2 and isinstance(first, BMoment)
+        if shifts and isinstance(second, BLiteral) and second.type is KqlType.TIMESPAN:
+            ticks = second.value
+            # moments are whole microseconds; a span of ticks finer than that is folded
+            if isinstance(first, BMoment) and isinstance(ticks, int) and ticks % 10 == 0:
+                shift = ticks // 10 * (1 if call.fn.name == "+" else -1)
+                return self.moment(first.base, value, first.offset_us + shift)
+        self.moment_folded = True
         return BLiteral(call.type, value)
 
     def operator_spec(self, op: str, node: ast.Node) -> FunctionSpec:

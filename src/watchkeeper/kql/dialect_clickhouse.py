@@ -45,6 +45,12 @@ class ClickHouseDialect(ClickHouseFunctions):
         text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         return fn("toDateTime64", exp.Literal.string(text), exp.Literal.number(6), exp.Literal.string("UTC"))
 
+    def datetime_parameter(self, name: str) -> exp.Expression:
+        """``{name:DateTime64(6, 'UTC')}``: a ClickHouse query parameter, given as text."""
+        return exp.Placeholder(
+            this=name, kind=exp.DataType.build("DateTime64(6, 'UTC')", dialect="clickhouse")
+        )
+
     def json_literal(self, value: Any) -> exp.Expression:
         return chj.mark(exp.Literal.string(json.dumps(value, separators=(",", ":"))))
 

@@ -194,6 +194,10 @@ class Dialect:
         text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00"
         return exp.Cast(this=exp.Literal.string(text), to=self.type(KqlType.DATETIME))
 
+    def datetime_parameter(self, name: str) -> exp.Expression:
+        """A datetime query parameter (a request moment, see :mod:`watchkeeper.kql.moments`)."""
+        return exp.Cast(this=exp.Placeholder(this=name), to=self.type(KqlType.DATETIME))
+
     def json_literal(self, value: Any) -> exp.Expression:
         return exp.Cast(this=exp.Literal.string(json.dumps(value)), to=self.type(KqlType.DYNAMIC))
 

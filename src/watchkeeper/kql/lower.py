@@ -23,6 +23,8 @@ from sqlglot import exp
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import plan as p
 from watchkeeper.kql.dialects import Dialect
+from watchkeeper.kql.moments import BMoment, MomentParameter, parameter_name
+from watchkeeper.schema.types import KqlType
 
 __all__ = ["Lowered", "Lowerer", "OrderKey"]
 
@@ -84,7 +86,7 @@ class _ExprContext:
         return self._lowerer.dialect
 
     def now(self) -> exp.Expression:
-        return self._lowerer.dialect.datetime_literal(self._lowerer.now)
+        return self._lowerer.moment(BMoment(KqlType.DATETIME, self._lowerer.now))
 
     def lower_expr(self, expr: p.BExpr) -> exp.Expression:
         return self._lowerer.expr(expr, self._resolve, self._order)
@@ -96,9 +98,13 @@ class _ExprContext:
 class Lowerer:
     """Lowers the relations of one bound query for one dialect."""
 
-    def __init__(self, dialect: Dialect, now: datetime) -> None:
+    def __init__(
+        self, dialect: Dialect, now: datetime, parameters: dict[str, MomentParameter] | None = None
+    ) -> None:
         self.dialect = dialect
         self.now = now
+        # request moments written as parameters (symbolic lowering), by name; None: as literals
+        self.parameters = parameters
         self._aliases = 0
         self._shared: set[int] = set()
         self._ctes: dict[int, str] = {}
@@ -234,6 +240,8 @@ class Lowerer:
     def _expr(self, expr: p.BExpr, ctx: _ExprContext, resolve: Resolver) -> exp.Expression:
         if isinstance(expr, p.BColumn):
             return resolve(expr.column)
+        if isinstance(expr, BMoment):
+            return self.moment(expr)
         if isinstance(expr, p.BLiteral):
             return self.dialect.literal(expr.value, expr.type)
         if isinstance(expr, p.BCall):
@@ -247,8 +255,16 @@ class Lowerer:
             return self.subquery(expr)
         raise UnsupportedError(f"lowering of {type(expr).__name__}")
 
+    def moment(self, moment: BMoment) -> exp.Expression:
+        """A request moment: a query parameter when lowering symbolically, else its literal."""
+        if self.parameters is None:
+            return self.dialect.datetime_literal(moment.value)
+        name = parameter_name(moment.base, moment.offset_us)
+        self.parameters[name] = MomentParameter(name, moment.base, moment.offset_us)
+        return self.dialect.datetime_parameter(name)
+
     def subquery(self, expr: p.BSubquery) -> exp.Expression:
-        inner = Lowerer(self.dialect, self.now)
+        inner = Lowerer(self.dialect, self.now, self.parameters)
         inner._aliases = self._aliases + 100
         inner._shared = _shared_relations(expr.relation)
         low = inner.relation(expr.relation)

@@ -71,7 +71,10 @@ class EventStore(Protocol):
         ...
 
     def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
-        """Run compiled SQL; values come back as watchkeeper Python values."""
+        """Run compiled SQL; values come back as watchkeeper Python values.
+
+        A store whose ``takes_parameters`` attribute is true also takes ``parameters=``: the
+        values of the SQL's datetime parameters (see :mod:`watchkeeper.kql.moments`)."""
         ...
 
     def custom_tables(self) -> list[TableDef]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ class DuckDBEventStore:
     """:class:`~watchkeeper.store.base.EventStore` on DuckDB."""
 
     dialect = "duckdb"
+    takes_parameters = True  # execute() takes values for the SQL's $name parameters
 
     def __init__(self, path: str | Path | None = None, *, threads: int | None = None) -> None:
         self.path = Path(path) if path is not None else None
@@ -297,14 +299,22 @@ class DuckDBEventStore:
             cursor.close()
         return int(found[0]) if found and found[0] is not None else 0
 
-    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        columns: list[tuple[str, KqlType]],
+        limits: QueryLimits,
+        parameters: Mapping[str, datetime] | None = None,
+    ) -> QueryResult:
+        """Run ``sql``; ``parameters`` are the values of its ``$name`` parameters (a compiled
+        query's request moments, see :mod:`watchkeeper.kql.moments`)."""
         started = time.perf_counter()
         cursor = self._con.cursor()
         with self._idle:
             self._running.add(cursor)
         deadline = call_at_deadline(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
         try:
-            cursor.execute(sql)
+            cursor.execute(sql, dict(parameters) if parameters else None)
             raw = cursor.fetchmany(limits.max_rows + 1)
         except duckdb.InterruptException:
             raise QueryTimeout(limits.timeout) from None

@@ -7,8 +7,9 @@ run on a throw-away DuckDB connection over them, so behaviour matches the embedd
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -26,6 +27,7 @@ class MemoryEventStore:
     """:class:`~watchkeeper.store.base.EventStore` keeping appended batches in memory."""
 
     dialect = "duckdb"
+    takes_parameters = True
 
     def __init__(self) -> None:
         self._tables: dict[str, TableDef] = {}
@@ -95,7 +97,13 @@ class MemoryEventStore:
         with self._lock:
             return set(self._tables)
 
-    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        columns: list[tuple[str, KqlType]],
+        limits: QueryLimits,
+        parameters: Mapping[str, datetime] | None = None,
+    ) -> QueryResult:
         engine = DuckDBEventStore(None)
         for function in self._functions.values():
             engine.register_function(function)
@@ -108,7 +116,7 @@ class MemoryEventStore:
                 engine.ensure_table(table)
                 for batch in batches:
                     engine.append(table, batch)
-            return engine.execute(sql, columns, limits)
+            return engine.execute(sql, columns, limits, parameters)
         finally:
             engine.close()
 
