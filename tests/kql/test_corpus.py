@@ -37,9 +37,12 @@ ERRATA = Path(__file__).parent / "corpus_errata.yaml"
 
 CASE_TIMEOUT = 20.0  # seconds for one case, compile and run
 WORKERS = 2
-DOC_THRESHOLD = 0.60  # of all counted doc cases
-SENTINEL_DOC_THRESHOLD = 0.85  # of the sentinel_relevant doc cases
-RULES_THRESHOLD = 0.90  # of the Sentinel rules that must compile
+# issue #7's acceptance: of the counted doc cases (errata left out) 85% pass, of the sentinel_relevant
+# ones 95%, fewer than 1% answer wrongly (an unsupported feature must fail loudly); 97% of the rules compile
+DOC_THRESHOLD = 0.85
+SENTINEL_DOC_THRESHOLD = 0.95
+WRONG_LIMIT = 0.01
+RULES_THRESHOLD = 0.97
 
 pytestmark = [
     pytest.mark.corpus,
@@ -195,7 +198,8 @@ def _problem(r: dict[str, Any]) -> str:
 
 
 def test_doc_cases(doc_run: DocRun, capsys: pytest.CaptureFixture[str]) -> None:
-    """>= 60% of the documented examples and >= 85% of the sentinel_relevant ones give the documented result."""
+    """>= 85% of the documented examples and >= 95% of the sentinel_relevant ones give the documented
+    result; fewer than 1% give another."""
     overall, sentinel = _doc_tallies(doc_run)
     errata_passing = sum(r["verdict"] == "pass" for r in doc_run.errata)
     scorer_view = Tally("doc cases as the scorer counts them (errata included)",
@@ -210,6 +214,8 @@ def test_doc_cases(doc_run: DocRun, capsys: pytest.CaptureFixture[str]) -> None:
     ])  # fmt: skip
     assert overall.rate >= DOC_THRESHOLD, overall.line()
     assert sentinel.rate >= SENTINEL_DOC_THRESHOLD, sentinel.line()
+    wrong = [r["case"]["name"] for r in doc_run.counted if r["verdict"] in ("wrong", "values_only")]
+    assert len(wrong) < WRONG_LIMIT * len(doc_run.counted), f"wrong answers: {wrong}"
 
 
 def test_errata_still_fail(doc_run: DocRun) -> None:
