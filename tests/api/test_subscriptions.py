@@ -159,26 +159,35 @@ def test_msgraph_sdk_creates_a_subscription(platform: Platform, tenant: str, rec
     assert len(receiver.validations) == 1
 
 
+def _arrival(receiver: Receiver, subscription: str, change: str, alert_id: str) -> dict[str, Any]:
+    """The ``change`` notification of ``alert_id`` for ``subscription``, once the server's background
+    sender has delivered it (others the receiver got are not this test's business)."""
+    deadline = time.monotonic() + 15
+    while True:
+        for note in receiver.notifications():
+            if (note["subscriptionId"], note["changeType"], note["resourceData"]["id"]) == (
+                subscription, change, alert_id):  # fmt: skip
+                return note
+        assert time.monotonic() < deadline, f"no {change} notification: {receiver.notifications()}"
+        time.sleep(0.05)
+
+
 def test_a_rule_alert_and_its_patch_arrive_as_created_and_updated(
     platform: Platform, tenant: str, receiver: Receiver, tmp_path: Path
 ) -> None:
     made = _create(platform, tenant, _body(receiver.url)).json()
     alert_id = _raise_alert(platform, tenant, tmp_path, "alice")
-    (created,) = receiver.wait_for(1)  # the server's background sender delivers it
-    assert (created["changeType"], created["clientState"], created["subscriptionId"]) == ("created", "s3cret",
-                                                                                         made["id"])  # fmt: skip
-    assert created["resource"] == f"security/alerts_v2/{alert_id}"
+    created = _arrival(receiver, made["id"], "created", alert_id)
+    assert (created["clientState"], created["resource"]) == ("s3cret", f"security/alerts_v2/{alert_id}")
     headers = platform.headers(tenant, "all", GRAPH)
     patched = httpx.patch(f"{platform.url}/v1.0/security/alerts_v2/{alert_id}", json={"status": "inProgress"},
                           headers=headers)  # fmt: skip
     assert patched.status_code == 200, patched.text
-    updated = receiver.wait_for(2)[1]
-    assert (updated["changeType"], updated["resourceData"]["id"], updated["clientState"]) == ("updated", alert_id,
-                                                                                            "s3cret")  # fmt: skip
+    updated = _arrival(receiver, made["id"], "updated", alert_id)
+    assert updated["clientState"] == "s3cret"
     history = httpx.get(f"{platform.url}/api/subscriptions/{made['id']}/deliveries", headers=headers).json()
-    assert [(d["changeType"], d["state"], d["attempts"]) for d in history["value"]] == [
-        ("updated", "delivered", 1), ("created", "delivered", 1)
-    ]  # fmt: skip
+    delivered = [(d["changeType"], d["state"], d["attempts"]) for d in history["value"]]
+    assert {("updated", "delivered", 1), ("created", "delivered", 1)} <= set(delivered), delivered
     assert history["value"][0]["history"][0]["status"] == 202
 
 
