@@ -23,7 +23,7 @@ __all__ = [
     "Node", "Operator", "Param", "Parse", "ParseKv", "Pipe", "Print", "Project", "ProjectAway",
     "ProjectByNames", "ProjectKeep", "ProjectRename", "ProjectReorder", "Query", "Range", "Render", "Sample",
     "SampleDistinct", "Serialize", "Sort", "SortKey", "Star", "Summarize", "Take", "Top",
-    "TopNested", "TopNestedLevel", "Unary", "Union", "UnionOp", "View", "Where",
+    "TopHitters", "TopNested", "TopNestedLevel", "Unary", "Union", "UnionOp", "View", "Where",
 ]  # fmt: skip
 
 
@@ -267,6 +267,15 @@ class Take(Operator):
 class Top(Operator):
     count: Expr
     keys: tuple[SortKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TopHitters(Operator):
+    """``top-hitters N of Value [by Summed]``: the N values seen most often (or with the largest sum)."""
+
+    count: Expr
+    value: Expr
+    summed: Expr | None
 
 
 @dataclass(frozen=True, slots=True)

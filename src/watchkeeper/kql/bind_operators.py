@@ -367,6 +367,26 @@ def _top(b: Binder, rel: Relation, op: ast.Top, scope: Scope) -> Relation:
     return Limit(rel.schema, ordered, count)
 
 
+def _top_hitters(b: Binder, rel: Relation, op: ast.TopHitters, scope: Scope) -> Relation:
+    """The ``count`` values of ``value`` seen most often, with ``approximate_count_<value>`` (or,
+    with ``by``, the largest sums, ``approximate_sum_<value>``). Kusto estimates; this counts exactly."""
+    name = expression_name(op.value) or "Column1"
+    if op.summed is None:
+        total = f"approximate_count_{name}"
+        aggregate: ast.Expr = ast.Call(op.span, "count", ())
+    else:
+        total = f"approximate_sum_{name}"
+        aggregate = ast.Call(op.span, "sum", (op.summed,))
+    from watchkeeper.kql import bind_aggregates
+
+    grouped = ast.Summarize(
+        op.span, (ast.Assign(op.span, (total,), aggregate),), (ast.Assign(op.span, (name,), op.value),)
+    )
+    counted = bind_aggregates.summarize(b, rel, grouped, scope)  # the value's column, then the total
+    key = ast.SortKey(op.span, ast.Name(op.span, total), True, None)
+    return _top(b, counted, ast.Top(op.span, op.count, (key,)), scope)
+
+
 def _distinct(b: Binder, rel: Relation, op: ast.Distinct, scope: Scope) -> Relation:
     if op.items:
         ctx = row_context(rel, scope)
@@ -498,6 +518,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.Parse: _parse,
         ast.Take: _take,
         ast.Top: _top,
+        ast.TopHitters: _top_hitters,
         ast.Sort: _sort,
         ast.Distinct: _distinct,
         ast.Sample: _sample,

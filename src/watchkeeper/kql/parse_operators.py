@@ -151,6 +151,14 @@ class OperatorParser(ExpressionParser):
             keys.append(self.sort_key())
         return ast.Top(self.span_from(start), count, tuple(keys))
 
+    def _op_top_hitters(self) -> ast.Operator:
+        start = self.advance()
+        count = self.expression()
+        self.expect_word("of")
+        value = self.expression()
+        summed = self.expression() if self.accept_word("by") else None
+        return ast.TopHitters(self.span_from(start), count, value, summed)
+
     def _op_sort(self) -> ast.Operator:
         start = self.advance()
         self.options(set(), start)
@@ -481,6 +489,7 @@ OPERATORS: dict[str, Callable[[OperatorParser], ast.Operator]] = {
     "project-away": OperatorParser._op_project_away,
     "project-keep": OperatorParser._op_project_keep,
     "project-by-names": OperatorParser._op_project_by_names,
+    "top-hitters": OperatorParser._op_top_hitters,
     "project-rename": OperatorParser._op_project_rename,
     "project-reorder": OperatorParser._op_project_reorder,
     "summarize": OperatorParser._op_summarize,

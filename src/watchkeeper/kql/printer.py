@@ -356,6 +356,10 @@ class _Printer:
     def _top(self, op: ast.Top) -> str:
         return f"top {self.scalar(op.count)} by {self.sort_keys(op.keys)}"
 
+    def _top_hitters(self, op: ast.TopHitters) -> str:
+        summed = f" by {self.scalar(op.summed)}" if op.summed is not None else ""
+        return f"top-hitters {self.scalar(op.count)} of {self.scalar(op.value)}{summed}"
+
     def _sort(self, op: ast.Sort) -> str:
         return f"sort by {self.sort_keys(op.keys)}"
 
@@ -524,6 +528,7 @@ _OPERATORS: dict[type[ast.Operator], Callable[[_Printer, Any], str]] = {
     ast.Distinct: _Printer._distinct,
     ast.Take: _Printer._take,
     ast.Top: _Printer._top,
+    ast.TopHitters: _Printer._top_hitters,
     ast.Sort: _Printer._sort,
     ast.Join: _Printer._join,
     ast.Lookup: _Printer._lookup,
