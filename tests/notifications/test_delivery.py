@@ -5,8 +5,10 @@ period ends, and neither a dead nor a slow receiver delays raising."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +130,27 @@ def test_a_raised_alert_and_its_incident_are_notified_as_created_with_the_client
     assert incident["resourceData"]["@odata.type"] == "#microsoft.graph.security.incident"
     assert [(d.state, d.attempts) for d in _deliveries(runtime)] == [("delivered", 1), ("delivered", 1)]
     assert deliver_due(runtime).requests == 0  # delivered once, not again
+
+
+def test_two_senders_at_once_deliver_each_notification_once(
+    runtime: Runtime, workspace: WorkspaceRead, receiver: Receiver
+) -> None:
+    """Two servers (or two workers) share the state database: each claims its deliveries with a
+    conditional update, so a notification both see pending is sent by one of them."""
+    _subscribe(runtime, workspace, receiver.url)
+    _raise(runtime, workspace, "alice", "bob", "carol")
+    start = threading.Barrier(4)
+
+    def send() -> int:
+        start.wait()
+        return deliver_due(runtime).requests
+
+    with ThreadPoolExecutor(4) as pool:
+        sent = list(pool.map(lambda _: send(), range(4)))
+    ids = [n["id"] for n in receiver.notifications()]
+    assert len(ids) == len(set(ids)) == 3, receiver.notifications()
+    assert sum(sent) >= 1
+    assert [d.attempts for d in _deliveries(runtime)] == [1, 1, 1]
 
 
 def test_an_updated_alert_is_notified_as_updated(

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.errors import InvalidRequestError
@@ -144,9 +144,29 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta) -> list[Batc
         if subscription.expires_at <= now:
             _close(delivery, "expired", now, {"at": _iso(now), "error": "the subscription expired"})
             continue
-        delivery.next_attempt_at = now + lease
-        grouped[subscription.notification_url].append((delivery, subscription))
+        if _hold(session, delivery, until=now + lease):
+            grouped[subscription.notification_url].append((delivery, subscription))
     return [batch for url, pairs in grouped.items() for batch in _batches(url, pairs)]
+
+
+def _hold(session: Session, delivery: DeliveryRecord, *, until: datetime) -> bool:
+    """Take the delivery for this sender until ``until``: one conditional UPDATE, so that of two
+    senders that read it pending (SQLite has no SKIP LOCKED) only one sends it."""
+    taken = session.execute(
+        update(DeliveryRecord)
+        .where(
+            DeliveryRecord.id == delivery.id,
+            DeliveryRecord.state == "pending",
+            DeliveryRecord.next_attempt_at == delivery.next_attempt_at,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        session.expunge(delivery)
+        return False
+    session.refresh(delivery)
+    return True
 
 
 def _batches(url: str, pairs: list[tuple[DeliveryRecord, SubscriptionRecord]]) -> Iterable[Batch]:
