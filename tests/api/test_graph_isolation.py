@@ -317,11 +317,14 @@ def _object_id(platform: Platform, tenant: str, app: str) -> str:
 
 
 def _subscribe(platform: Platform) -> str:
-    """A subscription of tenant a's ``all`` app, stored without the handshake (nothing is sent)."""
+    """A subscription of tenant a's ``all`` app, stored without the handshake. Its filter selects no
+    incident, so the incidents this module changes queue no deliveries to its unreachable receiver
+    (whose retries would only add background writes to the shared state database)."""
     a = platform.tenants["a"]
     owner = Owner(a.id, a.apps["all"].client_id, _object_id(platform, "a", "all"))
     spec = SubscriptionCreate.model_validate({
-        "resource": "security/incidents", "changeType": "updated", "clientState": "a-only-client-state",
+        "resource": "security/incidents?$filter=assignedTo eq 'a-only-nobody'", "changeType": "updated",
+        "clientState": "a-only-client-state",
         "notificationUrl": "https://a-only-receiver.example/hooks", **_later("")})  # fmt: skip
     with platform.runtime.database.session() as session:
         return create_subscription(session, owner=owner, spec=spec, actor=_app_actor(platform)).id
