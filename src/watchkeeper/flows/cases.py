@@ -4,7 +4,7 @@ tables, so that KQL sees the latest state (the CLI and the API both come through
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -55,17 +55,37 @@ def _notify_updated(
     )
 
 
+def _alert_change(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, change: Callable[[Session], AlertRead | None]
+) -> AlertRead | None:
+    """Make ``change`` to an alert, queue its notification in the same transaction, then mirror it."""
+    with runtime.database.session() as session:
+        changed = change(session)
+        _notify_updated(session, workspace, alerts=[changed] if changed else [])
+    if changed is not None:
+        mirror(runtime, workspace, alerts=[changed], actor=actor)
+    return changed
+
+
+def _incident_change(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, change: Callable[[Session], IncidentRead | None]
+) -> IncidentRead | None:
+    """Make ``change`` to an incident, queue its notification in the same transaction, then mirror it."""
+    with runtime.database.session() as session:
+        changed = change(session)
+        _notify_updated(session, workspace, incidents=[changed] if changed else [])
+    if changed is not None:
+        mirror(runtime, workspace, incidents=[changed], actor=actor)
+    return changed
+
+
 def change_alert(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, alert_id: str, changes: Mapping[str, str | None]
 ) -> AlertRead | None:
     """Update an alert of the workspace's tenant (None if it has no such alert), and mirror it."""
-    with runtime.database.session() as session:
-        changed = update_alert(
-            session, tenant_id=workspace.tenant_id, alert_id=alert_id, changes=changes, actor=actor
-        )
-        _notify_updated(session, workspace, alerts=[changed] if changed else [])
+    changed = _alert_change(runtime, actor, workspace, lambda session: update_alert(
+        session, tenant_id=workspace.tenant_id, alert_id=alert_id, changes=changes, actor=actor))  # fmt: skip
     if changed is not None:
-        mirror(runtime, workspace, alerts=[changed], actor=actor)
         _push_back(runtime, actor, changed, changes)
     return changed
 
@@ -86,39 +106,26 @@ def change_incident(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, ref: str, changes: dict[str, Any]
 ) -> IncidentRead | None:
     """Update an incident of the workspace (id or number; None if none), and mirror it."""
-    with runtime.database.session() as session:
-        changed = update_incident(session, tenant_id=workspace.tenant_id, ref=ref, changes=changes, actor=actor,
-                                  workspace_id=workspace.id)  # fmt: skip
-        _notify_updated(session, workspace, incidents=[changed] if changed else [])
-    if changed is not None:
-        mirror(runtime, workspace, incidents=[changed], actor=actor)
-    return changed
+    return _incident_change(runtime, actor, workspace, lambda session: update_incident(
+        session, tenant_id=workspace.tenant_id, ref=ref, changes=changes, actor=actor,
+        workspace_id=workspace.id))  # fmt: skip
 
 
 def comment_on_alert(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, alert_id: str, comment: str
 ) -> AlertRead | None:
     """Comment on an alert of the workspace's tenant (None if it has no such alert), and mirror it."""
-    with runtime.database.session() as session:
-        commented = comment_alert(session, tenant_id=workspace.tenant_id, alert_id=alert_id, comment=comment,
-                                  actor=actor)  # fmt: skip
-        _notify_updated(session, workspace, alerts=[commented] if commented else [])
-    if commented is not None:
-        mirror(runtime, workspace, alerts=[commented], actor=actor)
-    return commented
+    return _alert_change(runtime, actor, workspace, lambda session: comment_alert(
+        session, tenant_id=workspace.tenant_id, alert_id=alert_id, comment=comment, actor=actor))  # fmt: skip
 
 
 def comment_on_incident(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, ref: str, comment: str
 ) -> IncidentRead | None:
     """Comment on an incident of the workspace (id or number; None if none), and mirror it."""
-    with runtime.database.session() as session:
-        commented = comment_incident(session, tenant_id=workspace.tenant_id, ref=ref, message=comment, actor=actor,
-                                     workspace_id=workspace.id)  # fmt: skip
-        _notify_updated(session, workspace, incidents=[commented] if commented else [])
-    if commented is not None:
-        mirror(runtime, workspace, incidents=[commented], actor=actor)
-    return commented
+    return _incident_change(runtime, actor, workspace, lambda session: comment_incident(
+        session, tenant_id=workspace.tenant_id, ref=ref, message=comment, actor=actor,
+        workspace_id=workspace.id))  # fmt: skip
 
 
 def merge(
