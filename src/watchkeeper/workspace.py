@@ -48,6 +48,7 @@ from watchkeeper.store.base import EventStore, QueryLimits
 from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arrow
 from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult
+from watchkeeper.workspace_functions import WorkspaceFunctions
 from watchkeeper.workspace_lists import WorkspaceWatchlists
 
 __all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "JOURNAL_FOLDER", "CommitListener", "IngestTally", "Workspace"]
@@ -172,6 +173,7 @@ class Workspace:
         self._listeners: list[CommitListener] = []
         self.journal_wait = journal_wait
         self.watchlists = WorkspaceWatchlists(self, self._functions)
+        self.functions = WorkspaceFunctions(self, self._functions)  # stored ones (.create function)
 
     @classmethod
     def open(
