@@ -23,25 +23,14 @@ What each maps (sources, then the fields left empty):
 
 from __future__ import annotations
 
+from watchkeeper.kql.asim_endpoint import ENDPOINT_PARSERS
+from watchkeeper.kql.asim_filters import IN_TIME as _IN_TIME
+from watchkeeper.kql.asim_filters import TIME_PARAMS as _TIME
+from watchkeeper.kql.asim_filters import any_prefix, has_any
+from watchkeeper.kql.asim_web import WEB_SESSION_PARSERS
 from watchkeeper.kql.scope import StoredFunction
 
 __all__ = ["ASIM_FUNCTIONS"]
-
-_TIME = "starttime:datetime=datetime(null), endtime:datetime=datetime(null)"
-_IN_TIME = (
-    "(isnull(starttime) or TimeGenerated >= starttime) and (isnull(endtime) or TimeGenerated <= endtime)"
-)
-
-
-def _any(column: str, parameter: str) -> str:
-    """An ASIM ``*_has_any`` filter: no values given means no filtering."""
-    return f"(array_length({parameter}) == 0 or {column} has_any ({parameter}))"
-
-
-def _prefix(column: str, parameter: str) -> str:
-    """An ASIM ``*_has_any_prefix`` filter on an address."""
-    return f"(array_length({parameter}) == 0 or has_any_ipv4_prefix({column}, {parameter}))"
-
 
 _PROCESS_PARAMS = (
     f"{_TIME}, commandline_has_any:dynamic=dynamic([]), commandline_has_all:dynamic=dynamic([]), "
@@ -84,10 +73,10 @@ _PROCESS = f"""union
     CommandLine = TargetProcessCommandLine, Process = TargetProcessName, User = ActorUsername,
     Hostname = DvcHostname, Hash = coalesce(TargetProcessSHA256, TargetProcessSHA1, TargetProcessMD5),
     TargetProcessFilePath = TargetProcessName, FilePath = TargetProcessName, AccountName = ActorUsername
-| where {_any("TargetProcessCommandLine", "commandline_has_any")}
+| where {has_any("commandline_has_any", "TargetProcessCommandLine")}
     and (array_length(commandline_has_all) == 0 or TargetProcessCommandLine has_all (commandline_has_all))
-    and {_any("ActingProcessName", "actingprocess_has_any")} and {_any("TargetProcessName", "targetprocess_has_any")}
-    and {_any("ParentProcessName", "parentprocess_has_any")} and {_any("DvcHostname", "dvchostname_has_any")}"""
+    and {has_any("actingprocess_has_any", "ActingProcessName")} and {has_any("targetprocess_has_any", "TargetProcessName")}
+    and {has_any("parentprocess_has_any", "ParentProcessName")} and {has_any("dvchostname_has_any", "DvcHostname")}"""
 
 _DNS_PARAMS = (
     f"{_TIME}, srcipaddr:string='*', domain_has_any:dynamic=dynamic([]), responsecodename:string='*', "
@@ -105,10 +94,10 @@ _DNS = f"""DnsEvents
     EventResultDetails = tostring(ResultCode), Dvc = Computer, DvcHostname = Computer,
     DnsFlags = '', TransactionIdHex = '', SrcProcessName = '', SrcUsername = '', SrcHostname = '',
     DvcIpAddr = '', IpAddr = ClientIP, DnsNetworkDuration = toint(null), NetworkProtocol = 'UDP'
-| where (srcipaddr == '*' or SrcIpAddr == srcipaddr) and {_any("DnsQuery", "domain_has_any")}
+| where (srcipaddr == '*' or SrcIpAddr == srcipaddr) and {has_any("domain_has_any", "DnsQuery")}
     and (responsecodename == '*' or DnsResponseCodeName =~ responsecodename)
     and (response_has_ipv4 == '*' or DnsResponseName has response_has_ipv4)
-    and {_prefix("DnsResponseName", "response_has_any_prefix")}
+    and {any_prefix("response_has_any_prefix", "DnsResponseName")}
     and (eventtype == 'Query' or EventType == eventtype)"""
 
 _NETWORK_PARAMS = (
@@ -128,7 +117,7 @@ _NETWORK = f"""DeviceNetworkEvents
     DvcHostname = DeviceName, DvcId = DeviceId, SrcHostname = DeviceName, SrcUsername = InitiatingProcessAccountName,
     SrcProcessName = InitiatingProcessFileName, DstBytes = long(null), SrcBytes = long(null), NetworkBytes = long(null),
     DstPackets = long(null), SrcPackets = long(null), IpAddr = LocalIP, Src = LocalIP, Dst = RemoteIP
-| where {_prefix("SrcIpAddr", "srcipaddr_has_any_prefix")} and {_prefix("DstIpAddr", "dstipaddr_has_any_prefix")}
+| where {any_prefix("srcipaddr_has_any_prefix", "SrcIpAddr")} and {any_prefix("dstipaddr_has_any_prefix", "DstIpAddr")}
     and (array_length(ipaddr_has_any_prefix) == 0 or has_any_ipv4_prefix(SrcIpAddr, ipaddr_has_any_prefix)
          or has_any_ipv4_prefix(DstIpAddr, ipaddr_has_any_prefix))
     and (isnull(dstportnumber) or DstPortNumber == dstportnumber)
@@ -159,13 +148,15 @@ _AUTH = f"""union
     HttpUserAgent, LogonMethod, TargetSessionId, DvcHostname, Dvc = DvcHostname, LogonProtocol,
     User = TargetUsername, IpAddr = SrcIpAddr
 | where (targetusername_has == '*' or TargetUsername has targetusername_has)
-    and {_prefix("SrcIpAddr", "srcipaddr_has_any_prefix")}"""
+    and {any_prefix("srcipaddr_has_any_prefix", "SrcIpAddr")}"""
 
 _PARSERS = {
     ("imProcessCreate", "_Im_ProcessCreate", "imProcess", "_Im_ProcessEvent"): (_PROCESS_PARAMS, _PROCESS),
     ("imDns", "_Im_Dns"): (_DNS_PARAMS, _DNS),
     ("imNetworkSession", "_Im_NetworkSession"): (_NETWORK_PARAMS, _NETWORK),
     ("imAuthentication", "_Im_Authentication"): (_AUTH_PARAMS, _AUTH),
+    **WEB_SESSION_PARSERS,
+    **ENDPOINT_PARSERS,
 }
 
 ASIM_FUNCTIONS: dict[str, StoredFunction] = {

@@ -95,6 +95,14 @@ class ClickHouseFunctions(Dialect):
     def fn_list_transform(self, items: exp.Expression, lam: exp.Expression) -> exp.Expression:
         return fn("arrayMap", lam, items)
 
+    def fn_list_bool_or(self, items: exp.Expression) -> exp.Expression:
+        """DuckDB's ``list_bool_or`` (a null element counts as false) is ``arrayExists``."""
+        return fn("arrayExists", _truthy(), items)
+
+    def fn_list_bool_and(self, items: exp.Expression) -> exp.Expression:
+        """DuckDB's ``list_bool_and`` (a null element counts as false) is ``arrayAll``."""
+        return fn("arrayAll", _truthy(), items)
+
     def fn_list_filter(self, items: exp.Expression, lam: exp.Expression) -> exp.Expression:
         return fn("arrayFilter", lam, items)
 
@@ -356,3 +364,9 @@ def re2(pattern: exp.Expression, *, constant: bool = True) -> exp.Expression:
         raise UnsupportedError("a regular expression computed per row, on ClickHouse (its regex extraction and "
                                "replacement functions take only constant patterns)")  # fmt: skip
     return exp.Concat(expressions=[exp.Literal.string("(?-s)"), pattern])
+
+
+def _truthy() -> exp.Lambda:
+    """``_b -> ifNull(_b, false)``: an element of a boolean array, a null one counting as false."""
+    element = exp.column("_b")
+    return exp.Lambda(this=fn("ifNull", element, exp.false()), expressions=[exp.to_identifier("_b")])
