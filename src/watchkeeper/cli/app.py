@@ -13,6 +13,7 @@ from watchkeeper.cli.collection import dcr, workspaces_keys
 from watchkeeper.cli.demo import demo_command
 from watchkeeper.cli.detections import coverage_command, rules
 from watchkeeper.cli.directory import apps, tenants, users, workspaces
+from watchkeeper.cli.functions import functions
 from watchkeeper.cli.ingest import ingest_command
 from watchkeeper.cli.keys import keys
 from watchkeeper.cli.posture import score
@@ -51,6 +52,7 @@ app.add_typer(incidents, name="incidents")
 app.add_typer(providers, name="providers")
 app.add_typer(score, name="score")
 app.add_typer(watchlists, name="watchlists")
+app.add_typer(functions, name="functions")
 workspaces.command("keys")(workspaces_keys)
 
 

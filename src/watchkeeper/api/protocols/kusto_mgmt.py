@@ -2,10 +2,11 @@
 the caller's tenant's directory and its workspaces' catalogs; a database is a workspace.
 
 Supported: ``.show version``, ``.show databases``, ``.show tables``, ``.show functions``,
-``.show table T schema as json``, ``.show table T cslschema``, ``.show database [D] schema
-[as json]`` (Kqlmagic and Kusto.Explorer read the last one for completion). Anything else is a
-clear ``UnknownCommand`` error (400), never a 500. Command text is matched against fixed
-patterns; it never reaches SQL.
+``.show function F``, ``.create``/``.create-or-alter``/``.alter``/``.drop function`` (see
+:mod:`~watchkeeper.api.protocols.kusto_functions`), ``.show table T schema as json``,
+``.show table T cslschema``, ``.show database [D] schema [as json]`` (Kqlmagic and Kusto.Explorer
+read the last one for completion). Anything else is a clear ``UnknownCommand`` error (400), never
+a 500. Command text is matched against fixed patterns; it never reaches SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from watchkeeper import __version__
+from watchkeeper.api.protocols.kusto_functions import (
+    FunctionSource,
+    drop_function,
+    is_definition,
+    run_definition,
+    show_functions,
+)
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.errors import InvalidRequestError, NotFoundError
 from watchkeeper.schema.catalog import Catalog, TableDef
@@ -54,7 +62,7 @@ class WorkspaceSchema:
         return found
 
 
-class CommandSource(Protocol):
+class CommandSource(FunctionSource, Protocol):
     """Where commands read from: the caller's tenant only."""
 
     def databases(self) -> list[WorkspaceRead]:
@@ -77,6 +85,8 @@ def is_command(text: str) -> bool:
 
 def run_command(text: str, source: CommandSource) -> QueryResult:
     """The answer to a management command as one table."""
+    if is_definition(text):  # its body is read as written: errors point into it
+        return run_definition(text, source)
     command = " ".join(text.split())
     for pattern, answer in COMMANDS:
         match = pattern.fullmatch(command)
@@ -85,7 +95,8 @@ def run_command(text: str, source: CommandSource) -> QueryResult:
     shown = command if len(command) <= 80 else command[:77] + "..."
     raise UnknownCommand(
         f"the management command '{shown}' is not supported; supported: .show version, .show databases, "
-        ".show tables, .show functions, .show table T schema as json, .show table T cslschema, "
+        ".show tables, .show functions, .show function F, .create[-or-alter] function, .alter function, "
+        ".drop function, .show table T schema as json, .show table T cslschema, "
         ".show database [D] schema [as json]"
     )
 
@@ -140,10 +151,13 @@ def _tables(_match: re.Match[str], source: CommandSource) -> QueryResult:
     return QueryResult(columns, [(t.name, schema.record.name, "", "") for t in schema.tables])
 
 
-def _functions(_match: re.Match[str], source: CommandSource) -> QueryResult:
-    source.database()  # the database must be the caller's even though none has stored functions yet
-    columns = [("Name", _S), ("Parameters", _S), ("Body", _S), ("Folder", _S), ("DocString", _S)]
-    return QueryResult(columns, [])
+def _functions(match: re.Match[str], source: CommandSource) -> QueryResult:
+    name = match.groupdict().get("name")
+    return show_functions(_name(name) if name else None, source)
+
+
+def _drop_function(match: re.Match[str], source: CommandSource) -> QueryResult:
+    return drop_function(_name(match["name"]), bool(match["ifexists"]), source)
 
 
 def _table_schema_json(match: re.Match[str], source: CommandSource) -> QueryResult:
@@ -211,6 +225,8 @@ COMMANDS: tuple[tuple[re.Pattern[str], Answer], ...] = (
     (_command(r"\.show databases"), _databases),
     (_command(r"\.show tables"), _tables),
     (_command(r"\.show functions"), _functions),
+    (_command(r"\.show function (?P<name>NAME)"), _functions),
+    (_command(r"\.drop function (?P<name>NAME)(?P<ifexists> ifexists)?"), _drop_function),
     (_command(r"\.show table (?P<table>NAME) schema as json"), _table_schema_json),
     (_command(r"\.show table (?P<table>NAME) cslschema"), _table_csl_schema),
     (_command(r"\.show database(?: (?P<db>(?!schema\b)NAME))? schema(?P<json> as json)?"), _database_schema),

@@ -11,7 +11,9 @@ The body is ``{"db", "csl", "properties"}``; ``db`` is a workspace (id or name) 
 tenant, ``properties`` a JSON string (or object) whose ``Options`` may set ``servertimeout``,
 ``truncationmaxrecords`` and ``notruncation``. Queries and commands need ``Data.Read``; queries
 run through :func:`watchkeeper.flows.run_query` (tenant-scoped, limited, audited), commands are
-audited as ``query.command``.
+audited as ``query.command``. Commands that change stored functions (``.create function``...)
+also need a tenant administrator's role (:data:`~watchkeeper.directory.roles.ADMIN_ROLES`) and
+each change is audited as ``function.create``, ``function.alter`` or ``function.drop``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from watchkeeper.api.protocols.kusto import (
     KustoErrors,
     QueryContext,
     client_request_id,
+    kusto_error_body,
     request_options,
     v1_body,
     v1_table,
@@ -37,11 +40,13 @@ from watchkeeper.api.protocols.kusto import (
 from watchkeeper.api.protocols.kusto_mgmt import WorkspaceSchema, is_command, run_command
 from watchkeeper.audit import Actor, record
 from watchkeeper.directory import WorkspaceRead, list_workspaces
+from watchkeeper.directory.roles import ADMIN_ROLES
 from watchkeeper.errors import InvalidRequestError, WatchkeeperError
 from watchkeeper.flows import QueryRequest, resolve_workspace, run_query
 from watchkeeper.identity import Principal
 from watchkeeper.runtime import Runtime
 from watchkeeper.store import QueryResult
+from watchkeeper.workspace_functions import WorkspaceFunctions
 
 __all__ = ["KustoRequestBody", "router"]
 
@@ -63,11 +68,22 @@ class KustoRequestBody(BaseModel):
     )
 
 
+class _ChangeDenied(Exception):
+    """The caller may read the database but not change its stored functions (403 in Kusto's shape,
+    which azure-kusto-data reports with its message)."""
+
+
+def _forbidden(request: Request, denied: _ChangeDenied) -> JSONResponse:
+    error = kusto_error_body("Forbidden", "Forbidden", "Kusto.Data.Exceptions.UnauthorizedOperationException",
+                             f"Forbidden (403-Forbidden): {denied}", permanent=True, context=_context(request))  # fmt: skip
+    return JSONResponse(error, status_code=403)
+
+
 class _TenantDatabases:
     """The caller's tenant's workspaces, as management commands see them."""
 
-    def __init__(self, runtime: Runtime, actor: Actor, db: str | None) -> None:
-        self.runtime, self.actor, self.db = runtime, actor, db
+    def __init__(self, runtime: Runtime, actor: Actor, db: str | None, principal: Principal) -> None:
+        self.runtime, self.actor, self.db, self.principal = runtime, actor, db, principal
 
     def databases(self) -> list[WorkspaceRead]:
         if self.actor.tenant_id is None:
@@ -83,6 +99,27 @@ class _TenantDatabases:
     def named(self, ref: str) -> WorkspaceSchema:
         found = resolve_workspace(self.runtime, self.actor, ref)
         return WorkspaceSchema.of(found, self.runtime.workspaces.get(found))
+
+    def function_store(self) -> tuple[WorkspaceRead, WorkspaceFunctions]:
+        if not self.db:
+            raise InvalidRequestError("the request names no database: set db to a workspace id or name")
+        found = resolve_workspace(self.runtime, self.actor, self.db)
+        return found, self.runtime.workspaces.get(found).functions
+
+    def authorize_write(self, command: str) -> None:
+        if self.principal.has_any(ADMIN_ROLES):
+            return
+        detail = {"needs": sorted(ADMIN_ROLES), "command": f"{command} function", "database": self.db}
+        with self.runtime.database.session() as session:
+            record(session, actor=self.actor, action="request.denied", outcome="denied",
+                   target=str(self.db), detail=detail)  # fmt: skip
+        needed = " or ".join(sorted(ADMIN_ROLES))
+        raise _ChangeDenied(f"changing stored functions needs a tenant administrator's role: {needed}")
+
+    def audit_write(self, action: str, workspace: WorkspaceRead, name: str, outcome: str) -> None:
+        with self.runtime.database.session() as session:
+            record(session, actor=self.actor, action=action, outcome=outcome, target=f"{workspace.id}/{name}",
+                   detail={"workspace": workspace.id, "function": name, "protocol": "kusto"})  # fmt: skip
 
 
 def _context(request: Request, seconds: float = 0.0) -> QueryContext:
@@ -106,7 +143,7 @@ def _command(runtime: Runtime, principal: Principal, request: Request, body: Kus
     actor = actor_for(principal, request)
     detail: dict[str, object] = {"command": body.csl, "protocol": "kusto", "database": body.db}
     try:
-        result = run_command(body.csl, _TenantDatabases(runtime, actor, body.db))
+        result = run_command(body.csl, _TenantDatabases(runtime, actor, body.db, principal))
     except WatchkeeperError as exc:
         _audit_command(runtime, actor, "failure", detail | {"error": type(exc).__name__})
         raise
@@ -135,7 +172,11 @@ def query_v2(
 ) -> JSONResponse:
     """Run a query; the result as V2 frames (a management command's table as the primary result)."""
     if is_command(body.csl):
-        return JSONResponse(v2_frames(_command(runtime, principal, request, body), _context(request)))
+        try:
+            result = _command(runtime, principal, request, body)
+        except _ChangeDenied as denied:
+            return _forbidden(request, denied)
+        return JSONResponse(v2_frames(result, _context(request)))
     result, context = _query(runtime, principal, request, body, "kusto-v2")
     return JSONResponse(v2_frames(result, context))
 
@@ -165,6 +206,9 @@ def management(
 def _command_v1(
     runtime: Runtime, principal: Principal, request: Request, body: KustoRequestBody
 ) -> JSONResponse:
-    result = _command(runtime, principal, request, body)
+    try:
+        result = _command(runtime, principal, request, body)
+    except _ChangeDenied as denied:
+        return _forbidden(request, denied)
     table = v1_table("Table_0", result.columns, wire_rows(result, dynamic_as_text=True))
     return JSONResponse({"Tables": [table]})
