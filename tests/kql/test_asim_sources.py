@@ -1,4 +1,5 @@
-"""Built-in ASIM Web Session, File Event and Registry Event parsers, on DuckDB and on ClickHouse (chdb):
+"""Built-in ASIM Web Session, File Event, Registry Event, User Management and Audit Event parsers, on
+DuckDB and on ClickHouse (chdb):
 rows ingested into the source tables read back in the normalised schema, and the filtering
 parameters rules pass select as Sentinel's parsers do."""
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import chdb_available
-from watchkeeper import Workspace
+from watchkeeper import Catalog, Workspace, kql
 from watchkeeper.errors import KqlBindError
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -61,6 +62,31 @@ def _ingest_endpoint(workspace: Workspace) -> None:
     ])  # fmt: skip
 
 
+def _ingest_management(workspace: Workspace) -> None:
+    admin = {"Computer": "dc01", "SubjectUserName": "admin", "SubjectDomainName": "CONTOSO",
+             "SubjectUserSid": "S-1-5-21-9-500", "SubjectLogonId": "0x3e7"}  # fmt: skip
+    workspace.ingest("SecurityEvent", [
+        {**admin, "TimeGenerated": T0, "EventID": 4720, "TargetUserName": "eve", "TargetDomainName": "CONTOSO",
+         "TargetSid": "S-1-5-21-9-1200"},
+        {**admin, "TimeGenerated": T0, "EventID": 4732, "TargetUserName": "Administrators",
+         "TargetDomainName": "Builtin", "TargetSid": "S-1-5-32-544",
+         "MemberName": "CN=eve,OU=Users,DC=contoso,DC=com", "MemberSid": "S-1-5-21-9-1200"},
+        {**admin, "TimeGenerated": T0, "EventID": 4624, "TargetUserName": "eve"},  # a logon: not account management
+    ])  # fmt: skip
+    workspace.ingest("AzureActivity", [
+        {"TimeGenerated": T0, "OperationNameValue": "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
+         "ActivityStatusValue": "Success", "Caller": "alice@contoso.com", "CallerIpAddress": "203.0.113.9",
+         "ResourceId": "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1",
+         "ResourceProviderValue": "MICROSOFT.COMPUTE"},
+    ])  # fmt: skip
+    workspace.ingest("OfficeActivity", [
+        {"TimeGenerated": T0, "RecordType": "ExchangeAdmin", "Operation": "New-InboxRule", "ResultStatus": "True",
+         "UserId": "bob@contoso.com", "ClientIP": "198.51.100.4:51234", "OfficeObjectId": "bob@contoso.com\\fwd",
+         "Parameters": '[{"Name":"ForwardTo","Value":"x@evil.example"}]', "OriginatingServer": "EX01"},
+        {"TimeGenerated": T0, "RecordType": "SharePointFileOperation", "Operation": "FileAccessed"},
+    ])  # fmt: skip
+
+
 @pytest.fixture(scope="module", params=["duckdb", "chdb"])
 def ws(request: pytest.FixtureRequest) -> Iterator[Workspace]:
     """One workspace per engine holding the source rows, shared by the module's tests."""
@@ -74,6 +100,7 @@ def ws(request: pytest.FixtureRequest) -> Iterator[Workspace]:
         workspace = Workspace(ChdbEventStore())
     _ingest_web(workspace)
     _ingest_endpoint(workspace)
+    _ingest_management(workspace)
     yield workspace
     workspace.close()
 
@@ -172,8 +199,64 @@ def test_im_registry_reads_defender_registry_events(ws: Workspace) -> None:
     assert hits == [(1,)]
 
 
+# ---------------------------------------------------------------- accounts, groups and configuration
+
+
+def test_im_user_management_reads_windows_account_and_group_changes(ws: Workspace) -> None:
+    rows = ws.query(
+        "imUserManagement | order by EventType asc"
+        " | project EventType, ActorUsername, TargetUsername, TargetUserId, GroupName, GroupId, GroupType, Dvc"
+    ).rows
+    assert rows == [
+        ("UserAddedToGroup", "CONTOSO\\admin", "CN=eve,OU=Users,DC=contoso,DC=com", "S-1-5-21-9-1200",
+         "Builtin\\Administrators", "S-1-5-32-544", "Local Security Enabled", "dc01"),
+        ("UserCreated", "CONTOSO\\admin", "CONTOSO\\eve", "S-1-5-21-9-1200", "", "", "", "dc01"),
+    ]  # fmt: skip
+    added = ws.query(
+        "_Im_UserManagement(eventtype_in=dynamic(['UserAddedToGroup'])) | project GroupName"
+    ).rows
+    assert added == [("Builtin\\Administrators",)]
+    assert ws.query("_Im_UserManagement(actorusername_has_any=dynamic(['eve'])) | count").rows == [(0,)]
+
+
+def test_im_audit_event_reads_azure_operations_and_exchange_cmdlets(ws: Workspace) -> None:
+    rows = ws.query(
+        "imAuditEvent | order by EventProduct asc"
+        " | project EventType, EventResult, Operation, Object, ActorUsername, SrcIpAddr, NewValue"
+    ).rows
+    assert rows == [
+        ("Delete", "Success", "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE",
+         "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1", "alice@contoso.com",
+         "203.0.113.9", ""),
+        ("Create", "Success", "New-InboxRule", "bob@contoso.com\\fwd", "bob@contoso.com", "198.51.100.4",
+         '[{"Name":"ForwardTo","Value":"x@evil.example"}]'),
+    ]  # fmt: skip
+    forwarding = "_Im_AuditEvent(newvalue_has_any=dynamic(['ForwardTo']), eventtype_in=dynamic(['Create']))"
+    assert ws.query(f"{forwarding} | project Operation").rows == [("New-InboxRule",)]
+    azure = "_Im_AuditEvent(srcipaddr_has_any_prefix=dynamic(['203.0.113.']), eventresult='Failure')"
+    assert ws.query(f"{azure} | count").rows == [(0,)]
+
+
 def test_unknown_parameters_of_the_new_parsers_are_bind_errors(ws: Workspace) -> None:
     for call in ("_Im_WebSession(domain_has_any=dynamic(['x']))", "imFileEvent(url_has_any=dynamic(['x']))",
-                 "imRegistry(commandline_has_any=dynamic(['x']))"):  # fmt: skip
+                 "imRegistry(commandline_has_any=dynamic(['x']))", "imAuditEvent(eventresult_in=dynamic(['x']))",
+                 "imUserManagement(eventresult='Success')"):  # fmt: skip
         with pytest.raises(KqlBindError, match="has no parameter"):
             ws.query(call)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("_Im_WebSession", "imWebSession", "_ASim_WebSession", "ASimWebSession"),
+     ("imFileEvent", "_Im_FileEvent", "_ASim_FileEvent", "ASimFileEvent"),
+     ("imRegistry", "_Im_RegistryEvent", "_ASim_RegistryEvent", "ASimRegistry"),
+     ("imUserManagement", "_Im_UserManagement", "_ASim_UserManagement", "ASimUserManagement"),
+     ("imAuditEvent", "_Im_AuditEvent", "_ASim_AuditEvent", "ASimAuditEvent"),
+     ("imDns", "_Im_Dns", "_ASim_Dns", "ASimDns")],
+)  # fmt: skip
+def test_each_parser_answers_to_all_its_asim_names(names: tuple[str, ...]) -> None:
+    """The names ASIM gives one parser (``im*``, ``_Im_*``, ``ASim*``, ``_ASim_*``) compile to one query."""
+    catalog = Catalog.sentinel()
+    queries = {kql.compile(f"{name} | summarize count() by EventType", catalog=catalog) for name in names}
+    assert len(queries) == 1
+    assert "EventType" in queries.pop()

@@ -19,6 +19,11 @@ What each maps (sources, then the fields left empty):
   counts, ``NetworkDirection`` beyond what the action type tells.
 - ``imAuthentication`` / ``_Im_Authentication``: ``SigninLogs`` and ``SecurityEvent`` 4624/4625.
   Empty: ``TargetSessionId`` for sign-ins, ``SrcGeoCountry`` for Windows logons.
+
+Web sessions are in ``asim_web``; file and registry events in ``asim_endpoint``; user management
+and audit events in ``asim_management`` (each also reads its schema's native ``ASim*Logs`` table);
+the filtering parameters all share are built in ``asim_filters``. Each parser is registered under
+its ``im*``, ``_Im_*``, ``ASim*`` and ``_ASim_*`` names.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from watchkeeper.kql.asim_endpoint import ENDPOINT_PARSERS
 from watchkeeper.kql.asim_filters import IN_TIME as _IN_TIME
 from watchkeeper.kql.asim_filters import TIME_PARAMS as _TIME
 from watchkeeper.kql.asim_filters import any_prefix, has_any
+from watchkeeper.kql.asim_management import MANAGEMENT_PARSERS
 from watchkeeper.kql.asim_web import WEB_SESSION_PARSERS
 from watchkeeper.kql.scope import StoredFunction
 
@@ -151,12 +157,26 @@ _AUTH = f"""union
     and {any_prefix("srcipaddr_has_any_prefix", "SrcIpAddr")}"""
 
 _PARSERS = {
-    ("imProcessCreate", "_Im_ProcessCreate", "imProcess", "_Im_ProcessEvent"): (_PROCESS_PARAMS, _PROCESS),
-    ("imDns", "_Im_Dns"): (_DNS_PARAMS, _DNS),
-    ("imNetworkSession", "_Im_NetworkSession"): (_NETWORK_PARAMS, _NETWORK),
-    ("imAuthentication", "_Im_Authentication"): (_AUTH_PARAMS, _AUTH),
+    (
+        "imProcessCreate",
+        "_Im_ProcessCreate",
+        "imProcess",
+        "_Im_ProcessEvent",
+        "_ASim_ProcessCreate",
+        "ASimProcessCreate",
+    ): (_PROCESS_PARAMS, _PROCESS),
+    ("imDns", "_Im_Dns", "_ASim_Dns", "ASimDns"): (_DNS_PARAMS, _DNS),
+    ("imNetworkSession", "_Im_NetworkSession", "_ASim_NetworkSession", "ASimNetworkSession"): (
+        _NETWORK_PARAMS,
+        _NETWORK,
+    ),
+    ("imAuthentication", "_Im_Authentication", "_ASim_Authentication", "ASimAuthentication"): (
+        _AUTH_PARAMS,
+        _AUTH,
+    ),
     **WEB_SESSION_PARSERS,
     **ENDPOINT_PARSERS,
+    **MANAGEMENT_PARSERS,
 }
 
 ASIM_FUNCTIONS: dict[str, StoredFunction] = {

@@ -12,6 +12,8 @@ normalization-schema-registry-event. Sources, unioned:
   and ``DeviceRegistryEvents`` (its ``ActionType`` values are ASIM's registry event types and its
   keys are already spelled ``HKEY_LOCAL_MACHINE\\...``). Sysmon 12/13/14 are not mapped, as above.
 
+``imFileEvent``'s ``pack`` is accepted and has no effect: no source-specific fields are kept to pack.
+
 The acting process and actor come from Defender's ``InitiatingProcess*`` columns. ``Username``
 (an alias earlier versions of the registry schema had) is kept because rules still name it.
 """
@@ -42,7 +44,7 @@ _COMMON = """TimeGenerated, Type, EventStartTime = coalesce(EventStartTime, Time
 _FILE_PARAMS = f"{TIME_PARAMS}, " + dynamic_params(
     "eventtype_in", "srcipaddr_has_any_prefix", "actorusername_has_any", "targetfilepath_has_any",
     "srcfilepath_has_any", "hashes_has_any", "dvchostname_has_any",
-)  # fmt: skip
+) + ", pack:bool=false"  # fmt: skip
 
 _FILE_MDE = f"""DeviceFileEvents | where {IN_TIME}
    | project TimeGenerated, Type, EventType = ActionType, {_MDE_ACTOR},
