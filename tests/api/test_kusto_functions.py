@@ -8,6 +8,7 @@ modules sharing the server see none."""
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +64,14 @@ def test_create_show_call_alter_and_drop(admin: KustoClient) -> None:
     assert created[0][3:] == ["Inventory", "Hosts that sent heartbeats"]
     assert [row[0] for row in _rows(admin.execute_mgmt("other", ".show functions"))] == ["BeatingHosts"]
     assert _rows(admin.execute_mgmt("other", ".show function BeatingHosts")) == created
+
+    schema = json.loads(_rows(admin.execute_mgmt("other", ".show database schema as json"))[0][0])
+    document = schema["Databases"]["other"]["Functions"]["BeatingHosts"]
+    assert document["InputParameters"] == [
+        {"Name": "since", "Type": "System.DateTime", "CslType": "datetime"},
+        {"Name": "T", "Columns": [{"Name": "Computer", "Type": "System.String", "CslType": "string"}]},
+    ]
+    assert (document["Body"], document["Folder"]) == (created[0][2], "Inventory")
 
     called = admin.execute_query(
         "other", "BeatingHosts(datetime(2025-01-01), datatable(Computer:string)['tab'])"

@@ -36,7 +36,14 @@ from watchkeeper.kql.targets import get_dialect
 from watchkeeper.schema.catalog import Catalog
 from watchkeeper.schema.types import KqlType
 
-__all__ = ["RESERVED_NAMES", "FunctionCheck", "check_function", "function_parameters", "reserved_reason"]
+__all__ = [
+    "RESERVED_NAMES",
+    "FunctionCheck",
+    "check_function",
+    "function_parameters",
+    "parameter_list",
+    "reserved_reason",
+]
 
 # a stored function's name: a KQL identifier (the binder expands it as `let Name = ...`)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}")
@@ -113,6 +120,11 @@ def check_function(name: str, parameters: str, body: str, against: FunctionCheck
     function = StoredFunction(name, body, inner)
     _compile_body(function, params, against)
     return function
+
+
+def parameter_list(text: str) -> tuple[ast.Param, ...]:
+    """The parameters of a list such as ``(x:long, T:(*))`` (KqlError when it does not parse)."""
+    return _parse_parameters(function_parameters(text), text)
 
 
 def _parse_parameters(inner: str, given: str) -> tuple[ast.Param, ...]:

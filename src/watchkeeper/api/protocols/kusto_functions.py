@@ -17,24 +17,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.errors import InvalidRequestError
+from watchkeeper.kql.stored_functions import parameter_list
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store import QueryResult
 from watchkeeper.workspace_functions import FunctionDefinition, WorkspaceFunctions
 
 __all__ = [
+    "CLR_TYPES",
     "FUNCTION_COLUMNS",
     "FunctionSource",
     "drop_function",
+    "function_document",
     "is_definition",
     "run_definition",
     "show_functions",
     "show_rows",
 ]
 
+# .NET type names in schema documents (``Type``); ``CslType`` is the KQL name
+CLR_TYPES = {
+    KqlType.BOOL: "System.SByte", KqlType.INT: "System.Int32", KqlType.LONG: "System.Int64",
+    KqlType.REAL: "System.Double", KqlType.DECIMAL: "System.Data.SqlTypes.SqlDecimal",
+    KqlType.STRING: "System.String", KqlType.DATETIME: "System.DateTime", KqlType.TIMESPAN: "System.TimeSpan",
+    KqlType.GUID: "System.Guid", KqlType.DYNAMIC: "System.Object",
+}  # fmt: skip
 _S = KqlType.STRING
 FUNCTION_COLUMNS = [("Name", _S), ("Parameters", _S), ("Body", _S), ("Folder", _S), ("DocString", _S)]
 # the head of a definition command: verb, options and properties up to the function's name
@@ -133,6 +143,24 @@ def show_functions(name: str | None, source: FunctionSource) -> QueryResult:
 def show_rows(definitions: list[FunctionDefinition]) -> list[tuple[str, ...]]:
     """Rows of Kusto's function listing: parameters in parentheses, the body in braces."""
     return [(d.name, d.shown_parameters, d.shown_body, d.folder, d.docstring) for d in definitions]
+
+
+def function_document(definition: FunctionDefinition) -> dict[str, Any]:
+    """A function as ``.show database schema as json`` describes it (what Kqlmagic and
+    Kusto.Explorer read for completion): its parameters typed, tabular ones with their columns."""
+    parameters: list[dict[str, Any]] = []
+    for param in parameter_list(definition.shown_parameters):
+        if param.columns is not None:
+            columns = [{"Name": n, "Type": CLR_TYPES.get(t, "System.String"), "CslType": t.value}
+                       for n, t in param.columns]  # fmt: skip
+            parameters.append({"Name": param.name, "Columns": columns})
+            continue
+        kql_type = param.type or KqlType.DYNAMIC
+        parameters.append({"Name": param.name, "Type": CLR_TYPES.get(kql_type, "System.Object"),
+                           "CslType": kql_type.value})  # fmt: skip
+    return {"Name": definition.name, "InputParameters": parameters, "Body": definition.shown_body,
+            "Folder": definition.folder, "DocString": definition.docstring, "FunctionKind": "Unknown",
+            "OutputColumns": []}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- parsing

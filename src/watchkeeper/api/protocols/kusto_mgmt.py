@@ -19,8 +19,10 @@ from typing import Any, Protocol
 
 from watchkeeper import __version__
 from watchkeeper.api.protocols.kusto_functions import (
+    CLR_TYPES,
     FunctionSource,
     drop_function,
+    function_document,
     is_definition,
     run_definition,
     show_functions,
@@ -31,6 +33,7 @@ from watchkeeper.schema.catalog import Catalog, TableDef
 from watchkeeper.schema.types import KqlType
 from watchkeeper.store import QueryResult
 from watchkeeper.workspace import Workspace
+from watchkeeper.workspace_functions import FunctionDefinition
 
 __all__ = ["COMMANDS", "CommandSource", "UnknownCommand", "WorkspaceSchema", "is_command", "run_command"]
 
@@ -47,13 +50,14 @@ class WorkspaceSchema:
     record: WorkspaceRead
     tables: tuple[TableDef, ...]
     catalog: Catalog
+    functions: tuple[FunctionDefinition, ...] = ()
 
     @classmethod
     def of(cls, record: WorkspaceRead, workspace: Workspace) -> WorkspaceSchema:
         catalog = workspace.catalog
         stored = workspace.store.stored_tables()
         tables = tuple(catalog[name] for name in sorted(catalog) if name in stored or catalog[name].is_custom)
-        return cls(record, tables, catalog)
+        return cls(record, tables, catalog, tuple(workspace.functions.list_all()))
 
     def table(self, name: str) -> TableDef:
         found = self.catalog.table(name)
@@ -103,23 +107,16 @@ def run_command(text: str, source: CommandSource) -> QueryResult:
 
 # ---------------------------------------------------------------------------- answers
 
-# .NET type names in schema documents (``Type``); ``CslType`` is the KQL name
-_CLR_TYPES = {
-    KqlType.BOOL: "System.SByte", KqlType.INT: "System.Int32", KqlType.LONG: "System.Int64",
-    KqlType.REAL: "System.Double", KqlType.DECIMAL: "System.Data.SqlTypes.SqlDecimal",
-    KqlType.STRING: "System.String", KqlType.DATETIME: "System.DateTime", KqlType.TIMESPAN: "System.TimeSpan",
-    KqlType.GUID: "System.Guid", KqlType.DYNAMIC: "System.Object",
-}  # fmt: skip
 _S, _B = KqlType.STRING, KqlType.BOOL
 _TABLE_INFO = [("TableName", _S), ("Schema", _S), ("DatabaseName", _S), ("Folder", _S), ("DocString", _S)]
 
 
 def _csl_type(kql_type: KqlType) -> str:
-    return kql_type.value if kql_type in _CLR_TYPES else "string"
+    return kql_type.value if kql_type in CLR_TYPES else "string"
 
 
 def _column_json(table: TableDef) -> list[dict[str, str]]:
-    return [{"Name": c.name, "Type": _CLR_TYPES.get(c.type, "System.String"), "CslType": _csl_type(c.type),
+    return [{"Name": c.name, "Type": CLR_TYPES.get(c.type, "System.String"), "CslType": _csl_type(c.type),
              "DocString": c.description} for c in table.columns]  # fmt: skip
 
 
@@ -191,7 +188,7 @@ def _schema_rows(schema: WorkspaceSchema) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = [(db, "", "", "", False, False, db, "v1.0", "", "")]
     for table in schema.tables:
         rows.append((db, table.name, "", "", False, False, "", "", "", ""))
-        rows += [(db, table.name, c.name, _CLR_TYPES.get(c.type, "System.String"), False, False, "", "", "",
+        rows += [(db, table.name, c.name, CLR_TYPES.get(c.type, "System.String"), False, False, "", "", "",
                   c.description) for c in table.columns]  # fmt: skip
     return rows
 
@@ -200,7 +197,8 @@ def _schema_document(schema: WorkspaceSchema) -> dict[str, Any]:
     db = schema.record.name
     tables = {t.name: {"Name": t.name, "EntityType": "Table", "OrderedColumns": _column_json(t),
                        "Folder": "", "DocString": ""} for t in schema.tables}  # fmt: skip
-    database = {"Name": db, "Tables": tables, "ExternalTables": {}, "MaterializedViews": {}, "Functions": {},
+    functions = {f.name: function_document(f) for f in schema.functions}
+    database = {"Name": db, "Tables": tables, "ExternalTables": {}, "MaterializedViews": {}, "Functions": functions,
                 "EntityGroups": {}, "DatabaseAccessMode": "ReadWrite", "MajorVersion": 1, "MinorVersion": 0}  # fmt: skip
     return {"Plugins": [], "Databases": {db: database}}
 
