@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,6 +221,11 @@ class Workspace:
                 self.compiled.clear()
             catalog = self._catalog = self._base.with_tables(custom)
         return catalog
+
+    def tables_changed(self) -> None:
+        """The store's tables changed other than by this workspace's writes (a store that is
+        shown its tables, such as the write view NRT rules run on): read them again."""
+        self._catalog = None
 
     def table(self, name: str) -> TableDef:
         found = self.catalog.table(name)
@@ -526,11 +531,13 @@ class Workspace:
         limits: QueryLimits | None = None,
         now: datetime | None = None,
         time_range: tuple[datetime, datetime] | None = None,
+        columns: Collection[str] | None = None,
     ) -> QueryResult:
         """Run a KQL query; returns its first (primary) result table.
 
         ``time_range`` (start, end) limits every table with a ``TimeGenerated`` to that interval,
-        as the Log Analytics API's ``timespan`` does.
+        as the Log Analytics API's ``timespan`` does. ``columns`` keeps only those result columns
+        (see :meth:`~watchkeeper.kql.CompiledQuery.narrowed`): the rows are the same.
 
         Raises :class:`~watchkeeper.errors.KqlError` for a query that is not valid (with line,
         column and caret in ``render()``), :class:`~watchkeeper.errors.QueryTimeout` when it runs
@@ -538,6 +545,8 @@ class Workspace:
         """
         started = time.monotonic()
         compiled, parameters = self.prepare(text, now=now or datetime.now(UTC), time_range=time_range)
+        if columns is not None:
+            compiled = compiled.narrowed(columns)
         self._check_external(compiled.external)
         effective = _requested_limits(limits or self.limits, compiled.options)
         # the time limit covers the whole query: what translating it took is not the store's to spend

@@ -24,7 +24,7 @@ from watchkeeper.detections.models import SEVERITIES, TACTICS, DetectionRule
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.store.result import QueryResult
 
-__all__ = ["ENTITY_KINDS", "MAX_ALERTS_PER_RUN", "AlertDraft", "alert_drafts", "entity_key"]
+__all__ = ["ENTITY_KINDS", "MAX_ALERTS_PER_RUN", "AlertDraft", "alert_drafts", "columns_read", "entity_key"]
 
 MAX_ALERTS_PER_RUN = 150
 MAX_DETAIL_VALUES = 10
@@ -67,6 +67,21 @@ def alert_drafts(rule: DetectionRule, result: QueryResult, window: Window) -> li
     if rule.aggregation == "AlertPerResult":
         return [_draft(rule, [record], window) for record in records[:MAX_ALERTS_PER_RUN]]
     return [_draft(rule, records, window)]
+
+
+def columns_read(rule: DetectionRule) -> frozenset[str]:
+    """The result columns the alerts of ``rule`` are made from (entity mappings, custom details,
+    the alert details override, the event times): a run needs no other of a wide result."""
+    read = {"TimeGenerated"}
+    read.update(column for mapping in rule.entity_mappings for _, column in mapping.fields)
+    read.update(column for _, column in rule.custom_details)
+    override = rule.alert_details_override
+    if override is not None:
+        for template in (override.display_name_format, override.description_format):
+            read.update(_PLACEHOLDER.findall(template or ""))
+        read.update(c for c in (override.severity_column, override.tactics_column) if c)
+        read.update(column for _, column in override.dynamic_properties)
+    return frozenset(read)
 
 
 def entity_key(entity: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from watchkeeper.audit import Actor
 from watchkeeper.cases import AlertRead, find_incident, raise_alerts
 from watchkeeper.cases.models import AlertRecord
-from watchkeeper.detections.alerting import AlertDraft, alert_drafts
+from watchkeeper.detections.alerting import AlertDraft, alert_drafts, columns_read
 from watchkeeper.detections.formats import Imported, format_named, read_rules
 from watchkeeper.detections.library import ImportOutcome, RuleRead, list_rules, save_rules
 from watchkeeper.detections.models import RuleKind
@@ -116,8 +116,12 @@ def run_rule(
 ) -> RuleRunOutcome:
     """Run ``rule`` over ``window``, raise what it finds, record the run (a failure too)."""
     ws = runtime.workspaces.get(workspace)
-    return evaluate(runtime, actor, workspace, rule, window, kind=kind,
-                    query=lambda: ws.query(rule.rule.query, time_range=(window.start, window.end), now=window.end))  # fmt: skip
+
+    def query() -> QueryResult:
+        return ws.query(rule.rule.query, time_range=(window.start, window.end), now=window.end,
+                        columns=columns_read(rule.rule))  # fmt: skip
+
+    return evaluate(runtime, actor, workspace, rule, window, kind=kind, query=query)
 
 
 def evaluate(

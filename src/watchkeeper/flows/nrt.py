@@ -1,10 +1,12 @@
 """Near-real-time (NRT) rules: run on each write the ingestion writer commits.
 
-An NRT rule reads one table (the loader refuses others). Each committed write's rows of that table
-go into a scratch in-memory workspace and the rule's query runs on exactly them, so every event is
-seen once, however late it arrived by its own timestamp; the run's window is the span of those
-events' times. The work happens on one thread per workspace, off the writer's thread, so a slow
-rule delays its alerts, never ingestion.
+An NRT rule reads one table (the loader refuses others). Each committed write's rows are shown to
+a scratch workspace as they are (:class:`~watchkeeper.store.write_view.WriteViewStore`: views over
+the write's Arrow batches, nothing copied) and the rule's query runs on exactly them, so every
+event is seen once, however late it arrived by its own timestamp; the run's window is the span of
+those events' times. The scratch workspace lives as long as the listener, so a rule compiles once,
+not on every write. The work happens on one thread per workspace, off the writer's thread, so a
+slow rule delays its alerts, never ingestion.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from watchkeeper.audit import Actor
+from watchkeeper.detections.alerting import columns_read
 from watchkeeper.detections.library import RuleRead, list_rules
 from watchkeeper.detections.models import RuleKind
 from watchkeeper.detections.scheduler import Window
@@ -25,6 +28,8 @@ from watchkeeper.directory import WorkspaceRead
 from watchkeeper.flows.detections import RuleRunOutcome, evaluate
 from watchkeeper.runtime import Runtime
 from watchkeeper.schema.catalog import TableDef
+from watchkeeper.store.result import QueryResult
+from watchkeeper.store.write_view import WriteViewStore
 from watchkeeper.workspace import Workspace
 
 __all__ = ["NearRealTime", "attach_near_real_time"]
@@ -44,6 +49,8 @@ class NearRealTime:
         self._read_at = -RULES_TTL
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"wk-nrt-{workspace.name}")
         self.outcomes: list[RuleRunOutcome] = []  # the latest runs, for health checks and tests
+        self._view = WriteViewStore()
+        self._scratch = Workspace(self._view)  # only ever used on the worker thread
 
     def __call__(self, parts: list[tuple[TableDef, pa.Table]]) -> None:
         if self.rules():
@@ -68,21 +75,22 @@ class NearRealTime:
         due = [(rule, tables) for rule, tables in due if tables]
         if not due:
             return
-        # one scratch workspace per write, holding the tables the rules read, shared by all of them
-        scratch = Workspace.open(None)
-        try:
-            for table in sorted({t for _, tables in due for t in tables}):
-                scratch.ingest(table, written[table])
-            for rule, tables in due:
-                self._evaluate(scratch, rule, [written[t] for t in tables])
-        finally:
-            scratch.close()
+        read = {t for _, tables in due for t in tables}
+        self._view.show([(definition, data) for definition, data in parts if definition.name in read])
+        self._scratch.tables_changed()
+        for rule, tables in due:
+            self._evaluate(rule, [written[t] for t in tables])
 
-    def _evaluate(self, scratch: Workspace, rule: RuleRead, rows: list[pa.Table]) -> None:
+    def _evaluate(self, rule: RuleRead, rows: list[pa.Table]) -> None:
         window = _span(rows)
+
+        def query() -> QueryResult:
+            return self._scratch.query(rule.rule.query, now=window.end, columns=columns_read(rule.rule))
+
         try:
-            outcome = evaluate(self.runtime, self.actor, self.workspace, rule, window, kind="nrt",
-                               query=lambda: scratch.query(rule.rule.query, now=window.end))  # fmt: skip
+            outcome = evaluate(
+                self.runtime, self.actor, self.workspace, rule, window, kind="nrt", query=query
+            )
         except Exception:
             log.exception("NRT rule %s failed on a committed write", rule.rule_id)
             return

@@ -12,8 +12,8 @@ subexpressions computed once) -> :mod:`lower` (sqlglot tree)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,21 @@ class CompiledQuery:
     ) -> dict[str, datetime]:
         """The values of this query's parameters for a run at ``now`` over ``time_range``."""
         return parameter_values(self.parameters, now, time_range)
+
+    def narrowed(self, names: Collection[str]) -> CompiledQuery:
+        """The same rows with only the columns in ``names`` (those the result has, in its order;
+        at least its first column, so the rows can still be counted): the engine then neither
+        reads nor returns the others. What a detection needs of a wide result."""
+        kept = tuple((n, t) for n, t in self.columns if n in names) or self.columns[:1]
+        if kept == self.columns:
+            return self
+        dialect = get_dialect(self.dialect)
+        outer = exp.select(*[exp.column(exp.to_identifier(n, quoted=True)) for n, _ in kept])
+        # the inner SQL is this compiled query's own text; only quoted identifiers are added
+        inner = exp.Subquery(
+            this=exp.Var(this=self.sql), alias=exp.TableAlias(this=exp.to_identifier("_wk_rows"))
+        )
+        return replace(self, sql=outer.from_(inner).sql(dialect=dialect.sqlglot_dialect), columns=kept)
 
 
 def bind(

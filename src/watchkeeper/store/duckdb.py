@@ -309,7 +309,7 @@ class DuckDBEventStore:
         """Run ``sql``; ``parameters`` are the values of its ``$name`` parameters (a compiled
         query's request moments, see :mod:`watchkeeper.kql.moments`)."""
         started = time.perf_counter()
-        cursor = self._con.cursor()
+        cursor = self._query_cursor()
         with self._idle:
             self._running.add(cursor)
         deadline = call_at_deadline(limits.timeout, cursor.interrupt) if limits.timeout > 0 else None
@@ -325,11 +325,16 @@ class DuckDBEventStore:
         finally:
             if deadline is not None:
                 deadline.cancel()
-            cursor.close()
+            if cursor is not self._con:
+                cursor.close()
             with self._idle:
                 self._running.discard(cursor)
                 self._idle.notify_all()
         return _result(raw, columns, limits, sql, time.perf_counter() - started)
+
+    def _query_cursor(self) -> duckdb.DuckDBPyConnection:
+        """The connection a query runs on: a cursor of its own, so queries run side by side."""
+        return self._con.cursor()
 
     def close(self) -> None:
         """Close the store. Queries still running are interrupted first: DuckDB refuses to close a

@@ -1,0 +1,82 @@
+"""One committed write's rows as a store of their own: what near-real-time rules run on.
+
+The rows stay the Arrow tables the writer committed. Each table of the write becomes a view over
+its batch in an in-memory DuckDB (registered, not copied), with the table's other columns as typed
+NULLs, so a rule's query sees exactly the rows of that write and costs what scanning them costs.
+Showing the next write replaces the views; the connection, its host functions and the compiled
+queries of the workspace over it stay, which is what keeps a rule's fixed cost small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from watchkeeper.schema.catalog import TableDef
+from watchkeeper.schema.types import DUCKDB_TYPES
+from watchkeeper.store.duckdb import DuckDBEventStore
+
+__all__ = ["WriteViewStore"]
+
+
+class WriteViewStore(DuckDBEventStore):
+    """:class:`~watchkeeper.store.duckdb.DuckDBEventStore` whose tables are the batches of the
+    write last shown (:meth:`show`); nothing is ever appended to it. Queries run one at a time on
+    its one connection, the only one that sees the registered batches."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self._shown: dict[str, TableDef] = {}
+
+    def show(self, parts: Sequence[tuple[TableDef, pa.Table]]) -> None:
+        """Make the tables of ``parts`` (one batch per table) what queries read, and no others."""
+        with self._lock:
+            for name in self._shown:
+                self._con.execute(
+                    _sql(exp.Drop(tables=[exp.Table(this=_quoted(name))], kind="VIEW", exists=True))
+                )
+                self._con.unregister(_batch_name(name))
+            self._shown = {}
+            for definition, batch in parts:
+                self._con.register(_batch_name(definition.name), batch)
+                self._con.execute(_view_sql(definition, batch))
+                self._shown[definition.name] = definition
+
+    def stored_tables(self) -> set[str]:
+        return set(self._shown)
+
+    def custom_tables(self) -> list[TableDef]:
+        return [definition for definition in self._shown.values() if definition.is_custom]
+
+    def _query_cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._con  # registered batches and temporary views belong to this connection
+
+
+def _batch_name(table: str) -> str:
+    return f"_wk_write_{table}"
+
+
+def _quoted(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _view_sql(definition: TableDef, batch: pa.Table) -> str:
+    """``CREATE TEMP VIEW table AS SELECT ...`` over the registered batch: every stored column of
+    the table under its stored name and type, NULL where the batch has no such column."""
+    physical, present = definition.physical_names, set(batch.column_names)
+    columns = []
+    for column in definition.stored_columns:
+        value = exp.column(_quoted(column.name)) if column.name in present else exp.null()
+        kind = exp.DataType.build(DUCKDB_TYPES[column.type], dialect="duckdb")
+        columns.append(exp.alias_(exp.Cast(this=value, to=kind), _quoted(physical[column.name])))
+    select = exp.select(*columns).from_(exp.Table(this=_quoted(_batch_name(definition.name))))
+    view = exp.Create(this=exp.Table(this=_quoted(definition.name)), kind="VIEW", expression=select,
+                      replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))  # fmt: skip
+    return _sql(view)
+
+
+def _sql(expression: exp.Expression) -> str:
+    return expression.sql(dialect="duckdb")
