@@ -5,6 +5,8 @@ parameters rules pass select as Sentinel's parsers do."""
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,6 +15,7 @@ import pytest
 from tests.conftest import chdb_available
 from watchkeeper import Catalog, Workspace, kql
 from watchkeeper.errors import KqlBindError
+from watchkeeper.ingest.parsers.windows_json import WindowsJsonParser
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -87,17 +90,20 @@ def _ingest_management(workspace: Workspace) -> None:
     ])  # fmt: skip
 
 
+def _open(engine: str) -> Workspace:
+    if engine == "duckdb":
+        return Workspace.open(None)
+    if not chdb_available():
+        pytest.skip("chdb is not installed (pip install 'watchkeeper[clickhouse]')")
+    from watchkeeper.store.clickhouse import ChdbEventStore
+
+    return Workspace(ChdbEventStore())
+
+
 @pytest.fixture(scope="module", params=["duckdb", "chdb"])
 def ws(request: pytest.FixtureRequest) -> Iterator[Workspace]:
     """One workspace per engine holding the source rows, shared by the module's tests."""
-    if request.param == "duckdb":
-        workspace = Workspace.open(None)
-    else:
-        if not chdb_available():
-            pytest.skip("chdb is not installed (pip install 'watchkeeper[clickhouse]')")
-        from watchkeeper.store.clickhouse import ChdbEventStore
-
-        workspace = Workspace(ChdbEventStore())
+    workspace = _open(request.param)
     _ingest_web(workspace)
     _ingest_endpoint(workspace)
     _ingest_management(workspace)
@@ -197,6 +203,40 @@ def test_im_registry_reads_defender_registry_events(ws: Workspace) -> None:
     assert ws.query("_Im_RegistryEvent(eventtype_in=dynamic(['RegistryKeyDeleted'])) | count").rows == [(0,)]
     hits = ws.query("_Im_RegistryEvent(registryvaluedata_has_any=dynamic(['cmd.exe'])) | count").rows
     assert hits == [(1,)]
+
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+SYSMON_LINES = [
+    {"EventID": 11, "Channel": SYSMON, "Hostname": "WKS01.contoso.com", "@timestamp": "2024-05-01T12:00:00Z",
+     "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "ProcessId": "4242",
+     "TargetFilename": "C:\\ProgramData\\evil.ps1", "User": "CONTOSO\\bob"},
+    {"EventID": 13, "Channel": SYSMON, "Hostname": "WKS01.contoso.com", "@timestamp": "2024-05-01T12:00:01Z",
+     "EventType": "SetValue", "Image": "C:\\Windows\\regedit.exe", "ProcessId": "77", "User": "CONTOSO\\bob",
+     "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\evil",
+     "Details": "C:\\ProgramData\\evil.exe"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "chdb"])
+def test_sysmon_file_and_registry_events_read_through_the_parsers(engine: str) -> None:
+    """Sysmon 11 and 13, ingested as Windows JSON lines, reach imFileEvent and imRegistry."""
+    workspace = _open(engine)
+    lines = b"".join(json.dumps(line).encode() + b"\n" for line in SYSMON_LINES)
+    for batch in WindowsJsonParser().parse(io.BytesIO(lines), "sysmon.json"):
+        for table, rows in batch.tables.items():
+            workspace.ingest(table, rows)
+    files = workspace.query(
+        "imFileEvent | project EventProduct, EventOriginalType, EventType, TargetFilePath, ActorUsername, Dvc"
+    ).rows
+    assert files == [("Sysmon", "11", "FileCreated", "C:\\ProgramData\\evil.ps1", "CONTOSO\\bob",
+                      "wks01.contoso.com")]  # fmt: skip
+    keys = workspace.query(
+        "imRegistry(registrykey_has_any=dynamic(['CurrentVersion\\\\Run']))"
+        " | project EventType, RegistryKey, RegistryValue, RegistryValueData, ActingProcessName"
+    ).rows
+    assert keys == [("RegistryValueSet", "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+                     "evil", "C:\\ProgramData\\evil.exe", "C:\\Windows\\regedit.exe")]  # fmt: skip
+    workspace.close()
 
 
 # ---------------------------------------------------------------- accounts, groups and configuration

@@ -6,11 +6,13 @@ normalization-schema-registry-event. Sources, unioned:
 - ``imFileEvent`` / ``_Im_FileEvent`` / ``ASimFileEvent``: the native ``ASimFileEventLogs`` and
   Defender's ``DeviceFileEvents`` (its ``ActionType`` values ``FileCreated``, ``FileModified``,
   ``FileDeleted``, ``FileRenamed`` are already ASIM event types; a rename's old name is the
-  ``SrcFile*``). Sysmon events 11/23 in ``Event`` are not mapped: their fields sit in the
-  ``EventData`` XML, which we do not parse per row (as for ``imProcessCreate``).
+  ``SrcFile*``). Sysmon events 11, 23 and 26 reach ``DeviceFileEvents`` at ingestion (their rows
+  carry ``AdditionalFields.SysmonEventID``): those say ``EventProduct`` ``Sysmon`` and keep the Sysmon
+  event id as ``EventOriginalType``. Sysmon in the ``Event`` table's ``EventData`` XML is not read.
 - ``imRegistry`` / ``_Im_RegistryEvent`` / ``ASimRegistry``: the native ``ASimRegistryEventLogs``
   and ``DeviceRegistryEvents`` (its ``ActionType`` values are ASIM's registry event types and its
-  keys are already spelled ``HKEY_LOCAL_MACHINE\\...``). Sysmon 12/13/14 are not mapped, as above.
+  keys are already spelled ``HKEY_LOCAL_MACHINE\\...``). Sysmon 12/13/14 reach it at ingestion too; its
+  rows have no field that tells them from Defender's, so they say ``M365 Defender for Endpoint``.
 
 ``imFileEvent``'s ``pack`` is accepted and has no effect: no source-specific fields are kept to pack.
 
@@ -25,7 +27,7 @@ from watchkeeper.kql.asim_filters import IN_TIME, TIME_PARAMS, any_prefix, dynam
 __all__ = ["ENDPOINT_PARSERS"]
 
 # the actor and acting process of a Defender for Endpoint event
-_MDE_ACTOR = """EventProduct = 'M365 Defender for Endpoint', EventVendor = 'Microsoft', EventOriginalType = ActionType,
+_MDE_ACTOR = """EventVendor = 'Microsoft',
        ActorUsername = iff(isempty(InitiatingProcessAccountDomain), InitiatingProcessAccountName,
            strcat(InitiatingProcessAccountDomain, '\\\\', InitiatingProcessAccountName)),
        ActorUserId = InitiatingProcessAccountSid, ActorUserIdType = iff(isempty(InitiatingProcessAccountSid), '', 'SID'),
@@ -47,8 +49,10 @@ _FILE_PARAMS = f"{TIME_PARAMS}, " + dynamic_params(
 ) + ", pack:bool=false"  # fmt: skip
 
 _FILE_MDE = f"""DeviceFileEvents | where {IN_TIME}
+   | extend _sysmon = tostring(AdditionalFields.SysmonEventID)
    | project TimeGenerated, Type, EventType = ActionType, {_MDE_ACTOR},
-       TargetFileName = FileName, TargetFilePath = FolderPath, TargetFileMD5 = MD5, TargetFileSHA1 = SHA1,
+       EventProduct = iff(isempty(_sysmon), 'M365 Defender for Endpoint', 'Sysmon'),
+       EventOriginalType = iff(isempty(_sysmon), ActionType, _sysmon), TargetFileName = FileName, TargetFilePath = FolderPath, TargetFileMD5 = MD5, TargetFileSHA1 = SHA1,
        TargetFileSHA256 = SHA256, TargetFileSize = FileSize, SrcFileName = PreviousFileName,
        SrcFilePath = iff(isempty(PreviousFolderPath) or isempty(PreviousFileName), PreviousFolderPath,
            strcat(PreviousFolderPath, iff(PreviousFolderPath endswith '\\\\', '', '\\\\'), PreviousFileName)),
@@ -82,7 +86,8 @@ _REGISTRY_PARAMS = f"{TIME_PARAMS}, " + dynamic_params(
 )  # fmt: skip
 
 _REGISTRY_MDE = f"""DeviceRegistryEvents | where {IN_TIME}
-   | project TimeGenerated, Type, EventType = ActionType, {_MDE_ACTOR}, RegistryKey, RegistryValue = RegistryValueName,
+   | project TimeGenerated, Type, EventType = ActionType, {_MDE_ACTOR}, EventProduct = 'M365 Defender for Endpoint',
+       EventOriginalType = ActionType, RegistryKey, RegistryValue = RegistryValueName,
        RegistryValueData, RegistryValueType, RegistryPreviousKey = PreviousRegistryKey,
        RegistryPreviousValue = PreviousRegistryValueName, RegistryPreviousValueData = PreviousRegistryValueData,
        ParentProcessName = InitiatingProcessParentFileName, ParentProcessId = tostring(InitiatingProcessParentId)"""
