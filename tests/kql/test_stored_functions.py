@@ -142,7 +142,7 @@ def test_errors_point_into_the_body_and_the_parameters(ws: Workspace) -> None:
     ("name", "reason"),
     [("SecurityEvent", "is a table"), ("strlen", "built-in function"), ("_GetWatchlist", "built-in function"),
      ("materialize", "built-in function"), ("count", "built-in function"), ("1st", "KQL identifier"),
-     ("my-function", "KQL identifier")],
+     ("my-function", "KQL identifier"), ("Later_CL", "custom tables'")],
 )  # fmt: skip
 def test_a_function_may_not_hide_a_table_or_a_built_in(ws: Workspace, name: str, reason: str) -> None:
     with pytest.raises(KqlError, match=reason):

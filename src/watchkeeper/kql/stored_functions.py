@@ -33,7 +33,7 @@ from watchkeeper.kql.prune import prune
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.kql.share import share
 from watchkeeper.kql.targets import get_dialect
-from watchkeeper.schema.catalog import Catalog
+from watchkeeper.schema.catalog import CUSTOM_TABLE_SUFFIX, Catalog
 from watchkeeper.schema.types import KqlType
 
 __all__ = [
@@ -81,6 +81,8 @@ def reserved_reason(name: str, catalog: Catalog) -> str | None:
         )
     if catalog.table(name) is not None:
         return f"'{name}' is a table of the workspace; a function may not hide it"
+    if name.endswith(CUSTOM_TABLE_SUFFIX):
+        return f"names ending in {CUSTOM_TABLE_SUFFIX} are custom tables' (a table written later would hide the function)"
     if name in RESERVED_NAMES or lookup(name) is not None:
         return f"'{name}' is a built-in function; a stored function may not hide it"
     return None
