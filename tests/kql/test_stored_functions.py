@@ -131,6 +131,9 @@ def test_errors_point_into_the_body_and_the_parameters(ws: Workspace) -> None:
         ws.functions.create("F", "SecurityEvent", parameters="(a:long, b:strin)")
     assert parameters.value.message.startswith("in the parameters:")
     assert (parameters.value.line, parameters.value.column) == (1, 12)
+    with pytest.raises(KqlSyntaxError, match="in the parameters: this '\\(' is not closed") as unclosed:
+        ws.functions.create("F", "SecurityEvent", parameters=" (a:long")
+    assert (unclosed.value.line, unclosed.value.column) == (1, 2)
     with pytest.raises(KqlBindError, match="returns a table"):
         ws.functions.create("F", "1 + 2")
     with pytest.raises(KqlBindError, match="unknown table 'SecurityEvnt'"):

@@ -91,6 +91,9 @@ def reserved_reason(name: str, catalog: Catalog) -> str | None:
 def function_parameters(text: str) -> str:
     """The parameter list without its enclosing parentheses: ``(x:long)`` and ``x:long`` alike."""
     inner = text.strip()
+    if inner.startswith("(") and _closing(inner) == -1:
+        start = text.index("(")
+        raise KqlSyntaxError("in the parameters: this '(' is not closed", SourceSpan(start, start + 1), text)
     if inner.startswith("(") and _closing(inner) == len(inner) - 1:
         inner = inner[1:-1].strip()
     return inner
