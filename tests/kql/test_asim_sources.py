@@ -214,12 +214,19 @@ SYSMON_LINES = [
      "EventType": "SetValue", "Image": "C:\\Windows\\regedit.exe", "ProcessId": "77", "User": "CONTOSO\\bob",
      "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\evil",
      "Details": "C:\\ProgramData\\evil.exe"},
+    {"EventID": 1, "Channel": SYSMON, "Hostname": "WKS01.contoso.com", "@timestamp": "2024-05-01T12:00:02Z",
+     "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami", "ProcessId": "10",
+     "ParentImage": "C:\\Windows\\explorer.exe", "ParentProcessId": "5", "User": "CONTOSO\\bob"},
+    {"EventID": 3, "Channel": SYSMON, "Hostname": "WKS01.contoso.com", "@timestamp": "2024-05-01T12:00:03Z",
+     "Image": "C:\\Windows\\System32\\cmd.exe", "ProcessId": "10", "Protocol": "tcp", "Initiated": "true",
+     "SourceIp": "10.0.0.5", "SourcePort": "50000", "DestinationIp": "8.8.8.8", "DestinationPort": "443"},
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "chdb"])
-def test_sysmon_file_and_registry_events_read_through_the_parsers(engine: str) -> None:
-    """Sysmon 11 and 13, ingested as Windows JSON lines, reach imFileEvent and imRegistry."""
+def test_sysmon_events_read_through_the_parsers(engine: str) -> None:
+    """Sysmon 11, 13, 1 and 3, ingested as Windows JSON lines, reach imFileEvent, imRegistry,
+    imProcessCreate and imNetworkSession; the rows say which product wrote them."""
     workspace = _open(engine)
     lines = b"".join(json.dumps(line).encode() + b"\n" for line in SYSMON_LINES)
     for batch in WindowsJsonParser().parse(io.BytesIO(lines), "sysmon.json"):
@@ -236,6 +243,12 @@ def test_sysmon_file_and_registry_events_read_through_the_parsers(engine: str) -
     ).rows
     assert keys == [("RegistryValueSet", "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
                      "evil", "C:\\ProgramData\\evil.exe", "C:\\Windows\\regedit.exe")]  # fmt: skip
+    processes = workspace.query("imProcessCreate | project EventProduct, TargetProcessCommandLine").rows
+    assert processes == [("Sysmon", "cmd /c whoami")]
+    sessions = workspace.query(
+        "imNetworkSession | project EventProduct, SrcIpAddr, DstIpAddr, DstPortNumber"
+    ).rows
+    assert sessions == [("Sysmon", "10.0.0.5", "8.8.8.8", 443)]
     workspace.close()
 
 

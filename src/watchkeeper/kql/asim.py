@@ -9,8 +9,9 @@ column, so a rule naming it binds and reads no value rather than failing on an u
 What each maps (sources, then the fields left empty):
 
 - ``imProcessCreate`` / ``_Im_ProcessCreate`` / ``imProcess``: ``SecurityEvent`` 4688 and
-  ``DeviceProcessEvents`` (ProcessCreated). Sysmon event 1 in ``Event`` is not mapped: its fields
-  sit in the ``EventData`` XML, which we do not parse per row. Empty: ``TargetProcessIMPHASH``,
+  ``DeviceProcessEvents`` (ProcessCreated), where ingestion also writes Sysmon event 1 (those rows,
+  marked by ``AdditionalFields.SysmonEventID``, say ``EventProduct`` ``Sysmon``; so do Sysmon 3 rows
+  of ``DeviceNetworkEvents`` below). Sysmon in the ``Event`` table's ``EventData`` XML is not read. Empty: ``TargetProcessIMPHASH``,
   ``TargetProcessFileCompany``, ``TargetUserSessionId``, hashes for SecurityEvent. The aliases of
   earlier ASIM versions (``TargetProcessFilePath``, ``FilePath``, ``AccountName``) are kept.
 - ``imDns`` / ``_Im_Dns``: ``DnsEvents`` queries (SubType ``LookupQuery``). Empty: ``SrcPortNumber``,
@@ -56,7 +57,8 @@ _PROCESS = f"""union
        TargetProcessMD5 = '', TargetProcessSHA1 = '', TargetProcessSHA256 = '',
        TargetProcessIntegrityLevel = MandatoryLabel, ParentProcessName = ParentProcessName),
   (DeviceProcessEvents | where ActionType == 'ProcessCreated'
-   | extend EventProduct = 'M365 Defender for Endpoint', EventVendor = 'Microsoft', EventSchema = 'ProcessEvent',
+   | extend EventProduct = iff(isempty(tostring(AdditionalFields.SysmonEventID)), 'M365 Defender for Endpoint',
+           'Sysmon'), EventVendor = 'Microsoft', EventSchema = 'ProcessEvent',
        TargetProcessName = FolderPath, TargetProcessCommandLine = ProcessCommandLine,
        TargetProcessId = tostring(ProcessId), ActingProcessName = InitiatingProcessFolderPath,
        ActingProcessId = tostring(InitiatingProcessId), ActingProcessCommandLine = InitiatingProcessCommandLine,
@@ -114,7 +116,8 @@ _NETWORK_PARAMS = (
 _NETWORK = f"""DeviceNetworkEvents
 | where {_IN_TIME}
 | project TimeGenerated, EventStartTime = TimeGenerated, EventEndTime = TimeGenerated, EventType = 'EndpointNetworkSession',
-    EventCount = toint(1), EventProduct = 'M365 Defender for Endpoint', EventVendor = 'Microsoft',
+    EventCount = toint(1), EventVendor = 'Microsoft',
+    EventProduct = iff(isempty(tostring(AdditionalFields.SysmonEventID)), 'M365 Defender for Endpoint', 'Sysmon'),
     EventSchema = 'NetworkSession', SrcIpAddr = LocalIP, SrcPortNumber = toint(LocalPort), DstIpAddr = RemoteIP,
     DstPortNumber = toint(RemotePort), DstDomain = RemoteUrl, DstHostname = RemoteUrl, NetworkProtocol = Protocol,
     EventResult = iff(ActionType in ('ConnectionFailed', 'InboundConnectionBlocked', 'ConnectionBlocked'), 'Failure', 'Success'),
