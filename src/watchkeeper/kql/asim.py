@@ -159,24 +159,15 @@ _AUTH = f"""union
 | where (targetusername_has == '*' or TargetUsername has targetusername_has)
     and {any_prefix("srcipaddr_has_any_prefix", "SrcIpAddr")}"""
 
+_PROCESS_NAMES = ("imProcessCreate", "_Im_ProcessCreate", "imProcess", "_Im_ProcessEvent", "_ASim_ProcessCreate",
+                  "ASimProcessCreate")  # fmt: skip
+_NETWORK_NAMES = ("imNetworkSession", "_Im_NetworkSession", "_ASim_NetworkSession", "ASimNetworkSession")
+_AUTH_NAMES = ("imAuthentication", "_Im_Authentication", "_ASim_Authentication", "ASimAuthentication")
 _PARSERS = {
-    (
-        "imProcessCreate",
-        "_Im_ProcessCreate",
-        "imProcess",
-        "_Im_ProcessEvent",
-        "_ASim_ProcessCreate",
-        "ASimProcessCreate",
-    ): (_PROCESS_PARAMS, _PROCESS),
+    _PROCESS_NAMES: (_PROCESS_PARAMS, _PROCESS),
     ("imDns", "_Im_Dns", "_ASim_Dns", "ASimDns"): (_DNS_PARAMS, _DNS),
-    ("imNetworkSession", "_Im_NetworkSession", "_ASim_NetworkSession", "ASimNetworkSession"): (
-        _NETWORK_PARAMS,
-        _NETWORK,
-    ),
-    ("imAuthentication", "_Im_Authentication", "_ASim_Authentication", "ASimAuthentication"): (
-        _AUTH_PARAMS,
-        _AUTH,
-    ),
+    _NETWORK_NAMES: (_NETWORK_PARAMS, _NETWORK),
+    _AUTH_NAMES: (_AUTH_PARAMS, _AUTH),
     **WEB_SESSION_PARSERS,
     **ENDPOINT_PARSERS,
     **MANAGEMENT_PARSERS,
