@@ -70,7 +70,7 @@ def test_the_caret_does_not_run_past_the_line() -> None:
             "run per partition here)",
             31,
         ),
-        ("print x = 1 | scan with (step s: true;)", "unsupported: operator 'scan'", 15),
+        ("print x = 1 | facet by x", "unsupported: operator 'facet'", 15),
         ("restrict access to (SecurityEvent); SecurityEvent", "unsupported: 'restrict' statement", 1),
         (
             'union SecurityEvent, workspace("soc-2").SecurityEvent',

@@ -196,13 +196,23 @@ def _extend(b: Binder, rel: Relation, op: ast.Extend, scope: Scope) -> Relation:
             while any(n == default for n, _ in items):
                 unnamed += 1
                 default = f"Column{unnamed}"
-        if made & names_in(item.expr):
+        session = isinstance(item.expr, ast.Call) and item.expr.name == "row_window_session"
+        if made & names_in(item.expr) or (session and made):
             # the item reads a column set earlier in this extend: project what we have first
             current = project_columns(current, items, open_schema=rel.schema.open)
             items, made = passthrough(current), set()
+        if session:  # a scan over the serialized rows (bind_scan), not a per-row expression
+            from watchkeeper.kql.bind_scan import window_session
+
+            name = item.names[0] if len(item.names) == 1 else default or "row_window_session"
+            current = window_session(b, current, name, item.expr, scope)  # type: ignore[arg-type]
+            items = passthrough(current)
+            continue
         for name, bound in bind_assign(b, item, row_context(current, scope), default):
             items = _replace_or_append(items, name, bound)
             made.add(name)
+    if not made and current is not rel:
+        return current  # the last item was a session column: nothing left to project
     return project_columns(current, items, open_schema=rel.schema.open)
 
 
@@ -504,7 +514,8 @@ def _invoke(b: Binder, rel: Relation, op: ast.Invoke, scope: Scope) -> Relation:
 
 
 def _operator_table() -> dict[type, Callable[..., Relation]]:
-    from watchkeeper.kql import bind_aggregates, bind_joins, bind_partition, bind_plugins
+    from watchkeeper.kql import bind_aggregates, bind_joins, bind_partition, bind_plugins, bind_scan
+    from watchkeeper.kql.parse_scan import Scan
 
     return {
         ast.Where: _where,
@@ -540,6 +551,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.MvApply: bind_plugins.mv_apply,
         ast.ParseKv: bind_plugins.parse_kv,
         ast.Partition: bind_partition.partition,
+        Scan: bind_scan.scan,
     }
 
 

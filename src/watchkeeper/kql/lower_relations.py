@@ -96,7 +96,11 @@ def _range(lw: Lowerer, rel: p.Range) -> Lowered:
         if column.type is _T.LONG:
             value = d.cast(value, _T.LONG)
     select = exp.select(_aliased(value, column.sql)).from_(source, copy=False)
-    return Lowered(select, [column.sql], {column.sql: value})
+    # range's rows are serialized (Kusto): scan, prev() and row_number() see them in value order
+    descending = (
+        isinstance(rel.step, p.BLiteral) and isinstance(rel.step.value, int | float) and rel.step.value < 0
+    )
+    return Lowered(select, [column.sql], {column.sql: value}, [OrderKey(column.sql, descending, False)])
 
 
 def _range_count(rel: p.Range) -> int | None:
@@ -191,7 +195,9 @@ def _projection(lw: Lowerer, rel: p.Projection) -> Lowered:
     select = select.select(*projections, copy=False)
     if has_window:
         select = _hoist_nested_windows(select, window_order)
-    return Lowered(select, names, {n: exprs[n] for n in exprs if n in names}, order, hidden, rel.schema.open)
+    # hidden sort keys keep their expressions, so a projection merged on top still finds the order
+    kept = {n: exprs[n] for n in exprs if n in names or n in hidden}
+    return Lowered(select, names, kept, order, hidden, rel.schema.open)
 
 
 def _innermost_nested_windows(select: exp.Select) -> list[exp.Window]:
@@ -398,3 +404,5 @@ _RELATIONS.update(
         p.Sample: _sample,
     }
 )
+
+from watchkeeper.kql import lower_scan as _lower_scan  # noqa: E402, F401  (registers the scan lowering)

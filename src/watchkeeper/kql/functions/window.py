@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql.functions.registry import LowerContext, first_arg, window
 from watchkeeper.kql.functions.sqlparts import add, num, or_empty, sub
 from watchkeeper.kql.plan import BCall, SortSpec
@@ -135,3 +136,15 @@ def _rank_in_partition(ctx: LowerContext, call: BCall, args: list[exp.Expression
     key = ctx.lower_expr(spec.expr)
     ordered = exp.Ordered(this=key, desc=spec.descending, nulls_first=spec.nulls_first)
     return exp.Window(this=exp.RowNumber(), partition_by=args or None, order=exp.Order(expressions=[ordered]))
+
+
+@window(
+    "row_window_session", args=(3, 4), returns=first_arg, params=[None, _T.TIMESPAN, _T.TIMESPAN, _T.BOOL]
+)
+def _row_window_session(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Session starts are a running state over the rows, not a window: ``extend Name =
+    row_window_session(...)`` binds as a one-step scan (bind_scan); any other use is refused."""
+    raise UnsupportedError(
+        "row_window_session() inside an expression or outside extend (write extend Name = "
+        "row_window_session(...) as its own item)"
+    )
