@@ -19,7 +19,8 @@ with a caret under the column::
     │   └── ExternalDataRefused   externaldata names a location outside the allowlist
     ├── Throttled                 refused for now: retry after .retry_after seconds
     │   ├── QueryThrottled        the tenant already runs as many queries as it may
-    │   └── IngestThrottled       the workspace already has as many batches waiting as it may queue
+    │   ├── IngestThrottled       the workspace already has as many batches waiting as it may queue
+    │   └── StateBusy             the state database stayed locked by other writers past its busy timeout
     ├── NotFoundError             no such object for this caller (another tenant's objects included)
     ├── InvalidRequestError       a request that is malformed apart from its query (a bad timespan...)
     └── ConfigurationError        settings that cannot work
@@ -47,6 +48,7 @@ __all__ = [
     "QueryTimeout",
     "RowLimitExceeded",
     "SourceSpan",
+    "StateBusy",
     "StoreError",
     "Throttled",
     "UnsupportedError",
@@ -245,6 +247,20 @@ class JournalFull(Throttled):
             retry_after,
         )
         self.pending_bytes = pending_bytes
+
+
+class StateBusy(Throttled):
+    """The state database stayed locked by other writers for longer than its busy timeout (SQLite
+    takes one writer at a time): the server is overloaded for now, the request is not at fault. The
+    transaction that waited was rolled back; the same request may succeed after ``retry_after`` s."""
+
+    def __init__(self, waited: float, retry_after: int = 2) -> None:
+        super().__init__(
+            f"the state database is busy: other writers held it for more than {waited:g} s, so this "
+            f"request's transaction was rolled back; retry after {retry_after} s",
+            retry_after,
+        )
+        self.waited = waited
 
 
 class NotFoundError(WatchkeeperError):

@@ -29,6 +29,7 @@ from watchkeeper.errors import (
     QueryExecutionError,
     QueryLimitError,
     QueryTimeout,
+    StateBusy,
     Throttled,
     WatchkeeperError,
 )
@@ -49,6 +50,7 @@ log = logging.getLogger("watchkeeper.api")
 _STATUS: tuple[tuple[type[WatchkeeperError], int], ...] = (
     (KqlError, 400),
     (NotFoundError, 404),
+    (StateBusy, 503),  # the server is overloaded, not the caller too fast (Retry-After all the same)
     (Throttled, 429),
     (QueryTimeout, 504),
     (ExternalDataRefused, 403),
