@@ -35,7 +35,6 @@ __all__: list[str] = []
 
 _T = KqlType
 _I, _STEP, _COUNTER = "__wk_i", "__wk_k", "__wk_n"
-_SRC, _RUN = "__wk_src", "__wk_run"
 _When = tuple[exp.Expression, exp.Expression]
 
 
@@ -73,6 +72,8 @@ class _ScanLowering:
         self.n = len(rel.steps)
         self.refs = {r.column.sql: (i, r) for i, r in enumerate(rel.refs)}
         self.row_columns = self._row_columns()
+        suffix = lw.alias()  # CTE names of their own: a query may hold several scans
+        self.src, self.run = f"__wk_src{suffix}", f"__wk_run{suffix}"
 
     # ---------------------------------------------------------------- names and types
 
@@ -162,9 +163,11 @@ class _ScanLowering:
             this=col(_I, "r"), expression=exp.Add(this=col(_I, "st"), expression=exp.Literal.number(1))
         )
         select = exp.select(*outputs).from_(
-            exp.Table(this=ident(_RUN), alias=exp.TableAlias(this=ident("st")))
+            exp.Table(this=ident(self.run), alias=exp.TableAlias(this=ident("st")))
         )
-        select = select.join(exp.Table(this=ident(_SRC), alias=exp.TableAlias(this=ident("r"))), on=join_on)
+        select = select.join(
+            exp.Table(this=ident(self.src), alias=exp.TableAlias(this=ident("r"))), on=join_on
+        )
         return _resolve_row_table(select)
 
     def promoted(self, k: int, table: str) -> exp.Expression:
@@ -304,18 +307,18 @@ class _ScanLowering:
         outputs += [_aliased(col(_I, "q"), _I), _aliased(index.copy(), _STEP)]
         hit = self.per_step(index, [(k, col(f"__wk_h{k}", "q")) for k in emitted], _T.BOOL, exp.false())
         select = exp.select(*outputs).from_(
-            exp.Table(this=ident(_RUN), alias=exp.TableAlias(this=ident("q")))
+            exp.Table(this=ident(self.run), alias=exp.TableAlias(this=ident("q")))
         )
         on = exp.EQ(this=col(_I, "s"), expression=col(_I, "q"))
-        select = select.join(exp.Table(this=ident(_SRC), alias=exp.TableAlias(this=ident("s"))), on=on)
+        select = select.join(exp.Table(this=ident(self.src), alias=exp.TableAlias(this=ident("s"))), on=on)
         select = select.join(step_source, join_type="cross").where(hit)
-        select = select.with_(_SRC, as_=self.source(), recursive=True, copy=False)
+        select = select.with_(self.src, as_=self.source(), recursive=True, copy=False)
         recursive = exp.union(
             self.anchor(),
             self.layer_state(self.layer_extend(self.layer_continue(self.layer_promote()))),
             distinct=False,
         )
-        select = select.with_(_RUN, as_=recursive, recursive=True, copy=False)
+        select = select.with_(self.run, as_=recursive, recursive=True, copy=False)
         columns = [*names, *(c.sql for c, _ in self.rel.declared)] + (
             [self.rel.match_id.sql] if self.rel.match_id else []
         )
