@@ -461,9 +461,15 @@ class Workspace:
     # ---------------------------------------------------------------- queries
 
     def translate(
-        self, text: str, *, now: datetime | None = None, time_range: tuple[datetime, datetime] | None = None
+        self,
+        text: str,
+        *,
+        now: datetime | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
+        columns: Collection[str] | None = None,
     ) -> list[kql.CompiledQuery]:
-        """Compile ``text`` against this workspace (unknown tables are errors)."""
+        """Compile ``text`` against this workspace (unknown tables are errors); ``columns`` as
+        for :meth:`query`."""
         return kql.translate(
             text,
             self.catalog,
@@ -474,10 +480,16 @@ class Workspace:
             now=now,
             stored=self.store.stored_tables().__contains__,
             time_range=time_range,
+            keep=columns,
         )
 
     def prepare(
-        self, text: str, *, now: datetime, time_range: tuple[datetime, datetime] | None = None
+        self,
+        text: str,
+        *,
+        now: datetime,
+        time_range: tuple[datetime, datetime] | None = None,
+        columns: Collection[str] | None = None,
     ) -> tuple[kql.CompiledQuery, dict[str, datetime] | None]:
         """``text`` compiled for a run at ``now`` over ``time_range``, and its parameters' values.
 
@@ -485,23 +497,24 @@ class Workspace:
         once and is kept in :attr:`compiled` until the catalog changes; the values are then
         returned with it. Otherwise (or on a store that takes no parameters) it compiles with
         the moments as literals and the values are None."""
+        wanted = None if columns is None else frozenset(columns)
         if not getattr(self.store, "takes_parameters", False):
-            return self.translate(text, now=now, time_range=time_range)[0], None
+            return self.translate(text, now=now, time_range=time_range, columns=wanted)[0], None
         stored = frozenset(self.store.stored_tables())
         catalog = self.catalog
         key = (text, time_range is not None, self._catalog_version, stored,
-               tuple(self._functions.items()), self.store.dialect)  # fmt: skip
+               tuple(self._functions.items()), self.store.dialect, wanted)  # fmt: skip
         entry = self.compiled.get(key)
         if entry is None:
             compiled, parameterised, probed = self._compile_parameterised(
-                text, catalog, stored, now, time_range
+                text, catalog, stored, now, time_range, wanted
             )
             if not probed:  # bag_unpack's columns come from the rows: compile such a query each time
                 self.compiled.put(key, compiled if parameterised else _LITERAL_ONLY)
             return compiled, compiled.parameter_values(now, time_range) if parameterised else None
         if isinstance(entry, kql.CompiledQuery):
             return entry, entry.parameter_values(now, time_range)
-        return self.translate(text, now=now, time_range=time_range)[0], None
+        return self.translate(text, now=now, time_range=time_range, columns=wanted)[0], None
 
     def _compile_parameterised(
         self,
@@ -510,6 +523,7 @@ class Workspace:
         stored: frozenset[str],
         now: datetime,
         time_range: tuple[datetime, datetime] | None,
+        columns: frozenset[str] | None,
     ) -> tuple[kql.CompiledQuery, bool, bool]:
         """``text`` compiled with its moments as parameters if it can be (else as literals),
         whether it is, and whether compiling it read the data."""
@@ -521,7 +535,7 @@ class Workspace:
 
         compiled, parameterised = kql.translate_parameterised(
             text, catalog, self.store.dialect, now=now, time_range=time_range, open_tables=False,
-            functions=self._functions, probe=probe, stored=stored.__contains__)  # fmt: skip
+            functions=self._functions, probe=probe, stored=stored.__contains__, keep=columns)  # fmt: skip
         return compiled[0], parameterised, bool(probed)
 
     def query(
@@ -536,17 +550,18 @@ class Workspace:
         """Run a KQL query; returns its first (primary) result table.
 
         ``time_range`` (start, end) limits every table with a ``TimeGenerated`` to that interval,
-        as the Log Analytics API's ``timespan`` does. ``columns`` keeps only those result columns
-        (see :meth:`~watchkeeper.kql.CompiledQuery.narrowed`): the rows are the same.
+        as the Log Analytics API's ``timespan`` does. ``columns`` names the result columns the caller
+        reads: the others may be left out (at least one column stays), the rows are the same,
+        and a query over a wide table costs less.
 
         Raises :class:`~watchkeeper.errors.KqlError` for a query that is not valid (with line,
         column and caret in ``render()``), :class:`~watchkeeper.errors.QueryTimeout` when it runs
         past the time limit; a result cut at the row limit says so in ``truncated``/``warnings``.
         """
         started = time.monotonic()
-        compiled, parameters = self.prepare(text, now=now or datetime.now(UTC), time_range=time_range)
-        if columns is not None:
-            compiled = compiled.narrowed(columns)
+        compiled, parameters = self.prepare(
+            text, now=now or datetime.now(UTC), time_range=time_range, columns=columns
+        )
         self._check_external(compiled.external)
         effective = _requested_limits(limits or self.limits, compiled.options)
         # the time limit covers the whole query: what translating it took is not the store's to spend

@@ -58,7 +58,7 @@ def test_custom_tables_of_a_write_are_queryable(shown: tuple[WriteViewStore, Wor
     assert workspace.query("Beacons_CL | project Host_s").rows == [("h1",)]
 
 
-def test_a_narrowed_result_keeps_every_row_and_only_the_columns_asked_for() -> None:
+def test_a_narrowed_result_keeps_every_row_and_the_columns_asked_for() -> None:
     with Workspace.open(None) as workspace:
         workspace.ingest(
             "SecurityEvent", [{"Computer": f"h{i}", "EventID": 4625, "Account": "a"} for i in range(5)]
@@ -66,9 +66,8 @@ def test_a_narrowed_result_keeps_every_row_and_only_the_columns_asked_for() -> N
         query = "SecurityEvent | where EventID == 4625 | order by Computer asc"
         whole = workspace.query(query)
         narrow = workspace.query(query, columns={"Computer", "NotAColumn"})
-        assert narrow.column_names == ["Computer"]
-        assert [row[0] for row in narrow.rows] == [
-            row[whole.column_names.index("Computer")] for row in whole.rows
-        ]
+        # what the filter reads may stay; the table's other 200-odd columns do not
+        assert set(narrow.column_names) == {"Computer", "EventID"}
+        assert narrow.to_dicts() == [{k: row[k] for k in narrow.column_names} for row in whole.to_dicts()]
         # nothing asked for that the result has: its first column, so the rows still count
         assert len(workspace.query(query, columns=set()).rows) == 5

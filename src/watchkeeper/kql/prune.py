@@ -10,7 +10,7 @@ Grouping keys, ``distinct`` inputs, ``mv-expand`` columns and relations a query 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from watchkeeper.kql import plan as p
@@ -18,9 +18,14 @@ from watchkeeper.kql import plan as p
 __all__ = ["prune"]
 
 
-def prune(root: p.Relation) -> p.Relation:
-    """``root`` with unread columns removed everywhere below it; its own schema is unchanged."""
-    return _Pruner(_shared(root)).relation(root, {c.sql for c in root.schema.columns})
+def prune(root: p.Relation, keep: Collection[str] | None = None) -> p.Relation:
+    """``root`` with unread columns removed everywhere below it; its own schema is unchanged,
+    unless ``keep`` names the result columns wanted (KQL names): then the others are dropped
+    where nothing else reads them (at least one column stays), with the same rows."""
+    columns = root.schema.columns
+    if keep is not None:
+        columns = tuple(c for c in columns if c.name in keep) or columns[:1]
+    return _Pruner(_shared(root)).relation(root, {c.sql for c in columns})
 
 
 def _shared(root: p.Relation) -> set[int]:

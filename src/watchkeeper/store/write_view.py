@@ -10,6 +10,7 @@ queries of the workspace over it stay, which is what keeps a rule's fixed cost s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -42,7 +43,7 @@ class WriteViewStore(DuckDBEventStore):
             self._shown = {}
             for definition, batch in parts:
                 self._con.register(_batch_name(definition.name), batch)
-                self._con.execute(_view_sql(definition, batch))
+                self._con.execute(_view_sql(definition, tuple(batch.column_names)))
                 self._shown[definition.name] = definition
 
     def stored_tables(self) -> set[str]:
@@ -63,10 +64,13 @@ def _quoted(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
-def _view_sql(definition: TableDef, batch: pa.Table) -> str:
-    """``CREATE TEMP VIEW table AS SELECT ...`` over the registered batch: every stored column of
-    the table under its stored name and type, NULL where the batch has no such column."""
-    physical, present = definition.physical_names, set(batch.column_names)
+@lru_cache(maxsize=64)
+def _view_sql(definition: TableDef, present: tuple[str, ...]) -> str:
+    """``CREATE TEMP VIEW table AS SELECT ...`` over the registered batch, whose columns are
+    ``present``: every stored column of the table under its stored name and type, NULL where the
+    batch has no such column. Kept per shape: writes of one source look alike, and building the
+    statement for a wide table costs more than a small write takes to query."""
+    physical = definition.physical_names
     columns = []
     for column in definition.stored_columns:
         value = exp.column(_quoted(column.name)) if column.name in present else exp.null()
