@@ -55,12 +55,18 @@ def test_what_scan_cannot_run_fails_loudly_with_its_span(text: str, message: str
     ("text", "message"),
     [
         (SOURCE + "scan with (step s1: true; step s1: false;)", "scan has two steps named 's1'"),
-        (SOURCE + "scan declare (x:long) with (step s1: true;)", "scan declares the column 'x', which its input already has"),
-        (SOURCE + "scan with (step s1: true => y = 1;)", "scan can assign only declared columns, and 'y' is not declared"),
+        (
+            SOURCE + "scan declare (x:long) with (step s1: true;)",
+            "scan declares the column 'x', which its input",
+        ),
+        (
+            SOURCE + "scan with (step s1: true => y = 1;)",
+            "scan can assign only declared columns, and 'y' is not",
+        ),
         (SOURCE + "scan with (step s1: x;)", "a scan step needs a boolean condition, not a long"),
         (SOURCE + "scan declare (d:long=x) with (step s1: true;)", "unknown name 'x'"),
     ],
-)  # fmt: skip
+)
 def test_scan_errors_name_the_mistake(text: str, message: str) -> None:
     error = error_of(text)
     assert isinstance(error, KqlBindError)

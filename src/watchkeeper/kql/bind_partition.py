@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_joins import join
 from watchkeeper.kql.bind_operators import bind_operator
+from watchkeeper.kql.bind_scan import scan
+from watchkeeper.kql.parse_scan import Scan
 from watchkeeper.kql.plan import Relation
 from watchkeeper.kql.scope import Scope
 from watchkeeper.schema.types import KqlType
@@ -28,19 +30,24 @@ __all__ = ["partition"]
 _ROW_BY_ROW = (ast.Where, ast.Extend, ast.Project, ast.ProjectAway, ast.ProjectKeep, ast.ProjectRename,
                ast.ProjectReorder, ast.Parse, ast.MvExpand)  # fmt: skip
 _KEY = "__wk_partition"
+# a sort orders the rows each partition sees; a scan keeps one state machine per partition value
+_PER_PARTITION = (ast.Sort, Scan)
 
 
 def partition(b: Binder, rel: Relation, op: ast.Partition, scope: Scope) -> Relation:
     """``partition by Column (operators)`` or ``{ subquery }``, row-by-row operators only."""
     source, operators = _split(op.body)
     for operator in operators:
-        if not isinstance(operator, _ROW_BY_ROW):
+        if not isinstance(operator, _ROW_BY_ROW + _PER_PARTITION):
             name = type(operator).__name__.lower()
             raise b.unsupported(f"partition with '{name}' in its subquery (only operators that look at "
                                 "one row at a time run per partition here)", operator)  # fmt: skip
     out = rel if op.over_rows else _paired(b, rel, op, source, scope)
     for operator in operators:
-        out = bind_operator(b, out, operator, scope)
+        if isinstance(operator, Scan):
+            out = scan(b, out, operator, scope, partition=op.column)
+        else:
+            out = bind_operator(b, out, operator, scope)
     helpers = tuple(c.name for c in out.schema.columns if c.name == op.column or c.name.startswith(_KEY))
     if op.over_rows or not helpers:
         return out

@@ -27,9 +27,16 @@ if TYPE_CHECKING:
 __all__ = ["WINDOW_SESSION", "is_window_session", "scan", "window_session"]
 
 
-def scan(b: Binder, rel: Relation, op: Scan, scope: Scope) -> Relation:
-    """``scan [with_match_id=Id] [declare (...)] with (step ...; ...)``."""
+def scan(b: Binder, rel: Relation, op: Scan, scope: Scope, partition: str | None = None) -> Relation:
+    """``scan [with_match_id=Id] [declare (...)] with (step ...; ...)``; with ``partition`` (a
+    column of ``rel``), the scan runs on the rows of each of its values apart, as inside
+    ``partition by Column (...)``."""
     _check_names(b, rel, op)
+    key = rel.schema.find(partition) if partition is not None else None
+    if partition is not None and key is None:
+        raise b.unsupported(
+            f"scan inside partition by {partition} after an operator that drops {partition}", op
+        )
     names = SqlNames()
     inputs = list(rel.schema.columns)  # the input's own columns pass through unchanged
     for c in inputs:
@@ -50,7 +57,7 @@ def scan(b: Binder, rel: Relation, op: Scan, scope: Scope) -> Relation:
     _refuse_unknown_state(b, op, used - {c.sql for c in row.columns}, steps_names)
     schema = Schema((*inputs, *(c for c, _ in declared), *([match_id] if match_id else [])), rel.schema.open)
     kept = tuple(r for r in refs.values() if r.column.sql in used)
-    return ScanPlan(schema, rel, declared, match_id, steps, kept)
+    return ScanPlan(schema, rel, declared, match_id, steps, kept, key)
 
 
 def _check_names(b: Binder, rel: Relation, op: Scan) -> None:

@@ -20,7 +20,7 @@ anchor. The cost is one iteration (a join with the numbered input) per row: abou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -34,7 +34,7 @@ from watchkeeper.schema.types import KqlType
 __all__: list[str] = []
 
 _T = KqlType
-_I, _STEP, _COUNTER = "__wk_i", "__wk_k", "__wk_n"
+_I, _P, _STEP, _COUNTER = "__wk_i", "__wk_p", "__wk_k", "__wk_n"
 _When = tuple[exp.Expression, exp.Expression]
 
 
@@ -89,7 +89,7 @@ class _ScanLowering:
 
     def state(self) -> list[tuple[str, KqlType]]:
         """The columns of ``__wk_run``, in order."""
-        cols = [(_I, _T.LONG), (_COUNTER, _T.LONG)]
+        cols = [(_P, _T.LONG), (_I, _T.LONG), (_COUNTER, _T.LONG)]
         for k in range(self.n):
             cols += [(f"__wk_a{k}", _T.BOOL), (f"__wk_m{k}", _T.LONG)]
             cols += [(f"__wk_v{k}_{i}", r.column.type) for i, r in enumerate(self.rel.refs) if r.step <= k]
@@ -154,13 +154,16 @@ class _ScanLowering:
 
     def layer_promote(self) -> exp.Select:
         """Check 1 of every step but the first, over the state before this row."""
-        outputs = [_aliased(col(_I, "r"), _I), *self._carry("st", self._state_names())]
+        outputs = [_aliased(col(_P, "r"), _P), _aliased(col(_I, "r"), _I)]
+        outputs += self._carry("st", self._state_names())
         outputs += self._carry("r", [c.sql for c in self.row_columns])
         for k in range(1, self.n):
             hit = _and(col(f"__wk_a{k - 1}", "st"), self.condition(k, "rs", k - 1, None))
             outputs.append(_aliased(hit, f"__wk_c1_{k}"))
-        join_on = exp.EQ(
-            this=col(_I, "r"), expression=exp.Add(this=col(_I, "st"), expression=exp.Literal.number(1))
+        next_row = exp.Add(this=col(_I, "st"), expression=exp.Literal.number(1))
+        join_on = _and(
+            exp.EQ(this=col(_P, "r"), expression=col(_P, "st")),
+            exp.EQ(this=col(_I, "r"), expression=next_row),
         )
         select = exp.select(*outputs).from_(
             exp.Table(this=ident(self.run), alias=exp.TableAlias(this=ident("st")))
@@ -220,7 +223,7 @@ class _ScanLowering:
         """The new state: a promotion copies the previous step's records, a match replaces the
         step's own record, an untouched active step keeps its state, any other is emptied."""
         z = "z"
-        values: dict[str, exp.Expression] = {_I: col(_I, z)}
+        values: dict[str, exp.Expression] = {_P: col(_P, z), _I: col(_I, z)}
         started = _and(col("__wk_c2_0", z), _not(col("__wk_b0", z)))
         values[_COUNTER] = exp.Add(
             this=col(_COUNTER, z),
@@ -265,72 +268,92 @@ class _ScanLowering:
     # ---------------------------------------------------------------- whole query
 
     def anchor(self) -> exp.Select:
-        values: dict[str, exp.Expression] = {_I: exp.Literal.number(0), _COUNTER: exp.Literal.number(0)}
+        """The empty state, one row per partition (one in all without a partition)."""
+        values: dict[str, exp.Expression] = {_P: col(_P, "a"), _I: exp.Literal.number(0)}
+        values[_COUNTER] = exp.Literal.number(0)
         for k in range(self.n):
             values[f"__wk_a{k}"] = exp.false()
             values[f"__wk_h{k}"] = exp.false()
             for i, ref in enumerate(self.rel.refs):
                 values[f"__wk_v{k}_{i}"] = self.default(ref.source)
         outputs = [_aliased(self.d.cast(values.get(n, exp.Null()), t), n) for n, t in self.state()]
-        return exp.select(*outputs)
+        partitions = exp.select(col(_P)).distinct().from_(exp.to_table(self.src)).subquery("a")
+        return exp.select(*outputs).from_(partitions, copy=False)
 
     def source(self) -> exp.Select:
+        """The input rows numbered in their order (within their partition), with the partition's
+        number (0 without a partition)."""
         select, _, alias = self.lw.wrap(self.low)
-        order = [Lowerer._ordered(col(k.name, alias), k) for k in self.low.order]
-        number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=order) if order else None)
+        order = exp.Order(expressions=[Lowerer._ordered(col(k.name, alias), k) for k in self.low.order])
+        key = [col(self.rel.partition.sql, alias)] if self.rel.partition is not None else []
+        number = exp.Window(
+            this=exp.RowNumber(), partition_by=key or None, order=order if order.expressions else None
+        )
+        part: exp.Expression = exp.Literal.number(0)
+        if key:
+            part = exp.Window(
+                this=fn_dense_rank(), order=exp.Order(expressions=[exp.Ordered(this=key[0].copy())])
+            )
         outputs: list[exp.Expression] = [_aliased(col(n, alias), n) for n in self.low.outputs]
         if self.low.open:  # columns the catalog does not list come along with '*'
             outputs = [exp.Column(this=exp.Star(), table=ident(alias))]
-        return select.select(*outputs, _aliased(self.d.cast(number, _T.LONG), _I), copy=False)
+        outputs += [_aliased(self.d.cast(part, _T.LONG), _P), _aliased(self.d.cast(number, _T.LONG), _I)]
+        return select.select(*outputs, copy=False)
 
     def output(self) -> Lowered:
+        """Each (row, step) that matched and outputs, after the recursive CTEs it reads."""
         step_source, index = self.d.series(exp.Literal.number(self.n))
         index = self.d.cast(index, _T.LONG)
-        names = [c.sql for c in self.rel.input.schema.columns]
-        outputs: list[exp.Expression] = [_aliased(col(n, "s"), n) for n in names]
-        if self.rel.schema.open:
-            outputs = [exp.Column(this=exp.Star(except_=[exp.column(_I)]), table=ident("s"))]
         emitted = [k for k, s in enumerate(self.rel.steps) if s.output == "all"]
-        for j, (c, _) in enumerate(self.rel.declared):
-            outputs.append(
-                _aliased(
-                    self.per_step(index, [(k, col(f"__wk_e{k}_{j}", "q")) for k in emitted], c.type), c.sql
-                )
-            )
-        if self.rel.match_id is not None:
-            outputs.append(
-                _aliased(
-                    self.per_step(index, [(k, col(f"__wk_id{k}", "q")) for k in emitted], _T.LONG),
-                    self.rel.match_id.sql,
-                )
-            )
-        outputs += [_aliased(col(_I, "q"), _I), _aliased(index.copy(), _STEP)]
-        hit = self.per_step(index, [(k, col(f"__wk_h{k}", "q")) for k in emitted], _T.BOOL, exp.false())
-        select = exp.select(*outputs).from_(
+        select = exp.select(*self.output_columns(index, emitted)).from_(
             exp.Table(this=ident(self.run), alias=exp.TableAlias(this=ident("q")))
         )
-        on = exp.EQ(this=col(_I, "s"), expression=col(_I, "q"))
-        select = select.join(exp.Table(this=ident(self.src), alias=exp.TableAlias(this=ident("s"))), on=on)
+        same = [exp.EQ(this=col(n, "s"), expression=col(n, "q")) for n in (_P, _I)]
+        select = select.join(
+            exp.Table(this=ident(self.src), alias=exp.TableAlias(this=ident("s"))), on=_and(*same)
+        )
+        hit = self.per_step(index, [(k, col(f"__wk_h{k}", "q")) for k in emitted], _T.BOOL, exp.false())
         select = select.join(step_source, join_type="cross").where(hit)
         select = select.with_(self.src, as_=self.source(), recursive=True, copy=False)
-        recursive = exp.union(
-            self.anchor(),
-            self.layer_state(self.layer_extend(self.layer_continue(self.layer_promote()))),
-            distinct=False,
-        )
-        select = select.with_(self.run, as_=recursive, recursive=True, copy=False)
-        columns = [*names, *(c.sql for c, _ in self.rel.declared)] + (
-            [self.rel.match_id.sql] if self.rel.match_id else []
-        )
-        order = [OrderKey(_I, False, False), OrderKey(_STEP, True, False)]
-        exprs: dict[str, exp.Expression] = {n: col(n) for n in [*columns, _I, _STEP]}
-        return Lowered(select, columns, exprs, order, [_I, _STEP], open=self.rel.schema.open)
+        iteration = self.layer_state(self.layer_extend(self.layer_continue(self.layer_promote())))
+        run = exp.union(self.anchor(), iteration, distinct=False)
+        select = select.with_(self.run, as_=run, recursive=True, copy=False)
+        columns = [c.sql for c in self.rel.schema.columns]
+        order = [OrderKey(n, n == _STEP, False) for n in (_P, _I, _STEP)]
+        exprs: dict[str, exp.Expression] = {n: col(n) for n in [*columns, _P, _I, _STEP]}
+        return Lowered(select, columns, exprs, order, [_P, _I, _STEP], open=self.rel.schema.open)
 
-    def per_step(self, index: exp.Expression, values: list[tuple[int, exp.Expression]], kql_type: KqlType,
-                 default: exp.Expression | None = None) -> exp.Expression:  # fmt: skip
+    def output_columns(self, index: exp.Expression, emitted: list[int]) -> list[exp.Expression]:
+        """The input row's columns, then the declared columns and the match id as the step that
+        output the row set them."""
+        outputs: list[exp.Expression] = [
+            _aliased(col(c.sql, "s"), c.sql) for c in self.rel.input.schema.columns
+        ]
+        if self.rel.schema.open:
+            outputs = [exp.Column(this=exp.Star(except_=[exp.column(_P), exp.column(_I)]), table=ident("s"))]
+        for j, (c, _) in enumerate(self.rel.declared):
+            values = [(k, col(f"__wk_e{k}_{j}", "q")) for k in emitted]
+            outputs.append(_aliased(self.per_step(index, values, c.type), c.sql))
+        if self.rel.match_id is not None:
+            values = [(k, col(f"__wk_id{k}", "q")) for k in emitted]
+            outputs.append(_aliased(self.per_step(index, values, _T.LONG), self.rel.match_id.sql))
+        return [*outputs, *(_aliased(col(n, "q"), n) for n in (_P, _I)), _aliased(index.copy(), _STEP)]
+
+    def per_step(
+        self,
+        index: exp.Expression,
+        values: Sequence[tuple[int, exp.Expression]],
+        kql_type: KqlType,
+        default: exp.Expression | None = None,
+    ) -> exp.Expression:
+        """The value of the step ``index`` names (a CASE over the steps)."""
         whens = [(exp.EQ(this=index.copy(), expression=exp.Literal.number(k)), v) for k, v in values]
         fallback = default if default is not None else self.d.null(kql_type)
         return _case(*whens, default=fallback) if whens else fallback
+
+
+def fn_dense_rank() -> exp.Expression:
+    return exp.Anonymous(this="dense_rank", expressions=[])
 
 
 def _resolve_row_table(select: exp.Select) -> exp.Select:
@@ -360,12 +383,12 @@ def _prune_scan(pruner: Any, rel: ScanPlan, need: set[str]) -> p.Relation:
         for e in (s.condition, *(v for _, v in s.assignments))
         for c in p.columns_used(e)
     }
-    reads |= {r.source.sql for r in rel.refs}
+    reads |= {r.source.sql for r in rel.refs} | ({rel.partition.sql} if rel.partition is not None else set())
     child = pruner.relation(rel.input, (need | reads) & {c.sql for c in rel.input.schema.columns})
     kept = tuple(c for c in rel.input.schema.columns if c.sql in need | reads)
     extra = tuple(c for c in rel.schema.columns[len(rel.input.schema.columns) :])
     schema = p.Schema((*kept, *extra), rel.schema.open)
-    return ScanPlan(schema, child, rel.declared, rel.match_id, rel.steps, rel.refs)
+    return ScanPlan(schema, child, rel.declared, rel.match_id, rel.steps, rel.refs, rel.partition)
 
 
 _RELATIONS[ScanPlan] = _scan

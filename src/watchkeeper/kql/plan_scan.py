@@ -45,3 +45,4 @@ class ScanPlan(Relation):
     match_id: Column | None
     steps: tuple[ScanStepPlan, ...]
     refs: tuple[StateRef, ...]
+    partition: Column | None = None  # ``partition by C (... | scan ...)``: one state machine per C value
