@@ -35,7 +35,8 @@ _PER_PARTITION = (ast.Sort, Scan)
 
 
 def partition(b: Binder, rel: Relation, op: ast.Partition, scope: Scope) -> Relation:
-    """``partition by Column (operators)`` or ``{ subquery }``, row-by-row operators only."""
+    """``partition by Column (operators)`` or ``{ subquery }``: row-by-row operators, ``sort``, and
+    ``scan`` (which keeps a state per partition value)."""
     source, operators = _split(op.body)
     for operator in operators:
         if not isinstance(operator, _ROW_BY_ROW + _PER_PARTITION):
