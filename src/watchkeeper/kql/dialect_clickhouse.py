@@ -107,6 +107,9 @@ class ClickHouseDialect(ClickHouseFunctions):
     def int_div(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
         return fn("intDivOrZero", left, right)
 
+    def result_datetime(self, value: exp.Expression) -> exp.Expression:
+        return value  # DateTime64 values arrive as they are stored
+
     def ilike(self, value: exp.Expression, pattern: str) -> exp.Expression:
         return exp.ILike(this=value, expression=exp.Literal.string(pattern))
 

@@ -117,10 +117,25 @@ class Lowerer:
         """The final SELECT: schema columns in order, rows in Kusto's order, CTEs attached."""
         self._shared = _shared_relations(rel)
         low = self.relation(rel)
-        final = self.finish(low)
+        final = self._handed_over(self.finish(low), rel.schema)
         for name, definition in self._cte_defs:
             final = final.with_(name, as_=definition, copy=False)
         return parenthesize(final)
+
+    def _handed_over(self, final: exp.Select, schema: p.Schema) -> exp.Select:
+        """The final SELECT with its datetime columns in the form the engine hands over fastest
+        (:meth:`Dialect.result_datetime`); a SELECT whose list does not match the schema
+        column for column (``*`` of an open schema) is left as it is."""
+        items = final.expressions
+        if schema.open or len(items) != len(schema.columns):
+            return final
+        for i, column in enumerate(schema.columns):
+            if column.type is KqlType.DATETIME and items[i].alias_or_name == column.sql:
+                value = items[i].this if isinstance(items[i], exp.Alias) else items[i]
+                converted = self.dialect.result_datetime(value.copy())
+                if converted is not value:
+                    items[i] = exp.Alias(this=converted, alias=exp.to_identifier(column.sql, quoted=True))
+        return final.select(*items, append=False, copy=False)
 
     def distinct_keys(self, rel: p.Relation, bag: p.BExpr, limit: int = 1024) -> exp.Select:
         """``SELECT DISTINCT`` property names of ``bag`` over ``rel`` (bag_unpack's probe)."""
