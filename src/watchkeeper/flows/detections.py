@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from watchkeeper.audit import Actor
 from watchkeeper.cases import AlertRead, find_incident, raise_alerts
@@ -47,9 +49,13 @@ from watchkeeper.flows.notifications import enqueue_raised
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 from watchkeeper.store.result import QueryResult
+from watchkeeper.workspace import Workspace
 
 __all__ = [
+    "Assessment",
     "RuleRunOutcome",
+    "assess",
+    "conclude",
     "embedded_workspace",
     "import_rules",
     "run_due_rules",
@@ -115,13 +121,72 @@ def run_rule(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, window: Window, *, kind: str
 ) -> RuleRunOutcome:
     """Run ``rule`` over ``window``, raise what it finds, record the run (a failure too)."""
-    ws = runtime.workspaces.get(workspace)
-
-    def query() -> QueryResult:
-        return ws.query(rule.rule.query, time_range=(window.start, window.end), now=window.end,
-                        columns=columns_read(rule.rule))  # fmt: skip
-
+    query = _rule_query(runtime.workspaces.get(workspace), rule, window)
     return evaluate(runtime, actor, workspace, rule, window, kind=kind, query=query)
+
+
+def _rule_query(ws: Workspace, rule: RuleRead, window: Window) -> Callable[[], QueryResult]:
+    """The rule's query over ``window`` with ``now`` at its end, fetching what its alerts read."""
+    return partial(ws.query, rule.rule.query, time_range=(window.start, window.end), now=window.end,
+                   columns=columns_read(rule.rule))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One rule's query over one window and the alerts it would raise, before anything is stored."""
+
+    rule: RuleRead
+    window: Window
+    kind: str
+    started: datetime
+    seconds: float
+    rows: int = 0
+    drafts: tuple[AlertDraft, ...] = ()
+    error: str | None = None
+
+
+def assess(rule: RuleRead, window: Window, *, kind: str, query: Callable[[], QueryResult]) -> Assessment:
+    """Run ``query`` (the rule's, over the window's rows) and draft the alerts its result makes."""
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        result = query()
+    except WatchkeeperError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        return Assessment(rule, window, kind, started, time.perf_counter() - clock, error=error)
+    drafts = tuple(alert_drafts(rule.rule, result, window))
+    return Assessment(rule, window, kind, started, time.perf_counter() - clock, len(result.rows), drafts)
+
+
+def conclude(
+    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, assessments: list[Assessment]
+) -> list[RuleRunOutcome]:
+    """Raise what the assessed runs found (unless a rule is suppressed) and record every run, in
+    one state transaction; then mirror the alerts and incidents in one write each. Rules run
+    together (a retro-hunt, the NRT rules of one write) so cost one commit, not one a rule."""
+    now = utc_now()
+    outcomes: list[RuleRunOutcome] = []
+    raised: list[AlertRead] = []
+    with runtime.database.session() as session:
+        for done in assessments:
+            suppressed = bool(done.drafts) and _suppressed(session, done.rule, done.window.end)
+            alerts = [] if suppressed or done.error else raise_alerts(
+                session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rule_ref=done.rule.id,
+                drafts=list(done.drafts), actor=actor, now=now)  # fmt: skip
+            record_run(session, rule_ref=done.rule.id, tenant_id=done.rule.tenant_id, run=RunRecord(
+                done.kind, done.window.start, done.window.end, done.started, done.seconds, rows=done.rows,
+                alerts=len(alerts), error=done.error))  # fmt: skip
+            raised += alerts
+            outcomes.append(RuleRunOutcome(done.rule, done.window, done.rows, alerts, done.error, suppressed))
+        placed = sorted({a.incident_id for a in raised if a.incident_id is not None})
+        found = [find_incident(session, tenant_id=workspace.tenant_id, ref=i) for i in placed]
+        incidents = [i for i in found if i is not None]
+        if raised:
+            enqueue_raised(
+                session, tenant_id=workspace.tenant_id, alerts=raised, incidents=incidents, now=now
+            )
+    if raised:
+        mirror(runtime, workspace, actor=actor, alerts=raised, incidents=incidents)
+    return outcomes
 
 
 def evaluate(
@@ -130,20 +195,7 @@ def evaluate(
 ) -> RuleRunOutcome:  # fmt: skip
     """Run ``query`` (the rule's, over the window's rows), raise the alerts its result makes
     (unless suppressed), and record the run, a failure too."""
-    started, clock = utc_now(), time.perf_counter()
-    try:
-        result = query()
-    except WatchkeeperError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        _record(runtime, rule, RunRecord(kind, window.start, window.end, started, time.perf_counter() - clock,
-                                         error=error))  # fmt: skip
-        return RuleRunOutcome(rule, window, 0, [], error)
-    drafts = alert_drafts(rule.rule, result, window)
-    suppressed = bool(drafts) and _suppressed(runtime, rule, window.end)
-    alerts = [] if suppressed else _raise(runtime, actor, workspace, rule, drafts)
-    _record(runtime, rule, RunRecord(kind, window.start, window.end, started, time.perf_counter() - clock,
-                                     rows=len(result.rows), alerts=len(alerts)))  # fmt: skip
-    return RuleRunOutcome(rule, window, len(result.rows), alerts, suppressed=suppressed)
+    return conclude(runtime, actor, workspace, [assess(rule, window, kind=kind, query=query)])[0]
 
 
 def run_rules_over(
@@ -154,7 +206,9 @@ def run_rules_over(
     with runtime.database.session() as session:
         rules = list_rules(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, enabled=True)
     window = Window(start, end)
-    return [run_rule(runtime, actor, workspace, rule, window, kind="retro") for rule in rules]
+    ws = runtime.workspaces.get(workspace)
+    assessed = [assess(rule, window, kind="retro", query=_rule_query(ws, rule, window)) for rule in rules]
+    return conclude(runtime, actor, workspace, assessed)
 
 
 def run_due_rules(
@@ -211,33 +265,16 @@ def _tick(runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRe
     return outcomes
 
 
-def _suppressed(runtime: Runtime, rule: RuleRead, at: datetime) -> bool:
+def _suppressed(session: Session, rule: RuleRead, at: datetime) -> bool:
     """Whether the rule raised an alert less than its suppression duration before ``at``."""
     if not rule.rule.suppression_enabled:
         return False
-    with runtime.database.session() as session:
-        last = session.scalar(select(func.max(AlertRecord.window_end)).where(AlertRecord.rule_ref == rule.id))
+    last = session.scalar(select(func.max(AlertRecord.window_end)).where(AlertRecord.rule_ref == rule.id))
     return last is not None and at - _aware(last) < rule.rule.suppression_duration
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _raise(
-    runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, drafts: list[AlertDraft]
-) -> list[AlertRead]:
-    if not drafts:
-        return []
-    now = utc_now()
-    with runtime.database.session() as session:
-        alerts = raise_alerts(session, tenant_id=workspace.tenant_id, workspace_id=workspace.id, rule_ref=rule.id,
-                              drafts=drafts, actor=actor, now=now)  # fmt: skip
-        placed = sorted({a.incident_id for a in alerts if a.incident_id is not None})
-        incidents = [find_incident(session, tenant_id=workspace.tenant_id, ref=i) for i in placed]
-        enqueue_raised(session, tenant_id=workspace.tenant_id, alerts=alerts, incidents=incidents, now=now)
-    mirror(runtime, workspace, actor=actor, alerts=alerts, incidents=[i for i in incidents if i is not None])
-    return alerts
 
 
 def _record(runtime: Runtime, rule: RuleRead, run: RunRecord) -> None:

@@ -15,6 +15,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,10 +26,9 @@ from watchkeeper.detections.library import RuleRead, list_rules
 from watchkeeper.detections.models import RuleKind
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.directory import WorkspaceRead
-from watchkeeper.flows.detections import RuleRunOutcome, evaluate
+from watchkeeper.flows.detections import Assessment, RuleRunOutcome, assess, conclude
 from watchkeeper.runtime import Runtime
 from watchkeeper.schema.catalog import TableDef
-from watchkeeper.store.result import QueryResult
 from watchkeeper.store.write_view import WriteViewStore
 from watchkeeper.workspace import Workspace
 
@@ -78,23 +78,18 @@ class NearRealTime:
         read = {t for _, tables in due for t in tables}
         self._view.show([(definition, data) for definition, data in parts if definition.name in read])
         self._scratch.tables_changed()
-        for rule, tables in due:
-            self._evaluate(rule, [written[t] for t in tables])
-
-    def _evaluate(self, rule: RuleRead, rows: list[pa.Table]) -> None:
-        window = _span(rows)
-
-        def query() -> QueryResult:
-            return self._scratch.query(rule.rule.query, now=window.end, columns=columns_read(rule.rule))
-
+        assessed = [self._assess(rule, [written[t] for t in tables]) for rule, tables in due]
         try:
-            outcome = evaluate(
-                self.runtime, self.actor, self.workspace, rule, window, kind="nrt", query=query
-            )
+            outcomes = conclude(self.runtime, self.actor, self.workspace, assessed)
         except Exception:
-            log.exception("NRT rule %s failed on a committed write", rule.rule_id)
+            log.exception("NRT rules of workspace %s could not raise their alerts", self.workspace.id)
             return
-        self.outcomes = [*self.outcomes[-99:], outcome]
+        self.outcomes = [*self.outcomes[-(100 - len(outcomes)) :], *outcomes][-100:]
+
+    def _assess(self, rule: RuleRead, rows: list[pa.Table]) -> Assessment:
+        window = _span(rows)
+        query = partial(self._scratch.query, rule.rule.query, now=window.end, columns=columns_read(rule.rule))
+        return assess(rule, window, kind="nrt", query=query)
 
 
 def _span(tables: list[pa.Table]) -> Window:
