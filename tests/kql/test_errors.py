@@ -71,6 +71,12 @@ def test_the_caret_does_not_run_past_the_line() -> None:
             31,
         ),
         ("print x = 1 | facet by x", "unsupported: operator 'facet'", 15),
+        (
+            "SecurityEvent | extend t = ingestion_time()",
+            "unsupported: ingestion_time(): watchkeeper does not keep the time each row was stored; "
+            "TimeGenerated is the event's time, and the Usage table records when each batch became queryable",
+            28,
+        ),
         ("restrict access to (SecurityEvent); SecurityEvent", "unsupported: 'restrict' statement", 1),
         (
             'union SecurityEvent, workspace("soc-2").SecurityEvent',

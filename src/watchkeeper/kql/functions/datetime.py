@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
+from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql.dialects import Dialect
 from watchkeeper.kql.functions import timefmt  # noqa: F401  (registers format_datetime/format_timespan)
 from watchkeeper.kql.functions.registry import LowerContext, scalar
@@ -519,3 +520,13 @@ def _utc_to_local(ctx: LowerContext, call: BCall, args: list[exp.Expression]) ->
 def _local_to_utc(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
     """The UTC instant of a wall-clock time in a time zone."""
     return ctx.dialect.local_to_utc(args[0], args[1])
+
+
+@scalar("ingestion_time", args=0, returns=_DT)
+def _ingestion_time(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+    """Refused precisely: Kusto keeps the moment each row was stored; watchkeeper keeps when a
+    batch was committed (the ``Usage`` table), not a time per row."""
+    raise UnsupportedError(
+        "ingestion_time(): watchkeeper does not keep the time each row was stored; TimeGenerated is "
+        "the event's time, and the Usage table records when each batch became queryable"
+    )
