@@ -67,7 +67,7 @@ from watchkeeper.detections.sigma import convert_sigma
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.flows.detections import RuleRunOutcome, embedded_workspace, run_rules_over
-from watchkeeper.flows.nrt import NearRealTime
+from watchkeeper.flows.nrt import NearRealTime, columns_scanned
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
 from watchkeeper.store.result import QueryResult
@@ -430,13 +430,16 @@ def _nrt_steps(
     scratch: Workspace, view: WriteViewStore, rules: list[RuleRead], parts: list[tuple[Any, pa.Table]]
 ) -> tuple[Timing, list[tuple[Timing, Timing]]]:
     """What ``NearRealTime._run`` does with a write, each step timed: showing the write's tables
-    the rules read to the scratch workspace, then each rule's query and alert drafts on it."""
+    the rules read to the scratch workspace (views of the columns their queries read, which
+    compiles them), then each rule's query and alert drafts on it."""
     read = {t for rule in rules for t in rule.rule.tables}
     end = datetime.now(UTC)
 
     def show() -> None:
-        view.show([(definition, data) for definition, data in parts if definition.name in read])
+        view.stage([(definition, data) for definition, data in parts if definition.name in read])
         scratch.tables_changed()
+        view.expose(columns_scanned(scratch.prepare(rule.rule.query, now=end, columns=columns_read(rule.rule))[0]
+                                    for rule in rules))  # fmt: skip
 
     shown, _ = timed(show)
     steps = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -26,13 +27,15 @@ from watchkeeper.detections.library import RuleRead, list_rules
 from watchkeeper.detections.models import RuleKind
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.directory import WorkspaceRead
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.flows.detections import Assessment, RuleRunOutcome, assess, conclude
+from watchkeeper.kql import CompiledQuery
 from watchkeeper.runtime import Runtime
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.store.write_view import WriteViewStore
 from watchkeeper.workspace import Workspace
 
-__all__ = ["NearRealTime", "attach_near_real_time"]
+__all__ = ["NearRealTime", "attach_near_real_time", "columns_scanned"]
 
 log = logging.getLogger(__name__)
 # how long the list of a workspace's NRT rules is reused before it is read again
@@ -76,20 +79,42 @@ class NearRealTime:
         if not due:
             return
         read = {t for _, tables in due for t in tables}
-        self._view.show([(definition, data) for definition, data in parts if definition.name in read])
+        self._view.stage([(definition, data) for definition, data in parts if definition.name in read])
         self._scratch.tables_changed()
-        assessed = [self._assess(rule, [written[t] for t in tables]) for rule, tables in due]
+        runs = [(rule, _span([written[t] for t in tables])) for rule, tables in due]
+        self._view.expose(self._columns_read(runs))
+        assessed = [self._assess(rule, window) for rule, window in runs]
         try:
             outcomes = conclude(self.runtime, self.actor, self.workspace, assessed)
         except Exception:
             log.exception("NRT rules of workspace %s could not raise their alerts", self.workspace.id)
             return
-        self.outcomes = [*self.outcomes[-(100 - len(outcomes)) :], *outcomes][-100:]
+        self.outcomes = [*self.outcomes, *outcomes][-100:]
 
-    def _assess(self, rule: RuleRead, rows: list[pa.Table]) -> Assessment:
-        window = _span(rows)
+    def _columns_read(self, runs: list[tuple[RuleRead, Window]]) -> dict[str, frozenset[str] | None] | None:
+        """The stored columns the rules' queries read, per table (compiling them, which their
+        runs then find done): the views of the write need no others. None (every column) when a
+        query does not compile without the data (its run then reports why, or reads the data)."""
+        try:
+            return columns_scanned(self._scratch.prepare(rule.rule.query, now=window.end,
+                                                         columns=columns_read(rule.rule))[0] for rule, window in runs)  # fmt: skip
+        except WatchkeeperError:
+            return None
+
+    def _assess(self, rule: RuleRead, window: Window) -> Assessment:
         query = partial(self._scratch.query, rule.rule.query, now=window.end, columns=columns_read(rule.rule))
         return assess(rule, window, kind="nrt", query=query)
+
+
+def columns_scanned(compiled: Iterable[CompiledQuery]) -> dict[str, frozenset[str] | None]:
+    """Per stored table, the columns (SQL names) any of the ``compiled`` queries reads; None when
+    one may read any (an open schema)."""
+    needed: dict[str, frozenset[str] | None] = {}
+    for query in compiled:
+        for table, columns in query.scanned:
+            known = needed.get(table, frozenset())
+            needed[table] = None if known is None or columns is None else known | columns
+    return needed
 
 
 def _span(tables: list[pa.Table]) -> Window:

@@ -33,7 +33,7 @@ from watchkeeper.kql.literals import parse_datetime_text
 from watchkeeper.kql.lower import Lowerer
 from watchkeeper.kql.moments import MomentParameter, parameter_values
 from watchkeeper.kql.parser import parse
-from watchkeeper.kql.plan import BExpr, Relation, external_sources, tables_read
+from watchkeeper.kql.plan import BExpr, Relation, columns_scanned, external_sources, tables_read
 from watchkeeper.kql.prune import prune
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.kql.share import share
@@ -68,6 +68,8 @@ class CompiledQuery:
     external: tuple[str, ...] = ()  # files/URLs read by externaldata
     # request moments the SQL takes as parameters (see translate_parameterised)
     parameters: tuple[MomentParameter, ...] = ()
+    # per stored table read, the stored columns (SQL names) read; None: any (an open schema)
+    scanned: tuple[tuple[str, frozenset[str] | None], ...] = ()
 
     def parameter_values(
         self, now: datetime, time_range: tuple[datetime, datetime] | None = None
@@ -207,7 +209,8 @@ def _compiled(
     columns = tuple((c.name, c.type) for c in relation.schema.columns)
     return CompiledQuery(sql, columns, target.name, bound.options, tuple(tables_read(relation)),
                          tuple(external_sources(relation)), tuple(sorted((parameters or {}).values(),
-                                                                         key=lambda m: m.name)))  # fmt: skip
+                                                                         key=lambda m: m.name)),
+                         tuple(columns_scanned(relation).items()))  # fmt: skip
 
 
 # How far the second, checking compilation moves each request moment: a different year, month,

@@ -11,6 +11,7 @@ Relations are few on purpose: ``project``, ``extend``, ``project-away/-keep/-ren
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -289,15 +290,34 @@ def external_sources(root: Relation) -> list[str]:
 def sources_read(root: Relation) -> list[tuple[str, str]]:
     """``("table", name)`` and ``("external", uri)`` for everything a relation reads."""
     found: list[tuple[str, str]] = []
-    stack: list[object] = [root]
-    while stack:
-        node = stack.pop()
+    for node in _nodes(root):
         if isinstance(node, TableScan):
             if ("table", node.table) not in found:
                 found.append(("table", node.table))
         elif isinstance(node, ExternalData):
             found.extend(("external", u) for u in node.uris if ("external", u) not in found)
-        elif isinstance(node, BSubquery):
+    return found
+
+
+def columns_scanned(root: Relation) -> dict[str, frozenset[str] | None]:
+    """For each stored table a relation reads (subqueries included), the stored columns (SQL
+    names) it reads; None when the scan's schema is open (any column may be read)."""
+    found: dict[str, frozenset[str] | None] = {}
+    for node in _nodes(root):
+        if isinstance(node, TableScan):
+            known = found.get(node.table, frozenset())
+            read = None if node.schema.open else frozenset(stored for _, stored in node.sources)
+            found[node.table] = None if known is None or read is None else known | read
+    return found
+
+
+def _nodes(root: Relation) -> Iterator[object]:
+    """Every relation, expression and sort key under ``root``, subqueries included."""
+    stack: list[object] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, BSubquery):
             stack.append(node.relation)
         elif isinstance(node, BCall):
             stack.extend(node.args)
@@ -311,7 +331,6 @@ def sources_read(root: Relation) -> list[tuple[str, str]]:
                     stack.append(value)
                 elif isinstance(value, tuple):
                     stack.extend(_flatten(value))
-    return found
 
 
 def _flatten(values: tuple[object, ...]) -> list[object]:

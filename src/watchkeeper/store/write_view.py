@@ -9,7 +9,7 @@ queries of the workspace over it stay, which is what keeps a rule's fixed cost s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import duckdb
@@ -31,20 +31,36 @@ class WriteViewStore(DuckDBEventStore):
     def __init__(self) -> None:
         super().__init__(None)
         self._shown: dict[str, TableDef] = {}
+        self._batches: dict[str, tuple[str, ...]] = {}  # each staged batch's column names
 
     def show(self, parts: Sequence[tuple[TableDef, pa.Table]]) -> None:
         """Make the tables of ``parts`` (one batch per table) what queries read, and no others."""
+        self.stage(parts)
+        self.expose()
+
+    def stage(self, parts: Sequence[tuple[TableDef, pa.Table]]) -> None:
+        """The first half of :meth:`show`: the tables of ``parts`` are known (queries compile
+        against them) but not yet readable until :meth:`expose`."""
         with self._lock:
             for name in self._shown:
                 self._con.execute(
                     _sql(exp.Drop(tables=[exp.Table(this=_quoted(name))], kind="VIEW", exists=True))
                 )
                 self._con.unregister(_batch_name(name))
-            self._shown = {}
+            self._shown, self._batches = {}, {}
             for definition, batch in parts:
                 self._con.register(_batch_name(definition.name), batch)
-                self._con.execute(_view_sql(definition, tuple(batch.column_names)))
                 self._shown[definition.name] = definition
+                self._batches[definition.name] = tuple(batch.column_names)
+
+    def expose(self, columns: Mapping[str, frozenset[str] | None] | None = None) -> None:
+        """The second half of :meth:`show`: a view over each staged batch. ``columns`` names, per
+        table, the stored columns (SQL names) the queries to come read: a view of a few columns
+        costs a query less to bind than one of a wide table's 200-odd (None: every column)."""
+        with self._lock:
+            for name, definition in self._shown.items():
+                wanted = None if columns is None else columns.get(name, frozenset())
+                self._con.execute(_view_sql(definition, self._batches[name], wanted))
 
     def stored_tables(self) -> set[str]:
         return set(self._shown)
@@ -65,17 +81,21 @@ def _quoted(name: str) -> exp.Identifier:
 
 
 @lru_cache(maxsize=64)
-def _view_sql(definition: TableDef, present: tuple[str, ...]) -> str:
+def _view_sql(definition: TableDef, present: tuple[str, ...], wanted: frozenset[str] | None) -> str:
     """``CREATE TEMP VIEW table AS SELECT ...`` over the registered batch, whose columns are
-    ``present``: every stored column of the table under its stored name and type, NULL where the
-    batch has no such column. Kept per shape: writes of one source look alike, and building the
-    statement for a wide table costs more than a small write takes to query."""
-    physical = definition.physical_names
-    columns = []
+    ``present``: the table's stored columns (those ``wanted``, by SQL name, or all) under their
+    stored names and types, NULL where the batch has no such column. Kept per shape: writes of
+    one source look alike, and building the statement for a wide table costs more than a small
+    write takes to query."""
+    physical, columns = definition.physical_names, []
     for column in definition.stored_columns:
+        if wanted is not None and physical[column.name] not in wanted:
+            continue
         value = exp.column(_quoted(column.name)) if column.name in present else exp.null()
         kind = exp.DataType.build(DUCKDB_TYPES[column.type], dialect="duckdb")
         columns.append(exp.alias_(exp.Cast(this=value, to=kind), _quoted(physical[column.name])))
+    if not columns:  # no query reads a column of it (`T | count`): one keeps the rows countable
+        columns.append(exp.alias_(exp.null(), _quoted("_wk_row")))
     select = exp.select(*columns).from_(exp.Table(this=_quoted(_batch_name(definition.name))))
     view = exp.Create(this=exp.Table(this=_quoted(definition.name)), kind="VIEW", expression=select,
                       replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))  # fmt: skip
