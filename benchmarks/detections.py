@@ -66,11 +66,11 @@ from watchkeeper.detections.scheduler import Window
 from watchkeeper.detections.sigma import convert_sigma
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.flows.detections import RuleRunOutcome, embedded_workspace, run_rules_over
+from watchkeeper.flows.detections import RuleRunOutcome, embedded_workspace, rule_query, run_rules_over
 from watchkeeper.flows.nrt import NearRealTime, columns_scanned
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
-from watchkeeper.store.result import QueryResult
+from watchkeeper.store.result import QueryResult, QueryTally
 from watchkeeper.store.write_view import WriteViewStore
 from watchkeeper.workspace import Workspace
 
@@ -325,7 +325,7 @@ def measure_window(bench: Bench, window: Window, repeat: int) -> Passes:
         errors=errors,
         rows=sum(o.rows for o in outcomes),
         alerts=sum(len(o.alerts) for o in outcomes),
-        truncated=sum(1 for res in results if res.truncated),
+        truncated=sum(1 for res in results if isinstance(res, QueryResult) and res.truncated),
         slowest=sorted(runs[-1].each, key=lambda pair: -pair[1].wall)[:SLOWEST],
         by_format=_by_format(runs[-1].each),
     )
@@ -350,7 +350,7 @@ class _WindowRun:
     timings: list[Timing]  # flow, compile (cached), query, drafts, compile (uncached)
     errors: list[str]
     outcomes: list[RuleRunOutcome]
-    results: list[tuple[DetectionRule, QueryResult | None]]
+    results: list[tuple[DetectionRule, QueryResult | QueryTally | None]]
     each: list[tuple[str, Timing]]  # each rule's query
 
 
@@ -377,10 +377,9 @@ def _window_run(bench: Bench, window: Window) -> _WindowRun:
 
 def _query(
     ws: Workspace, rule: RuleRead, window: Window, errors: list[str]
-) -> tuple[DetectionRule, QueryResult | None]:
+) -> tuple[DetectionRule, QueryResult | QueryTally | None]:
     try:
-        return rule.rule, ws.query(rule.rule.query, time_range=(window.start, window.end), now=window.end,
-                                   columns=columns_read(rule.rule))  # fmt: skip
+        return rule.rule, rule_query(ws, rule, now=window.end, time_range=(window.start, window.end))()
     except WatchkeeperError as exc:
         errors.append(f"{rule.rule.name}: {type(exc).__name__}: {exc}")
         return rule.rule, None
@@ -445,8 +444,7 @@ def _nrt_steps(
     steps = []
     window = Window(end - timedelta(minutes=5), end)
     for rule in rules:
-        query_timing, result = timed(partial(scratch.query, rule.rule.query, now=end,
-                                             columns=columns_read(rule.rule)))  # fmt: skip
+        query_timing, result = timed(rule_query(scratch, rule, now=end))
         draft_timing, _ = timed(partial(alert_drafts, rule.rule, result, window))
         steps.append((query_timing, draft_timing))
     return shown, steps

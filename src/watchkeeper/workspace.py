@@ -47,7 +47,7 @@ from watchkeeper.settings import Settings
 from watchkeeper.store.base import EventStore, QueryLimits
 from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arrow
 from watchkeeper.store.duckdb import DuckDBEventStore
-from watchkeeper.store.result import QueryResult
+from watchkeeper.store.result import QueryResult, QueryTally
 from watchkeeper.workspace_functions import WorkspaceFunctions
 from watchkeeper.workspace_lists import WorkspaceWatchlists
 
@@ -98,6 +98,7 @@ EVENTS_FILE = "events.duckdb"
 COMPILED_QUERIES = 512
 # a cache entry for a query that cannot take its moments as parameters: compile it each run
 _LITERAL_ONLY = "literal"
+_TIME = "TimeGenerated"
 
 
 class CompiledQueries:
@@ -577,6 +578,24 @@ class Workspace:
             )
         except QueryTimeout:
             raise QueryTimeout(effective.timeout) from None
+
+    def tally(
+        self, text: str, *, now: datetime | None = None, time_range: tuple[datetime, datetime] | None = None
+    ) -> QueryTally:
+        """How many rows ``text`` returns and the span of their ``TimeGenerated`` (see
+        :meth:`query` for ``now`` and ``time_range``), counted by the engine: no row is turned
+        into Python values, and the row limit does not cut the count."""
+        compiled, parameters = self.prepare(
+            text, now=now or datetime.now(UTC), time_range=time_range, columns={_TIME}
+        )
+        self._check_external(compiled.external)
+        sql, columns = kql.tally_sql(compiled, _TIME)
+        if parameters is not None:
+            result = self.store.execute(sql, columns, self.limits, parameters=parameters)  # type: ignore[call-arg]
+        else:
+            result = self.store.execute(sql, columns, self.limits)
+        rows, first, last = result.rows[0]
+        return QueryTally(int(rows), first, last)
 
     def _check_external(self, locations: Iterable[str]) -> None:
         """externaldata reads files and URLs from the server: only locations on the allowlist."""

@@ -107,7 +107,10 @@ def test_every_part_prints_its_figures_beside_the_goals(smoke: tuple[int, str]) 
     assert empty["compile (kql.translate) per rule"][0] > 0
     nrt = found["nrt"]
     assert nrt["flow (NearRealTime)"][2] == "goal <= 100 ms for the 12 rules"
-    assert min(nrt[p][0] for p in ("flow (NearRealTime)", "showing the write (views over its batches)", "query")) > 0
+    assert (
+        min(nrt[p][0] for p in ("flow (NearRealTime)", "showing the write (views over its batches)", "query"))
+        > 0
+    )
 
 
 def test_the_nrt_rules_run_on_the_whole_write(smoke: tuple[int, str]) -> None:

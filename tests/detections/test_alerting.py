@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from watchkeeper import Workspace
-from watchkeeper.detections.alerting import MAX_ALERTS_PER_RUN, alert_drafts
+from watchkeeper.detections.alerting import MAX_ALERTS_PER_RUN, alert_drafts, tally_suffices
 from watchkeeper.detections.models import AlertDetailsOverride, DetectionRule, EntityMapping
 from watchkeeper.detections.scheduler import Window
 
@@ -75,3 +75,21 @@ def test_thresholds_decide_and_per_row_alerts_are_capped() -> None:
     assert len(alert_drafts(replace(RULE, trigger_operator="eq", trigger_threshold=3), result, WINDOW)) == 1
     many = replace(result, rows=[result.rows[0]] * (MAX_ALERTS_PER_RUN + 20))
     assert len(alert_drafts(replace(RULE, aggregation="AlertPerResult"), many, WINDOW)) == MAX_ALERTS_PER_RUN
+
+
+def test_a_rule_whose_alert_carries_no_row_values_is_drafted_from_a_tally() -> None:
+    bare = replace(RULE, query="SecurityEvent | where EventID == 4625", entity_mappings=(), custom_details=())
+    assert tally_suffices(bare)
+    assert not tally_suffices(RULE)  # entities and details read the rows
+    assert not tally_suffices(replace(bare, aggregation="AlertPerResult"))  # one alert per row
+    with workspace() as ws:
+        from_rows = alert_drafts(bare, ws.query(bare.query, now=NOW), WINDOW)
+        tally = ws.tally(bare.query, now=NOW)
+    assert alert_drafts(bare, tally, WINDOW) == from_rows
+    (draft,) = from_rows
+    assert (draft.rows, draft.first_event, draft.last_event) == (
+        4,
+        NOW - timedelta(minutes=8),
+        NOW - timedelta(minutes=5),
+    )
+    assert alert_drafts(replace(bare, trigger_threshold=4), tally, WINDOW) == []

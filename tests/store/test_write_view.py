@@ -1,9 +1,11 @@
 """What near-real-time rules run on: a committed write shown to a scratch workspace as views over its
-batches (``WriteViewStore``), and results narrowed to the columns a detection reads."""
+batches (``WriteViewStore``), results narrowed to the columns a detection reads, and tallies (the count
+and time span of a result, for alerts that carry no row values)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from watchkeeper import Workspace
 from watchkeeper.schema.catalog import Catalog, ColumnDef, TableDef
 from watchkeeper.schema.types import KqlType
+from watchkeeper.store.result import QueryTally
 from watchkeeper.store.write_view import WriteViewStore
 
 SECURITY = Catalog.sentinel().table("SecurityEvent")
@@ -71,3 +74,17 @@ def test_a_narrowed_result_keeps_every_row_and_the_columns_asked_for() -> None:
         assert narrow.to_dicts() == [{k: row[k] for k in narrow.column_names} for row in whole.to_dicts()]
         # nothing asked for that the result has: its first column, so the rows still count
         assert len(workspace.query(query, columns=set()).rows) == 5
+
+
+def test_a_tally_counts_every_row_and_spans_their_times_past_the_row_limit() -> None:
+    with Workspace.open(None) as workspace:
+        workspace.limits = replace(workspace.limits, max_rows=3)
+        workspace.ingest("SecurityEvent", [
+            {"Computer": f"h{i}", "EventID": 4625, "TimeGenerated": MOMENT + timedelta(minutes=i)} for i in range(10)
+        ])  # fmt: skip
+        query = "SecurityEvent | where EventID == 4625"
+        assert workspace.query(query).truncated  # the rows themselves are cut at the limit
+        assert workspace.tally(query) == QueryTally(10, MOMENT, MOMENT + timedelta(minutes=9))
+        assert workspace.tally("SecurityEvent | where EventID == 1") == QueryTally(0, None, None)
+        # a result without a TimeGenerated column is still counted
+        assert workspace.tally(query + " | summarize count() by Computer") == QueryTally(10, None, None)

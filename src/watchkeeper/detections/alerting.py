@@ -22,9 +22,17 @@ from typing import Any
 
 from watchkeeper.detections.models import SEVERITIES, TACTICS, DetectionRule
 from watchkeeper.detections.scheduler import Window
-from watchkeeper.store.result import QueryResult
+from watchkeeper.store.result import QueryResult, QueryTally
 
-__all__ = ["ENTITY_KINDS", "MAX_ALERTS_PER_RUN", "AlertDraft", "alert_drafts", "columns_read", "entity_key"]
+__all__ = [
+    "ENTITY_KINDS",
+    "MAX_ALERTS_PER_RUN",
+    "AlertDraft",
+    "alert_drafts",
+    "columns_read",
+    "entity_key",
+    "tally_suffices",
+]
 
 MAX_ALERTS_PER_RUN = 150
 MAX_DETAIL_VALUES = 10
@@ -58,8 +66,12 @@ class AlertDraft:
     last_event: datetime | None = None
 
 
-def alert_drafts(rule: DetectionRule, result: QueryResult, window: Window) -> list[AlertDraft]:
-    """The alerts ``result`` raises for ``rule`` over ``window`` (none unless the rule triggers)."""
+def alert_drafts(rule: DetectionRule, result: QueryResult | QueryTally, window: Window) -> list[AlertDraft]:
+    """The alerts ``result`` raises for ``rule`` over ``window`` (none unless the rule triggers);
+    a :class:`QueryTally` is enough for a rule whose alerts carry no row values
+    (:func:`tally_suffices`)."""
+    if isinstance(result, QueryTally):
+        return [_tallied(rule, result, window)] if rule.triggered(result.rows) else []
     if not rule.triggered(len(result.rows)):
         return []
     names = [name for name, _ in result.columns]
@@ -67,6 +79,12 @@ def alert_drafts(rule: DetectionRule, result: QueryResult, window: Window) -> li
     if rule.aggregation == "AlertPerResult":
         return [_draft(rule, [record], window) for record in records[:MAX_ALERTS_PER_RUN]]
     return [_draft(rule, records, window)]
+
+
+def tally_suffices(rule: DetectionRule) -> bool:
+    """Whether the count and time span of a run's rows make its alerts: one alert per run, and no
+    entity mapping, custom detail or override reads a row."""
+    return rule.aggregation != "AlertPerResult" and columns_read(rule) == {"TimeGenerated"}
 
 
 def columns_read(rule: DetectionRule) -> frozenset[str]:
@@ -107,6 +125,12 @@ def _draft(rule: DetectionRule, records: list[dict[str, Any]], window: Window) -
         dynamic_properties=dynamic, rows=len(records), first_event=min(times, default=None),
         last_event=max(times, default=None),
     )  # fmt: skip
+
+
+def _tallied(rule: DetectionRule, tally: QueryTally, window: Window) -> AlertDraft:
+    return AlertDraft(rule=rule, window=window, title=rule.name, description=rule.description, severity=rule.severity,
+                      tactics=rule.tactics, techniques=rule.techniques, entities=(), rows=tally.rows,
+                      first_event=tally.first, last_event=tally.last)  # fmt: skip
 
 
 def _entities(rule: DetectionRule, records: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.audit import Actor
 from watchkeeper.cases import AlertRead, find_incident, raise_alerts
 from watchkeeper.cases.models import AlertRecord
-from watchkeeper.detections.alerting import AlertDraft, alert_drafts, columns_read
+from watchkeeper.detections.alerting import AlertDraft, alert_drafts, columns_read, tally_suffices
 from watchkeeper.detections.formats import Imported, format_named, read_rules
 from watchkeeper.detections.library import ImportOutcome, RuleRead, list_rules, save_rules
 from watchkeeper.detections.models import RuleKind
@@ -48,7 +48,7 @@ from watchkeeper.flows.cases import mirror
 from watchkeeper.flows.notifications import enqueue_raised
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
-from watchkeeper.store.result import QueryResult
+from watchkeeper.store.result import QueryResult, QueryTally
 from watchkeeper.workspace import Workspace
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "conclude",
     "embedded_workspace",
     "import_rules",
+    "rule_query",
     "run_due_rules",
     "run_rule",
     "run_rules_over",
@@ -125,10 +126,18 @@ def run_rule(
     return evaluate(runtime, actor, workspace, rule, window, kind=kind, query=query)
 
 
-def _rule_query(ws: Workspace, rule: RuleRead, window: Window) -> Callable[[], QueryResult]:
-    """The rule's query over ``window`` with ``now`` at its end, fetching what its alerts read."""
-    return partial(ws.query, rule.rule.query, time_range=(window.start, window.end), now=window.end,
-                   columns=columns_read(rule.rule))  # fmt: skip
+def rule_query(
+    ws: Workspace, rule: RuleRead, *, now: datetime, time_range: tuple[datetime, datetime] | None = None
+) -> Callable[[], QueryResult | QueryTally]:
+    """The rule's query for a run at ``now`` (over ``time_range``), asking the engine for what its
+    alerts read: only their columns, or only the count and time span when that is all they need."""
+    if tally_suffices(rule.rule):
+        return partial(ws.tally, rule.rule.query, now=now, time_range=time_range)
+    return partial(ws.query, rule.rule.query, now=now, time_range=time_range, columns=columns_read(rule.rule))
+
+
+def _rule_query(ws: Workspace, rule: RuleRead, window: Window) -> Callable[[], QueryResult | QueryTally]:
+    return rule_query(ws, rule, now=window.end, time_range=(window.start, window.end))
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,9 @@ class Assessment:
     error: str | None = None
 
 
-def assess(rule: RuleRead, window: Window, *, kind: str, query: Callable[[], QueryResult]) -> Assessment:
+def assess(
+    rule: RuleRead, window: Window, *, kind: str, query: Callable[[], QueryResult | QueryTally]
+) -> Assessment:
     """Run ``query`` (the rule's, over the window's rows) and draft the alerts its result makes."""
     started, clock = utc_now(), time.perf_counter()
     try:
@@ -154,7 +165,8 @@ def assess(rule: RuleRead, window: Window, *, kind: str, query: Callable[[], Que
         error = f"{type(exc).__name__}: {exc}"
         return Assessment(rule, window, kind, started, time.perf_counter() - clock, error=error)
     drafts = tuple(alert_drafts(rule.rule, result, window))
-    return Assessment(rule, window, kind, started, time.perf_counter() - clock, len(result.rows), drafts)
+    rows = result.rows if isinstance(result, QueryTally) else len(result.rows)
+    return Assessment(rule, window, kind, started, time.perf_counter() - clock, rows, drafts)
 
 
 def conclude(
@@ -191,7 +203,7 @@ def conclude(
 
 def evaluate(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, rule: RuleRead, window: Window, *, kind: str,
-    query: Callable[[], QueryResult],
+    query: Callable[[], QueryResult | QueryTally],
 ) -> RuleRunOutcome:  # fmt: skip
     """Run ``query`` (the rule's, over the window's rows), raise the alerts its result makes
     (unless suppressed), and record the run, a failure too."""

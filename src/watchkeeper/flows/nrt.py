@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,7 +27,7 @@ from watchkeeper.detections.models import RuleKind
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.flows.detections import Assessment, RuleRunOutcome, assess, conclude
+from watchkeeper.flows.detections import Assessment, RuleRunOutcome, assess, conclude, rule_query
 from watchkeeper.kql import CompiledQuery
 from watchkeeper.runtime import Runtime
 from watchkeeper.schema.catalog import TableDef
@@ -102,8 +101,7 @@ class NearRealTime:
             return None
 
     def _assess(self, rule: RuleRead, window: Window) -> Assessment:
-        query = partial(self._scratch.query, rule.rule.query, now=window.end, columns=columns_read(rule.rule))
-        return assess(rule, window, kind="nrt", query=query)
+        return assess(rule, window, kind="nrt", query=rule_query(self._scratch, rule, now=window.end))
 
 
 def columns_scanned(compiled: Iterable[CompiledQuery]) -> dict[str, frozenset[str] | None]:

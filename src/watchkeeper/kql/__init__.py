@@ -51,6 +51,7 @@ __all__ = [
     "keys_sql",
     "lower",
     "parse",
+    "tally_sql",
     "translate",
     "translate_parameterised",
 ]
@@ -254,6 +255,24 @@ def translate_parameterised(
         if not folded and [c.sql for c in first] == [c.sql for c in second]:
             return first, True
     return _translate(text, catalog, dialect, options, now, time_range, symbolic=False)[0], False
+
+
+def tally_sql(compiled: CompiledQuery, time_column: str) -> tuple[str, list[tuple[str, KqlType]]]:
+    """SQL counting ``compiled``'s rows with the least and greatest ``time_column`` (NULL when the
+    result has no such datetime column), and that SQL's columns."""
+    timed = dict(compiled.columns).get(time_column) is KqlType.DATETIME
+    moment = exp.column(exp.to_identifier(time_column, quoted=True)) if timed else exp.null()
+    # the inner SQL is the compiled query's own text; only aggregates of a quoted name wrap it
+    inner = exp.Subquery(
+        this=exp.Var(this=compiled.sql), alias=exp.TableAlias(this=exp.to_identifier("_wk_rows"))
+    )
+    outer = exp.select(
+        exp.alias_(exp.Count(this=exp.Star()), "n"),
+        exp.alias_(exp.Min(this=moment), "first"),
+        exp.alias_(exp.Max(this=moment.copy()), "last"),
+    ).from_(inner)
+    columns = [("n", KqlType.LONG), ("first", KqlType.DATETIME), ("last", KqlType.DATETIME)]
+    return outer.sql(dialect=get_dialect(compiled.dialect).sqlglot_dialect), columns
 
 
 def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:

@@ -17,7 +17,17 @@ from watchkeeper.schema.values import format_timespan
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["QueryResult", "python_value", "value_converter"]
+__all__ = ["QueryResult", "QueryTally", "python_value", "value_converter"]
+
+
+@dataclass(frozen=True)
+class QueryTally:
+    """How many rows a query returns and the span of their ``TimeGenerated``, without the rows:
+    what an alert that carries no row values needs. ``rows`` is exact (no row limit applies)."""
+
+    rows: int
+    first: datetime | None = None
+    last: datetime | None = None
 
 
 @dataclass
