@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlglot import exp
@@ -261,18 +262,22 @@ def tally_sql(compiled: CompiledQuery, time_column: str) -> tuple[str, list[tupl
     """SQL counting ``compiled``'s rows with the least and greatest ``time_column`` (NULL when the
     result has no such datetime column), and that SQL's columns."""
     timed = dict(compiled.columns).get(time_column) is KqlType.DATETIME
-    moment = exp.column(exp.to_identifier(time_column, quoted=True)) if timed else exp.null()
+    columns = [("n", KqlType.LONG), ("first", KqlType.DATETIME), ("last", KqlType.DATETIME)]
+    return _tally_sql(compiled.sql, compiled.dialect, time_column if timed else None), columns
+
+
+@lru_cache(maxsize=1024)
+def _tally_sql(sql: str, dialect: str, time_column: str | None) -> str:
+    """Kept per query: rules run again and again, and generating the SQL costs about a millisecond."""
+    moment = exp.column(exp.to_identifier(time_column, quoted=True)) if time_column else exp.null()
     # the inner SQL is the compiled query's own text; only aggregates of a quoted name wrap it
-    inner = exp.Subquery(
-        this=exp.Var(this=compiled.sql), alias=exp.TableAlias(this=exp.to_identifier("_wk_rows"))
-    )
+    inner = exp.Subquery(this=exp.Var(this=sql), alias=exp.TableAlias(this=exp.to_identifier("_wk_rows")))
     outer = exp.select(
         exp.alias_(exp.Count(this=exp.Star()), "n"),
         exp.alias_(exp.Min(this=moment), "first"),
         exp.alias_(exp.Max(this=moment.copy()), "last"),
     ).from_(inner)
-    columns = [("n", KqlType.LONG), ("first", KqlType.DATETIME), ("last", KqlType.DATETIME)]
-    return outer.sql(dialect=get_dialect(compiled.dialect).sqlglot_dialect), columns
+    return outer.sql(dialect=get_dialect(dialect).sqlglot_dialect)
 
 
 def compile(kql: str, catalog: Catalog | None = None, dialect: str = "duckdb") -> str:
