@@ -14,7 +14,7 @@ One ``_lower_<Relation>`` function per plan node; scalar expressions lower throu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -197,17 +197,34 @@ class Lowerer:
         if key in self._shared:
             name = f"_c{len(self._cte_defs) + 1}"
             self._ctes[key] = name
-            self._cte_defs.append((name, self.finish(replace(low, order=[]))))
+            self._cte_defs.append((name, self._cte_body(low)))
             self._cte_lowered[key] = low
             return self._from_cte(rel)
         return low
 
+    def _cte_body(self, low: Lowered) -> exp.Select:
+        """A shared relation's CTE. An ordered one (a let value that sorts, a datatable's rows)
+        also outputs the columns its order is made of, so every use of the CTE can see the rows in
+        that order (Kusto keeps a sorted let value's order); the CTE itself does not sort."""
+        if not low.order:
+            return self.finish(low)
+        kept = [k.name for k in low.order if k.name in low.hidden]
+        own_outputs = [e.alias_or_name for e in low.select.expressions]
+        if low.open or own_outputs == low.columns + kept:
+            return low.select
+        alias = self.alias()
+        outputs = [col(c, alias) for c in low.columns + kept]
+        return exp.select(*outputs).from_(low.select.subquery(alias, copy=False), copy=False)
+
     def _from_cte(self, rel: p.Relation) -> Lowered:
         name = self._ctes[id(rel)]
         names = [c.sql for c in rel.schema.columns]
-        outputs: list[exp.Expression] = [col(n) for n in names] or [exp.Star()]
+        shared = self._cte_lowered[id(rel)]
+        hidden = [k.name for k in shared.order if k.name in shared.hidden]
+        outputs: list[exp.Expression] = [col(n) for n in names + hidden] or [exp.Star()]
         select = exp.select(*outputs).from_(exp.to_table(name), copy=False)
-        return Lowered(select, names, {n: col(n) for n in names}, open=rel.schema.open)
+        exprs: dict[str, exp.Expression] = {n: col(n) for n in names + hidden}
+        return Lowered(select, names, exprs, list(shared.order), hidden, open=rel.schema.open)
 
     def source(self, low: Lowered) -> tuple[exp.Expression, Resolver, str]:
         """Use ``low`` as the FROM of a new SELECT: (from clause, column resolver, alias)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from watchkeeper.kql import plan as p
@@ -21,8 +23,9 @@ def _aliased(expr: exp.Expression, name: str) -> exp.Expression:
 
 
 def _side(lw: Lowerer, low: Lowered, keys: list[str] | None = None) -> tuple[exp.Expression, str]:
-    """A join input as ``(subquery) AS alias``; ``keys`` deduplicates it (Kusto's innerunique)."""
-    select = lw.finish(low) if low.hidden or low.order else low.select
+    """A join input as ``(subquery) AS alias``; ``keys`` deduplicates it (Kusto's innerunique).
+    A join does not keep its inputs' order, so an ordered input is not sorted here."""
+    select = lw.finish(replace(low, order=[])) if low.hidden or low.order else low.select
     if keys:
         alias = lw.alias()
         rank = exp.Window(this=exp.RowNumber(), partition_by=[col(k, alias) for k in keys])
