@@ -9,6 +9,7 @@ tested without a server.
 
 from __future__ import annotations
 
+import inspect
 import re
 import tempfile
 import threading
@@ -18,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ from watchkeeper.store.clickhouse_ddl import (
 )
 from watchkeeper.store.result import QueryResult, convert_rows
 
-__all__ = ["INSERT_SETTINGS", "ChdbEventStore", "ClickHouseTables", "query_settings"]
+__all__ = ["INSERT_SETTINGS", "ChdbEventStore", "ClickHouseTables", "parameter_texts", "query_settings"]
 
 # An acknowledged insert is written: the server batches concurrent small inserts into one part
 # (async_insert) and answers each only after that part is on disk (wait_for_async_insert). A
@@ -93,6 +95,8 @@ class ClickHouseTables(ABC):
     by a crash may be stored in part (and then again in full when redelivered or replayed)."""
 
     dialect = "clickhouse"
+    # execute() takes values for the SQL's {name:Type} parameters: a rule compiles once for every window
+    takes_parameters = True
     # seconds the names of the stored tables are trusted before they are read again (other nodes
     # writing to the same database may have created tables); None: only this store creates them
     stored_refresh: float | None = None
@@ -111,8 +115,9 @@ class ClickHouseTables(ABC):
         """Run a statement that returns nothing."""
 
     @abstractmethod
-    def _select(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
-        """Run a query under ``settings``; engine errors propagate as the engine raises them."""
+    def _select(self, sql: str, settings: Mapping[str, Any], parameters: Mapping[str, str]) -> pa.Table:
+        """Run a query under ``settings`` with the values (as text) of its ``{name:Type}``
+        parameters; engine errors propagate as the engine raises them."""
 
     @abstractmethod
     def _insert(self, table: str, rows: pa.Table) -> None:
@@ -244,10 +249,18 @@ class ClickHouseTables(ABC):
     def _rows(self, sql: str, columns: list[tuple[str, KqlType]]) -> list[tuple[Any, ...]]:
         return self.execute(sql, columns, QueryLimits(max_rows=1_000_000)).rows
 
-    def execute(self, sql: str, columns: list[tuple[str, KqlType]], limits: QueryLimits) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        columns: list[tuple[str, KqlType]],
+        limits: QueryLimits,
+        parameters: Mapping[str, datetime] | None = None,
+    ) -> QueryResult:
+        """Run ``sql``; ``parameters`` are the values of its ``{name:DateTime64(6, 'UTC')}``
+        parameters (a compiled query's request moments, see :mod:`watchkeeper.kql.moments`)."""
         started = time.perf_counter()
         try:
-            table = self._select(sql, query_settings(limits))
+            table = self._select(sql, query_settings(limits), parameter_texts(parameters or {}))
         except StoreError:
             raise
         except Exception as exc:
@@ -279,6 +292,8 @@ class ChdbEventStore(ClickHouseTables):
     ) -> None:
         super().__init__(retention)
         self._engine = _chdb_session(path)
+        # chdb takes query parameters since its query() grew params=; an older one gets literals
+        self.takes_parameters = "params" in inspect.signature(self._engine.session.query).parameters
         self._database = database if path else f"wk_{uuid.uuid4().hex}"
         self._temporary = path is None
         name = quoted(self._database)
@@ -287,19 +302,21 @@ class ChdbEventStore(ClickHouseTables):
                                        else f"CREATE DATABASE IF NOT EXISTS {name}")  # fmt: skip
         self._start()
 
-    def _run(self, sql: str, fmt: str = "CSV") -> Any:
+    def _run(self, sql: str, fmt: str = "CSV", parameters: Mapping[str, str] | None = None) -> Any:
         engine = self._engine
         with engine.lock:
             if engine.database != self._database:  # compiled SQL names tables without a database
                 engine.session.query(f"USE {quoted(self._database)}")
                 engine.database = self._database
+            if parameters:
+                return engine.session.query(sql, fmt, params=dict(parameters))
             return engine.session.query(sql, fmt)
 
     def _command(self, sql: str) -> None:
         self._run(sql)
 
-    def _select(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
-        return self._run(_with_settings(sql, settings), "ArrowTable")
+    def _select(self, sql: str, settings: Mapping[str, Any], parameters: Mapping[str, str]) -> pa.Table:
+        return self._run(_with_settings(sql, settings), "ArrowTable", parameters)
 
     def _insert(self, table: str, rows: pa.Table) -> None:
         # the Arrow file a server receives from clickhouse-connect, read by the same input format
@@ -395,6 +412,16 @@ def _with_settings(sql: str, settings: Mapping[str, Any]) -> str:
 
 def _settings_text(settings: Mapping[str, Any]) -> str:
     return ", ".join(f"{name} = {exp.convert(value).sql('clickhouse')}" for name, value in settings.items())
+
+
+def parameter_texts(parameters: Mapping[str, datetime]) -> dict[str, str]:
+    """Datetime parameter values as the text ClickHouse parses into ``DateTime64(6, 'UTC')``:
+    UTC wall time to the microsecond (a value without a zone is UTC, as KQL's datetimes are)."""
+    texts = {}
+    for name, value in parameters.items():
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        texts[name] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return texts
 
 
 def _rows(table: pa.Table, types: list[KqlType]) -> list[tuple[Any, ...]]:

@@ -176,8 +176,12 @@ class ClickHouseEventStore(ClickHouseTables):
         except Exception as exc:
             raise self.write_error("the store's tables", exc) from None
 
-    def _select(self, sql: str, settings: Mapping[str, Any]) -> pa.Table:
-        table: pa.Table = self._client.query_arrow(sql, settings=dict(settings), use_strings=True)
+    def _select(self, sql: str, settings: Mapping[str, Any], parameters: Mapping[str, str]) -> pa.Table:
+        # given as text, clickhouse-connect sends each value as the HTTP parameter param_<name>
+        # for the server to bind ({name:Type} placeholders), the SQL itself untouched
+        table: pa.Table = self._client.query_arrow(
+            sql, parameters=dict(parameters) or None, settings=dict(settings), use_strings=True
+        )
         return table
 
     def _insert(self, table: str, rows: pa.Table) -> None:
