@@ -28,6 +28,15 @@ PUBLIC = SHARED_KEY | {
     "identity-keys",
     "kusto-auth-metadata",
     "cloud-endpoints",
+    # the console's sign-in, sign-out, page shells and static files: no tenant data (the pages'
+    # scripts read it from the routes above with the session; tests/console checks them)
+    "console-home",
+    "console-login-page",
+    "console-login",
+    "console-logout",
+    "console-incidents",
+    "console-incident",
+    "console-asset",
 }
 
 

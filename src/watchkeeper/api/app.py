@@ -17,6 +17,7 @@ from watchkeeper.api.middleware import RequestIdMiddleware
 from watchkeeper.api.routes import (
     audit,
     cloud,
+    console,
     data_collector,
     detections,
     graph_alerts,
@@ -59,6 +60,7 @@ ROUTERS = (
     ti_indicators,
     secure_score,
     security_actions,
+    console,
 )
 
 

@@ -14,9 +14,12 @@ from fastapi import Depends, Request
 from watchkeeper.api.errors import AuthError
 from watchkeeper.api.middleware import identify_caller
 from watchkeeper.audit import Actor, record
+from watchkeeper.console import CSRF_HEADER, SESSION_COOKIE, find_session
+from watchkeeper.console import csrf_matches as console_csrf_matches
 from watchkeeper.identity import API_AUDIENCES, InvalidToken, Principal
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
+from watchkeeper.state import utc_now
 
 __all__ = [
     "AuditReader",
@@ -57,6 +60,9 @@ def actor_for(principal: Principal, request: Request) -> Actor:
     )
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -81,11 +87,7 @@ class RoleCheck:
         self.audiences = API_AUDIENCES[api]
 
     def __call__(self, request: Request, runtime: RuntimeDep) -> Principal:
-        audiences = set(self.audiences) | {request_origin(request)}
-        try:
-            principal = runtime.tokens.verify(_bearer_token(request), audiences=audiences)
-        except InvalidToken as exc:
-            raise AuthError(401, "InvalidAuthenticationToken", str(exc)) from None
+        principal = self._caller(request, runtime)
         identify_caller(request, tenant_id=principal.tenant_id, client_id=principal.client_id)
         if not principal.has_any(self.roles):
             self._audit_denial(runtime, principal, request)
@@ -95,10 +97,40 @@ class RoleCheck:
             )
         return principal
 
-    def _audit_denial(self, runtime: Runtime, principal: Principal, request: Request) -> None:
+    def _caller(self, request: Request, runtime: Runtime) -> Principal:
+        """The Bearer token's principal; without an Authorization header, a console session's."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and "authorization" not in request.headers:
+            return self._console_user(request, runtime, cookie)
+        audiences = set(self.audiences) | {request_origin(request)}
+        try:
+            return runtime.tokens.verify(_bearer_token(request), audiences=audiences)
+        except InvalidToken as exc:
+            raise AuthError(401, "InvalidAuthenticationToken", str(exc)) from None
+
+    def _console_user(self, request: Request, runtime: Runtime, cookie: str) -> Principal:
+        """A console session's user, with the user's roles; a request that may change something
+        must carry the session's CSRF token (the cookie alone could be a forged request's)."""
+        with runtime.database.session() as session:
+            user = find_session(session, token=cookie, now=utc_now())
+        if user is None:
+            raise AuthError(401, "InvalidAuthenticationToken", "the console session has ended; sign in again")
+        principal = user.principal()
+        if request.method not in _SAFE_METHODS and not console_csrf_matches(
+            user.csrf_token, request.headers.get(CSRF_HEADER)
+        ):
+            self._audit_denial(runtime, principal, request, reason="missing or wrong CSRF token")
+            raise AuthError(403, "accessDenied", f"a console request that changes something needs the "
+                                                 f"session's CSRF token in the {CSRF_HEADER} header")  # fmt: skip
+        return principal
+
+    def _audit_denial(
+        self, runtime: Runtime, principal: Principal, request: Request, reason: str = "role"
+    ) -> None:
+        detail: dict[str, object] = {"needs": sorted(self.roles)} if reason == "role" else {"reason": reason}
         with runtime.database.session() as session:
             record(session, actor=actor_for(principal, request), action="request.denied", outcome="denied",
-                   target=f"{request.method} {request.url.path}", detail={"needs": sorted(self.roles)})  # fmt: skip
+                   target=f"{request.method} {request.url.path}", detail=detail)  # fmt: skip
 
 
 def require(*roles: str, api: str) -> Callable[..., Principal]:

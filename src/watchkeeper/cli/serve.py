@@ -205,6 +205,7 @@ def _announce(runtime: Runtime, listeners: list[Listener]) -> None:
     lines += [f"  plain http for this machine only: {extra.url}/" for extra in listeners[1:]]
     lines += _trust_lines(main.tls) if main.tls else [
         "  plain http: Azure SDK clients refuse bearer tokens over http; serve them with --tls"]  # fmt: skip
+    lines.append(f"  console: {main.url}/console/ (sign in as a console user: wk users create --help)")
     demo = saved_demo_access(runtime)
     if demo is not None:
         lines += [f"  demo tenant {demo.tenant_id}, workspace {demo.workspace_id}",

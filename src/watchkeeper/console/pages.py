@@ -1,0 +1,48 @@
+"""The console's HTML shells and static files, shipped as package data.
+
+Pages carry no tenant data: each shell names its ES module, and the module fetches what it shows
+from the public API with the session. Values placed into a shell are HTML-escaped here.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from importlib.resources import files
+from string import Template
+
+__all__ = ["ASSETS", "asset", "render_page"]
+
+# the static files a page may load: name -> media type (no other name is served)
+ASSETS: dict[str, str] = {
+    "console.css": "text/css; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "format.js": "text/javascript; charset=utf-8",
+    "incidents.js": "text/javascript; charset=utf-8",
+    "incident.js": "text/javascript; charset=utf-8",
+}
+
+
+def _text(folder: str, name: str) -> str:
+    return files("watchkeeper.console").joinpath(folder, name).read_text(encoding="utf-8")
+
+
+def asset(name: str) -> bytes | None:
+    """A static file's bytes, or None when ``name`` is not one of :data:`ASSETS`."""
+    if name not in ASSETS:
+        return None
+    return files("watchkeeper.console").joinpath("static", name).read_bytes()
+
+
+def render_page(template: str, *, title: str, user: str | None = None, csrf: str = "",
+                script: str = "", **values: str) -> str:  # fmt: skip
+    """The page ``template`` (a file under ``templates/``) inside the layout; every value escaped."""
+    body = Template(_text("templates", template)).substitute({k: escape(v) for k, v in values.items()})
+    nav = (
+        Template(_text("templates", "nav.html")).substitute(user=escape(user), csrf=escape(csrf))
+        if user
+        else ""
+    )
+    module = f'<script type="module" src="/console/static/{escape(script)}"></script>' if script else ""
+    return Template(_text("templates", "layout.html")).substitute(
+        title=escape(title), csrf=escape(csrf), nav=nav, body=body, script=module
+    )

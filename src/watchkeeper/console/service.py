@@ -1,0 +1,149 @@
+"""Sign-in, session lookup and sign-out for the console, each audited.
+
+Lockout: :data:`MAX_FAILURES` wrong passwords for one username in one tenant lock that username
+for :data:`LOCKOUT`; while locked, no password is checked (so guessing cannot go on), and the
+count starts again after the lock. A success clears the count. Unknown usernames count the same
+way as known ones, so the answers do not tell which usernames exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from watchkeeper.audit import Actor, record
+from watchkeeper.console.models import ConsoleSession, SessionUser, SignInFailure
+from watchkeeper.directory import UserAccount, UserRead, authenticate_user, find_tenant
+
+__all__ = [
+    "CSRF_HEADER",
+    "LOCKOUT",
+    "MAX_FAILURES",
+    "SESSION_COOKIE",
+    "SESSION_LIFETIME",
+    "SignIn",
+    "csrf_matches",
+    "find_session",
+    "sign_in",
+    "sign_out",
+]
+
+SESSION_COOKIE = "wk_console"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_LIFETIME = timedelta(hours=8)  # a working day; then the user signs in again
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+WRONG = "The tenant, username or password is not right."
+LOCKED = "Too many failed sign-ins: this username is locked for 15 minutes."
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in's outcome: the new session's cookie token and CSRF token, or why it was refused."""
+
+    token: str | None = None
+    csrf_token: str | None = None
+    expires_at: datetime | None = None
+    refusal: str | None = None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    """Whether ``given`` is the session's CSRF token (compared in constant time)."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def sign_in(
+    session: Session, *, tenant: str, username: str, password: str, now: datetime, request_id: str | None
+) -> SignIn:
+    """Check a console user's password in ``tenant`` (id or name) and open a session."""
+    found = find_tenant(session, ref=tenant.strip()) if tenant.strip() else None
+    if found is None or not 1 <= len(username) <= 256:
+        record(session, actor=Actor("anonymous", "console", found.id if found else None, request_id),
+               action="console.sign_in", outcome="failure",
+               detail={"tenant": tenant[:128], "username": username[:256], "reason": "unknown tenant or username"})  # fmt: skip
+        return SignIn(refusal=WRONG)
+    failure = session.get(SignInFailure, (found.id, username))
+    actor = Actor("anonymous", "console", found.id, request_id)
+    if failure is not None and failure.locked_until is not None and failure.locked_until > now:
+        record(session, actor=actor, action="console.sign_in", outcome="denied",
+               detail={"username": username, "reason": "locked", "lockedUntil": failure.locked_until.isoformat()})  # fmt: skip
+        return SignIn(refusal=LOCKED)
+    user = authenticate_user(session, tenant_id=found.id, username=username, password=password)
+    if user is None:
+        return _failed(session, actor, failure or _new_failure(session, found.id, username), now)
+    if failure is not None:
+        session.delete(failure)
+    return _start(session, user, now, request_id)
+
+
+def _new_failure(session: Session, tenant_id: str, username: str) -> SignInFailure:
+    failure = SignInFailure(tenant_id=tenant_id, username=username, failures=0, locked_until=None)
+    session.add(failure)
+    return failure
+
+
+def _failed(session: Session, actor: Actor, failure: SignInFailure, now: datetime) -> SignIn:
+    failure.failures += 1
+    failure.locked_until = None
+    record(session, actor=actor, action="console.sign_in", outcome="failure",
+           detail={"username": failure.username, "reason": "wrong password or unknown username",
+                   "failures": failure.failures})  # fmt: skip
+    if failure.failures < MAX_FAILURES:
+        return SignIn(refusal=WRONG)
+    failure.failures = 0
+    failure.locked_until = now + LOCKOUT
+    record(session, actor=actor, action="console.lockout", outcome="denied", target=failure.username,
+           detail={"username": failure.username, "lockedUntil": failure.locked_until.isoformat()})  # fmt: skip
+    return SignIn(refusal=LOCKED)
+
+
+def _start(session: Session, user: UserRead, now: datetime, request_id: str | None) -> SignIn:
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    # the user's sessions that have run out go when a new one starts
+    session.execute(
+        delete(ConsoleSession).where(ConsoleSession.user_id == user.id, ConsoleSession.expires_at <= now)
+    )
+    expires = now + SESSION_LIFETIME
+    session.add(ConsoleSession(token_hash=_digest(token), tenant_id=user.tenant_id, user_id=user.id,
+                               csrf_token=csrf, created_at=now, expires_at=expires))  # fmt: skip
+    record(session, actor=Actor("user", user.username, user.tenant_id, request_id), action="console.sign_in",
+           outcome="success", target=user.id, detail={"username": user.username})  # fmt: skip
+    return SignIn(token=token, csrf_token=csrf, expires_at=expires)
+
+
+def find_session(session: Session, *, token: str, now: datetime) -> SessionUser | None:
+    """The user a session cookie's token speaks for, if the session is live and the user enabled."""
+    row = session.get(ConsoleSession, _digest(token))
+    if row is None or row.expires_at <= now:
+        return None
+    user = session.get(UserAccount, row.user_id)
+    if user is None or user.disabled or user.tenant_id != row.tenant_id:
+        return None
+    return SessionUser(row.tenant_id, user.id, user.username, frozenset(user.roles), row.csrf_token)
+
+
+def sign_out(session: Session, *, token: str, request_id: str | None) -> SessionUser | None:
+    """End a session (its row is deleted); the user it spoke for, if it was live."""
+    row = session.get(ConsoleSession, _digest(token))
+    if row is None:
+        return None
+    user = session.get(UserAccount, row.user_id)
+    session.delete(row)
+    name = user.username if user is not None else row.user_id
+    record(session, actor=Actor("user", name, row.tenant_id, request_id), action="console.sign_out",
+           outcome="success", target=row.user_id)  # fmt: skip
+    return (
+        None
+        if user is None
+        else SessionUser(row.tenant_id, user.id, user.username, frozenset(user.roles), "")
+    )

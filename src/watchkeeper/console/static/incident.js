@@ -1,0 +1,146 @@
+// One incident: GET /v1.0/security/incidents/{id}?$expand=alerts for the summary, alerts, their
+// evidence (entities) and comments; PATCH for changes; POST .../comments to comment.
+
+import { api, ApiError, currentUser } from "./api.js";
+import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
+
+const id = document.getElementById("incident").dataset.incidentId;
+const path = `/v1.0/security/incidents/${encodeURIComponent(id)}`;
+const change = document.getElementById("change");
+let incident = null;
+
+function summary(item) {
+  const entries = [
+    ["Status", badge("status", item.status, STATUS)],
+    ["Severity", badge("severity", item.severity, SEVERITY)],
+    ["Owner", item.assignedTo ?? "Unassigned"],
+    ["Classification", CLASSIFICATION[item.classification] ?? item.classification],
+    ["Determination", item.determination],
+    ["Created", when(item.createdDateTime)],
+    ["Updated", when(item.lastUpdateDateTime)],
+    ["Tags", (item.customTags ?? []).join(", ") || "—"],
+    ["Id", item.id],
+  ];
+  return entries.flatMap(([term, value]) => [
+    element("dt", { text: term }),
+    element("dd", {}, [typeof value === "string" ? document.createTextNode(value ?? "") : value]),
+  ]);
+}
+
+const EVIDENCE_PREFIX = "#microsoft.graph.security.";
+
+function evidenceLabel(evidence) {
+  const kind = (evidence["@odata.type"] ?? "").replace(EVIDENCE_PREFIX, "").replace(/Evidence$/, "");
+  const facts = Object.entries(evidence)
+    .filter(([key, value]) => !key.startsWith("@") && !["createdDateTime", "verdict", "remediationStatus"].includes(key)
+      && (typeof value === "string" || typeof value === "number") && value !== "")
+    .slice(0, 4)
+    .map(([key, value]) => `${key}: ${value}`);
+  return [kind, facts.join(" · ") || nested(evidence)];
+}
+
+function nested(evidence) {
+  const inner = Object.values(evidence).find((v) => v && typeof v === "object" && !Array.isArray(v));
+  if (!inner) return "";
+  return Object.entries(inner).filter(([, v]) => typeof v === "string" && v).slice(0, 3)
+    .map(([k, v]) => `${k}: ${v}`).join(" · ");
+}
+
+function alertCard(alert) {
+  const entities = (alert.evidence ?? []).map((evidence) => {
+    const [kind, facts] = evidenceLabel(evidence);
+    return element("li", {}, [element("span", { text: kind, className: "entity-kind" }), document.createTextNode(` ${facts}`)]);
+  });
+  return element("article", { className: "alert" }, [
+    element("h3", { text: alert.title }),
+    element("p", { className: "meta" }, [
+      badge("severity", alert.severity, SEVERITY),
+      document.createTextNode(` ${when(alert.createdDateTime)} · ${alert.status}`
+        + (alert.mitreTechniques?.length ? ` · ${alert.mitreTechniques.join(", ")}` : "")),
+    ]),
+    element("p", { text: alert.description ?? "" }),
+    entities.length ? element("ul", { className: "entities", "aria-label": `Entities of ${alert.title}` }, entities)
+      : element("p", { text: "No entities." }),
+  ]);
+}
+
+function timeline(item) {
+  const events = [
+    { at: item.createdDateTime, who: "watchkeeper", text: "Incident created" },
+    ...(item.alerts ?? []).map((a) => ({ at: a.createdDateTime, who: a.productName ?? "detection", text: `Alert: ${a.title}` })),
+    ...(item.comments ?? []).map((c) => ({ at: c.createdDateTime, who: c.createdByDisplayName, text: c.comment, comment: true })),
+  ].sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  return events.map((e) => element("li", { className: e.comment ? "comment" : "" }, [
+    element("time", { text: when(e.at), datetime: e.at ?? "" }),
+    element("span", { text: ` ${e.who ?? ""}: `, className: "who" }),
+    element("span", { text: e.text ?? "" }),
+  ]));
+}
+
+function show(item, { keepEdits = false } = {}) {
+  incident = item;
+  document.getElementById("title").textContent = item.displayName;
+  document.title = `${item.displayName} · watchkeeper`;
+  document.getElementById("summary").replaceChildren(...summary(item));
+  document.getElementById("description").textContent = item.description ?? "";
+  document.getElementById("alerts").replaceChildren(...(item.alerts ?? []).map(alertCard));
+  document.getElementById("timeline").replaceChildren(...timeline(item));
+  if (keepEdits) return; // a comment keeps what the user is changing in the form
+  change.elements.status.value = item.status === "redirected" ? "resolved" : item.status;
+  change.elements.owner.value = item.assignedTo ?? "";
+  change.elements.severity.value = item.severity;
+  change.elements.classification.value = item.classification ?? "unknown";
+  change.elements.resolvingComment.value = item.resolvingComment ?? "";
+}
+
+async function load(options) {
+  try {
+    show(await api(`${path}?$expand=alerts`), options);
+    say("");
+  } catch (error) {
+    if (error instanceof ApiError) say(error.message, true);
+    else throw error;
+  }
+}
+
+function changes() {
+  const form = change.elements;
+  const wanted = {
+    status: form.status.value, assignedTo: form.owner.value.trim() || null, severity: form.severity.value,
+    classification: form.classification.value, resolvingComment: form.resolvingComment.value.trim() || null,
+  };
+  const current = { ...incident, resolvingComment: incident.resolvingComment ?? null };
+  return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== (current[key] ?? null)));
+}
+
+async function act(action, success, options) {
+  try {
+    await action();
+    await load(options);
+    say(success);
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError) say(error.message, true);
+    else throw error;
+    return false;
+  }
+}
+
+change.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const body = changes();
+  if (!Object.keys(body).length) return say("Nothing to change.");
+  act(() => api(path, { method: "PATCH", body }), "Saved.");
+});
+document.getElementById("c-me").addEventListener("click", () => {
+  change.elements.owner.value = currentUser();
+  change.elements.owner.focus();
+});
+document.getElementById("comment").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = document.getElementById("comment-text");
+  act(() => api(`${path}/comments`, { method: "POST", body: { comment: text.value } }), "Comment added.", { keepEdits: true })
+    .then((done) => { if (done) text.value = ""; });
+});
+
+load();

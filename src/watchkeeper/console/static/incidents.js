@@ -1,0 +1,118 @@
+// The incidents queue: GET /v1.0/security/incidents with $filter/$orderby built from the filters,
+// bulk changes as one PATCH per incident (Graph has no batch update of incidents), and polling
+// of the same list every 15 seconds for live updates.
+
+import { api, ApiError, odataString } from "./api.js";
+import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
+
+const REFRESH_SECONDS = 15;
+const PAGE_SIZE = 200;
+const filters = document.getElementById("filters");
+const rows = document.querySelector("#incidents tbody");
+const selected = new Set();
+let known = null; // ids seen on the last load: new ones are announced
+
+function filterClauses(form) {
+  const clauses = [];
+  const value = (name) => form.elements[name].value.trim();
+  if (value("status")) clauses.push(`status eq ${odataString(value("status"))}`);
+  if (value("severity")) clauses.push(`severity eq ${odataString(value("severity"))}`);
+  const owner = value("owner");
+  if (owner.toLowerCase() === "none") clauses.push("assignedTo eq null");
+  else if (owner) clauses.push(`assignedTo eq ${odataString(owner)}`);
+  if (value("text")) clauses.push(`contains(displayName, ${odataString(value("text"))})`);
+  return clauses;
+}
+
+function listUrl() {
+  const params = new URLSearchParams({ $top: String(PAGE_SIZE), $orderby: filters.elements.sort.value });
+  const clauses = filterClauses(filters);
+  if (clauses.length) params.set("$filter", clauses.join(" and "));
+  return `/v1.0/security/incidents?${params}`;
+}
+
+function row(incident) {
+  const box = element("input", { type: "checkbox", "aria-label": `Select ${incident.displayName}` });
+  box.checked = selected.has(incident.id);
+  box.dataset.id = incident.id;
+  box.addEventListener("change", () => {
+    box.checked ? selected.add(incident.id) : selected.delete(incident.id);
+    showSelection();
+  });
+  const link = element("a", { text: incident.displayName, href: `/console/incidents/${encodeURIComponent(incident.id)}` });
+  return element("tr", { "data-id": incident.id }, [
+    element("td", {}, [box]), element("td", {}, [link]),
+    element("td", {}, [badge("severity", incident.severity, SEVERITY)]),
+    element("td", {}, [badge("status", incident.status, STATUS)]),
+    element("td", { text: incident.assignedTo ?? "—" }),
+    element("td", { text: CLASSIFICATION[incident.classification] ?? incident.classification }),
+    element("td", { text: when(incident.createdDateTime) }),
+    element("td", { text: when(incident.lastUpdateDateTime) }),
+  ]);
+}
+
+function showSelection() {
+  document.getElementById("selected-count").textContent = `${selected.size} selected`;
+  const boxes = rows.querySelectorAll("input[type=checkbox]");
+  document.getElementById("select-all").checked = boxes.length > 0 && [...boxes].every((b) => b.checked);
+}
+
+async function load() {
+  try {
+    const data = await api(listUrl());
+    const incidents = data.value;
+    const fresh = known === null ? [] : incidents.filter((i) => !known.has(i.id));
+    known = new Set(incidents.map((i) => i.id));
+    for (const id of [...selected]) if (!known.has(id)) selected.delete(id);
+    rows.replaceChildren(...incidents.map(row));
+    document.getElementById("empty").hidden = incidents.length > 0;
+    document.getElementById("refreshed").textContent = `${incidents.length} shown, refreshed ${new Date().toLocaleTimeString()}`;
+    if (fresh.length) say(`${fresh.length} new incident${fresh.length > 1 ? "s" : ""} arrived`);
+    showSelection();
+  } catch (error) {
+    if (error instanceof ApiError) say(error.message, true);
+    else throw error;
+  }
+}
+
+async function changeSelected(changes, done) {
+  if (!selected.size) return say("Select one or more incidents first.", true);
+  const ids = [...selected];
+  const failures = [];
+  for (const id of ids) {
+    try {
+      await api(`/v1.0/security/incidents/${encodeURIComponent(id)}`, { method: "PATCH", body: changes });
+    } catch (error) {
+      failures.push(error.message);
+    }
+  }
+  selected.clear();
+  await load();
+  if (failures.length) say(`${ids.length - failures.length} of ${ids.length} ${done}; refused: ${failures[0]}`, true);
+  else say(`${ids.length} incident${ids.length > 1 ? "s" : ""} ${done}`);
+}
+
+filters.addEventListener("submit", (event) => {
+  event.preventDefault();
+  known = null;
+  load();
+});
+document.getElementById("select-all").addEventListener("change", (event) => {
+  for (const box of rows.querySelectorAll("input[type=checkbox]")) {
+    box.checked = event.target.checked;
+    box.checked ? selected.add(box.dataset.id) : selected.delete(box.dataset.id);
+  }
+  showSelection();
+});
+document.getElementById("b-assign").addEventListener("click", () => {
+  const owner = document.getElementById("b-owner").value.trim();
+  changeSelected({ assignedTo: owner || null }, owner ? `assigned to ${owner}` : "unassigned");
+});
+document.getElementById("b-close").addEventListener("click", () => {
+  const classification = document.getElementById("b-classification").value;
+  if (!classification) return say("Choose a classification to close incidents with.", true);
+  changeSelected({ status: "resolved", classification }, "closed");
+});
+
+load();
+setInterval(load, REFRESH_SECONDS * 1000);
