@@ -4,14 +4,14 @@ Playwright driving the distribution's Chromium (``chromium`` package; no browser
 
 Users (password :data:`PASSWORD`): tenant ``a``: ``analyst`` (SecurityIncident.ReadWrite.All),
 ``viewer`` (SecurityIncident.Read.All), ``locked`` (for the lockout test); tenant ``b``:
-``analyst``. Incidents: tenant a has four (one with entities), tenant b one titled "Tenant b secret".
+``analyst``; tenant ``busy``: ``analyst`` (read only). Incidents: tenant a has five (one with entities, one 10 days old), tenant b one titled "Tenant b secret", tenant busy :data:`BUSY`.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,18 +39,27 @@ USERS = {
     "a": {"analyst": ["SecurityIncident.ReadWrite.All"], "viewer": ["SecurityIncident.Read.All"],
           "locked": ["SecurityIncident.ReadWrite.All"]},
     "b": {"analyst": ["SecurityIncident.ReadWrite.All"]},
+    "busy": {"analyst": ["SecurityIncident.Read.All"]},
 }  # fmt: skip
 ENTITIES = (
     {"Type": "account", "Name": "alice", "UPNSuffix": "contoso.com", "NTDomain": "CONTOSO"},
     {"Type": "host", "HostName": "dc1", "DnsDomain": "contoso.com"},
     {"Type": "ip", "Address": "203.0.113.7"},
 )
+OLD, OLD_AGE = "Phishing mail reported", timedelta(days=10)  # the one incident raised long ago
 # tenant -> (title, severity, entities) per incident (one rule each, so one incident each)
 INCIDENTS: dict[str, list[tuple[str, str, tuple[dict[str, Any], ...]]]] = {
-    "a": [("Credential dumping on dc1", "High", ENTITIES), ("Beaconing to rare domain", "Medium", ()),
-          ("Password spray", "Low", ()), ("Hidden files created", "Medium", ())],
+    "a": [
+        ("Credential dumping on dc1", "High", ENTITIES),
+        ("Beaconing to rare domain", "Medium", ()),
+        ("Password spray", "Low", ()),
+        ("Hidden files created", "Medium", ()),
+        ("Phishing mail reported", "Low", ()),
+    ],
     "b": [("Tenant b secret", "High", ())],
-}  # fmt: skip
+    "busy": [],
+}
+BUSY = 205  # incidents of tenant "busy": more than the queue's first 200 rows  # fmt: skip
 
 
 @dataclass
@@ -64,18 +73,20 @@ class Console:
 
 
 def _raise(runtime: Runtime, tenant_id: str, workspace_id: str, number: int, title: str, severity: str,
-           entities: tuple[dict[str, Any], ...]) -> str:  # fmt: skip
+           entities: tuple[dict[str, Any], ...], at: datetime = NOW, copies: int = 1) -> str:  # fmt: skip
+    """Raise ``copies`` alerts (one incident each) of a new rule; the first one's incident id."""
     rule = DetectionRule(rule_id=f"console-{number}", name=title, source_format="sentinel", query="SecurityEvent",
                          incident=IncidentConfiguration(create_incident=True))  # fmt: skip
-    draft = AlertDraft(rule=rule, window=Window(NOW - timedelta(hours=1), NOW), title=title, description=f"{title}: seen",
-                       severity=severity, rows=1, first_event=NOW - timedelta(minutes=30), last_event=NOW,
+    draft = AlertDraft(rule=rule, window=Window(at - timedelta(hours=1), at), title=title, description=f"{title}: seen",
+                       severity=severity, rows=1, first_event=at - timedelta(minutes=30), last_event=at,
                        tactics=("CredentialAccess",), techniques=("T1003",), entities=entities)  # fmt: skip
     with runtime.database.session() as session:
         save_rules(session, tenant_id=tenant_id, workspace_id=workspace_id, rules=[rule], actor=ACTOR)
         stored = find_rule(session, tenant_id=tenant_id, workspace_id=workspace_id, ref=rule.rule_id)
         assert stored is not None
-        (alert,) = raise_alerts(session, tenant_id=tenant_id, workspace_id=workspace_id, rule_ref=stored.id,
-                                drafts=[draft], actor=ACTOR, now=NOW)  # fmt: skip
+        drafts = [replace(draft, title=f"{title} {n}" if copies > 1 else title) for n in range(copies)]
+        alert, *_ = raise_alerts(session, tenant_id=tenant_id, workspace_id=workspace_id, rule_ref=stored.id,
+                                 drafts=drafts, actor=ACTOR, now=at)  # fmt: skip
     assert alert.incident_id is not None
     return alert.incident_id
 
@@ -94,9 +105,12 @@ def _provision(runtime: Runtime, console: Console) -> None:
         console.incidents[key] = {}
         for title, severity, entities in INCIDENTS[key]:
             number += 1
+            at = NOW - OLD_AGE if title == OLD else NOW
             console.incidents[key][title] = _raise(
-                runtime, tenant.id, workspace.id, number, title, severity, entities
+                runtime, tenant.id, workspace.id, number, title, severity, entities, at
             )
+        if key == "busy":
+            _raise(runtime, tenant.id, workspace.id, 100, "Port scan", "Low", (), copies=BUSY)
 
 
 @pytest.fixture(scope="package")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.console.conftest import PASSWORD, Console, _raise, screenshot
+from tests.console.conftest import BUSY, PASSWORD, Console, _raise, screenshot
 from watchkeeper.audit import AuditEntry
 from watchkeeper.cases import find_incident
 from watchkeeper.console import LOCKOUT, SESSION_COOKIE, SignInFailure
@@ -133,6 +133,13 @@ def test_filters_and_sort(page: Any, console: Console) -> None:
     expect(owners.first).to_be_visible()
     assert set(owners.all_inner_texts()) == {"—"}
     page.get_by_label("Owner").fill("")
+    page.get_by_label("Created", exact=True).select_option("168")  # the last 7 days
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#incidents tbody tr", has_text="Phishing mail reported")).to_have_count(0)
+    expect(page.locator("#incidents tbody tr", has_text="Password spray")).to_be_visible()
+    page.get_by_label("Created", exact=True).select_option("720")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#incidents tbody tr", has_text="Phishing mail reported")).to_be_visible()
     page.get_by_label("Sort by").select_option("severity desc")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#incidents tbody tr").first).to_contain_text("Credential dumping on dc1")
@@ -142,6 +149,15 @@ def test_filters_and_sort(page: Any, console: Console) -> None:
     ]
     assert severities == sorted(severities, reverse=True)
     screenshot(page, "incidents-filtered")
+
+
+def test_the_queue_says_when_more_incidents_match_than_it_shows(page: Any, console: Console) -> None:
+    sign_in(page, console, "busy", "analyst")
+    expect(page.locator("#more-text")).to_have_text(f"Showing 200 of {BUSY} matching incidents.")
+    assert page.locator("#incidents tbody tr").count() == 200
+    page.get_by_role("button", name="Show more").click()
+    expect(page.locator("#incidents tbody tr")).to_have_count(BUSY)
+    expect(page.locator("#more-note")).to_be_hidden()
 
 
 def test_open_an_incident_assign_comment_and_close_it(page: Any, console: Console) -> None:

@@ -90,6 +90,7 @@ function show(item, { keepEdits = false } = {}) {
   change.elements.owner.value = item.assignedTo ?? "";
   change.elements.severity.value = item.severity;
   change.elements.classification.value = item.classification ?? "unknown";
+  change.elements.determination.value = item.determination ?? "unknown";
   change.elements.resolvingComment.value = item.resolvingComment ?? "";
 }
 
@@ -107,7 +108,8 @@ function changes() {
   const form = change.elements;
   const wanted = {
     status: form.status.value, assignedTo: form.owner.value.trim() || null, severity: form.severity.value,
-    classification: form.classification.value, resolvingComment: form.resolvingComment.value.trim() || null,
+    classification: form.classification.value, determination: form.determination.value,
+    resolvingComment: form.resolvingComment.value.trim() || null,
   };
   const current = { ...incident, resolvingComment: incident.resolvingComment ?? null };
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== (current[key] ?? null)));

@@ -6,7 +6,9 @@ import { api, ApiError, odataString } from "./api.js";
 import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
 
 const REFRESH_SECONDS = 15;
-const PAGE_SIZE = 200;
+const PAGE_SIZE = 200; // rows per "Show more"; the API serves at most 1,000 in one answer
+const MAX_ROWS = 1000;
+let limit = PAGE_SIZE;
 const filters = document.getElementById("filters");
 const rows = document.querySelector("#incidents tbody");
 const selected = new Set();
@@ -21,11 +23,17 @@ function filterClauses(form) {
   if (owner.toLowerCase() === "none") clauses.push("assignedTo eq null");
   else if (owner) clauses.push(`assignedTo eq ${odataString(owner)}`);
   if (value("text")) clauses.push(`contains(displayName, ${odataString(value("text"))})`);
+  if (value("created")) {
+    const since = new Date(Date.now() - Number(value("created")) * 3600 * 1000);
+    clauses.push(`createdDateTime ge ${since.toISOString().replace(/\.\d+Z$/, "Z")}`);
+  }
   return clauses;
 }
 
 function listUrl() {
-  const params = new URLSearchParams({ $top: String(PAGE_SIZE), $orderby: filters.elements.sort.value });
+  const params = new URLSearchParams({
+    $top: String(limit), $orderby: filters.elements.sort.value, $count: "true",
+  });
   const clauses = filterClauses(filters);
   if (clauses.length) params.set("$filter", clauses.join(" and "));
   return `/v1.0/security/incidents?${params}`;
@@ -67,12 +75,22 @@ async function load() {
     rows.replaceChildren(...incidents.map(row));
     document.getElementById("empty").hidden = incidents.length > 0;
     document.getElementById("refreshed").textContent = `${incidents.length} shown, refreshed ${new Date().toLocaleTimeString()}`;
+    showLimit(incidents.length, data["@odata.count"]);
     if (fresh.length) say(`${fresh.length} new incident${fresh.length > 1 ? "s" : ""} arrived`);
     showSelection();
   } catch (error) {
     if (error instanceof ApiError) say(error.message, true);
     else throw error;
   }
+}
+
+// The queue shows at most `limit` rows: say so when more match, and offer more up to MAX_ROWS.
+function showLimit(shown, total) {
+  const more = typeof total === "number" && total > shown;
+  document.getElementById("more-note").hidden = !more;
+  if (!more) return;
+  document.getElementById("more-text").textContent = `Showing ${shown} of ${total} matching incidents.`;
+  document.getElementById("more").hidden = limit >= MAX_ROWS;
 }
 
 async function changeSelected(changes, done) {
@@ -92,9 +110,14 @@ async function changeSelected(changes, done) {
   else say(`${ids.length} incident${ids.length > 1 ? "s" : ""} ${done}`);
 }
 
+document.getElementById("more").addEventListener("click", () => {
+  limit = Math.min(limit + PAGE_SIZE, MAX_ROWS);
+  load();
+});
 filters.addEventListener("submit", (event) => {
   event.preventDefault();
   known = null;
+  limit = PAGE_SIZE;
   load();
 });
 document.getElementById("select-all").addEventListener("change", (event) => {
