@@ -292,8 +292,7 @@ class ChdbEventStore(ClickHouseTables):
     ) -> None:
         super().__init__(retention)
         self._engine = _chdb_session(path)
-        # chdb takes query parameters since its query() grew params=; an older one gets literals
-        self.takes_parameters = "params" in inspect.signature(self._engine.session.query).parameters
+        self.takes_parameters = _takes_params(self._engine.session.query)
         self._database = database if path else f"wk_{uuid.uuid4().hex}"
         self._temporary = path is None
         name = quoted(self._database)
@@ -381,6 +380,15 @@ def _chdb_session(path: str | Path | None) -> _ChdbSession:
         if key not in _CHDB_SESSIONS:
             _CHDB_SESSIONS[key] = _ChdbSession(_open_chdb(path))
         return _CHDB_SESSIONS[key]
+
+
+def _takes_params(query: Any) -> bool:
+    """Whether chdb's ``Session.query`` takes ``params=`` (query parameters); an older chdb does
+    not, and its workspace compiles queries with their moments as literals instead."""
+    try:
+        return "params" in inspect.signature(query).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
 
 
 def _open_chdb(path: str | Path | None) -> Any:
