@@ -72,6 +72,12 @@ def test_the_caret_does_not_run_past_the_line() -> None:
         ),
         ("print x = 1 | facet by x", "unsupported: operator 'facet'", 15),
         (
+            "print x = 1, k = 'a' | partition by k (sort by x asc | extend p = prev(x))",
+            "unsupported: partition with prev() in its subquery (a window function runs over the rows of "
+            "every partition here, not of each)",
+            67,
+        ),
+        (
             "SecurityEvent | extend t = ingestion_time()",
             "unsupported: ingestion_time(): watchkeeper does not keep the time each row was stored; "
             "TimeGenerated is the event's time, and the Usage table records when each batch became queryable",

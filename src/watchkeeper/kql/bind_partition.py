@@ -11,12 +11,14 @@ refused as unsupported rather than answered across partitions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_joins import join
 from watchkeeper.kql.bind_operators import bind_operator
 from watchkeeper.kql.bind_scan import scan
+from watchkeeper.kql.functions.registry import FunctionKind, lookup
 from watchkeeper.kql.parse_scan import Scan
 from watchkeeper.kql.plan import Relation
 from watchkeeper.kql.scope import Scope
@@ -43,6 +45,10 @@ def partition(b: Binder, rel: Relation, op: ast.Partition, scope: Scope) -> Rela
             name = type(operator).__name__.lower()
             raise b.unsupported(f"partition with '{name}' in its subquery (only operators that look at "
                                 "one row at a time run per partition here)", operator)  # fmt: skip
+        window = next(_window_calls(operator), None) if isinstance(operator, _ROW_BY_ROW) else None
+        if window is not None:  # prev(), row_number()... would run across the partitions' rows
+            raise b.unsupported(f"partition with {window.name}() in its subquery (a window function runs over "
+                                "the rows of every partition here, not of each)", window)  # fmt: skip
     out = rel if op.over_rows else _paired(b, rel, op, source, scope)
     for operator in operators:
         if isinstance(operator, Scan):
@@ -53,6 +59,20 @@ def partition(b: Binder, rel: Relation, op: ast.Partition, scope: Scope) -> Rela
     if op.over_rows or not helpers:
         return out
     return bind_operator(b, out, ast.ProjectAway(op.span, helpers), scope)
+
+
+def _window_calls(node: object) -> Iterator[ast.Call]:
+    """The calls of window functions anywhere in an operator's expressions."""
+    if isinstance(node, ast.Call):
+        spec = lookup(node.name)
+        if spec is not None and spec.kind is FunctionKind.WINDOW:
+            yield node
+    if isinstance(node, ast.Node):
+        for name in getattr(node, "__dataclass_fields__", {}):
+            yield from _window_calls(getattr(node, name))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _window_calls(item)
 
 
 def _split(body: ast.Expr) -> tuple[ast.Expr, list[ast.Operator]]:
