@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 TARGET_RATIO, TARGET_COMPILE_MS = 1.15, 5.0
+# issue #7 (scale-out): the geometric mean of the ratios, the worst ratio, the slowest compile
+TARGET_GEOMEAN, TARGET_MAX_RATIO, TARGET_MAX_COMPILE_MS = 1.10, 1.25, 15.0
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,6 +76,8 @@ def summarize(results: list[Measurement]) -> dict[str, Any]:
     return {
         "median_ratio": statistics.median(ratios) if ratios else None,
         "median_cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None,
+        "geomean_ratio": statistics.geometric_mean(ratios) if ratios else None,
+        "geomean_cpu_ratio": statistics.geometric_mean(cpu_ratios) if cpu_ratios else None,
         "max_ratio": max(ratios) if ratios else None,
         "median_compile_ms": statistics.median(compiles) if compiles else None,
         "max_compile_ms": max(compiles) if compiles else None,
@@ -96,12 +100,30 @@ def summary_lines(results: list[Measurement]) -> str:
         f"{s['median_compile_ms']:>11.2f} {s['median_compile_cpu_ms']:>6.2f}",
         f"targets: median KQL/SQL <= {TARGET_RATIO} ({ratio_met}), median compile < {TARGET_COMPILE_MS:g} ms "
         f"({compile_met}); * = ratio over {TARGET_RATIO}; CPU K/S = the ratio of CPU times",
+        _scale_targets(s),
     ]
     if s["errors"] or s["answers_differ"]:
         lines.append(
             f"!! errors: {', '.join(s['errors']) or 'none'}; answers differ: {', '.join(s['answers_differ']) or 'none'}"
         )
     return "\n".join(lines)
+
+
+def _scale_targets(s: dict[str, Any]) -> str:
+    """Issue #7's stricter targets: geometric mean <= 1.10, no query over 1.25, compile median
+    <= 5 ms and maximum <= 15 ms."""
+    verdicts = [
+        f"geomean KQL/SQL {s['geomean_ratio']:.3f} (CPU {s['geomean_cpu_ratio']:.3f}) <= {TARGET_GEOMEAN} "
+        f"({_met(s['geomean_ratio'] <= TARGET_GEOMEAN)})",
+        f"max {s['max_ratio']:.2f} <= {TARGET_MAX_RATIO} ({_met(s['max_ratio'] <= TARGET_MAX_RATIO)})",
+        f"compile max {s['max_compile_ms']:.2f} ms <= {TARGET_MAX_COMPILE_MS:g} ms "
+        f"({_met(s['max_compile_ms'] <= TARGET_MAX_COMPILE_MS)})",
+    ]
+    return "scale-out targets: " + ", ".join(verdicts)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def report(

@@ -97,3 +97,6 @@ def test_the_script_runs_end_to_end(dataset: Dataset, data_dir: Path, tmp_path: 
     assert [q["name"] for q in queries] == [q.name for q in _queries()]
     assert all(q["error"] is None for q in queries), [q["error"] for q in queries if q["error"]]
     assert status == 0
+    # the scale-out targets are reported on the geometric mean and the worst query
+    summary, ratios = result["engines"]["duckdb"]["summary"], [q["ratio"] for q in queries]
+    assert min(ratios) <= summary["geomean_ratio"] <= summary["max_ratio"] == max(ratios)
