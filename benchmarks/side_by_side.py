@@ -149,17 +149,17 @@ class ChdbEngine:
 
     def run(self, sql: str) -> pa.Table:
         """Run ``sql`` to completion; the result as Arrow (the store's ``execute`` converts to Python)."""
-        result: pa.Table = self._store._session.query(sql, "ArrowTable")
+        result: pa.Table = self._store.raw(sql, "ArrowTable")
         return result
 
     def answer(self, sql: str) -> pa.Table:
         """The result through Parquet: ClickHouse's Arrow output turns ``DateTime`` into bare seconds."""
-        data = self._store._session.query(sql, "Parquet").bytes()
+        data = self._store.raw(sql, "Parquet").bytes()
         return pq.read_table(pa.BufferReader(data))
 
     def explain(self, sql: str) -> str:
         """ClickHouse's query plan of ``sql``."""
-        return str(self._store._session.query(f"EXPLAIN PLAN actions = 1 {sql}", "TSVRaw"))
+        return str(self._store.raw(f"EXPLAIN PLAN actions = 1 {sql}", "TSVRaw"))
 
     def close(self) -> None:
         """Drop the in-memory tables."""

@@ -311,6 +311,11 @@ class ChdbEventStore(ClickHouseTables):
                 return engine.session.query(sql, fmt, params=dict(parameters))
             return engine.session.query(sql, fmt)
 
+    def raw(self, sql: str, fmt: str) -> Any:
+        """chdb's own result of ``sql`` run in this store's database, in output format ``fmt``
+        (``ArrowTable``, ``Parquet``, ``TSVRaw``...): for benchmarks and plans, not for users."""
+        return self._run(sql, fmt)
+
     def _command(self, sql: str) -> None:
         self._run(sql)
 
