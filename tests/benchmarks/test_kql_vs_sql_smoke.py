@@ -1,5 +1,6 @@
-"""Smoke test of benchmarks/kql_vs_sql.py on ~20k rows: every reference query compiles, and the
-compiled KQL returns as many rows as its hand-written SQL (catches semantic drift; no timings)."""
+"""Smoke test of benchmarks/kql_vs_sql.py on ~20k rows: every reference query compiles, the compiled
+KQL returns the rows of its hand-written SQL, and the same rows on chdb as on DuckDB (catches semantic
+drift between the engines; no timings)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ sys.path.insert(0, str(BENCHMARKS))
 import kql_vs_sql  # noqa: E402
 from perfdata.dataset import SEED, Dataset, ensure_dataset, security_event_days  # noqa: E402
 from perfdata.vocabulary import build_vocabulary  # noqa: E402
-from side_by_side import DuckDBEngine, ReferenceQuery, compare, load_queries  # noqa: E402
+from side_by_side import (  # noqa: E402
+    ChdbEngine,
+    DuckDBEngine,
+    ReferenceQuery,
+    compare,
+    generated_catalog,
+    load_queries,
+)
 
 pytestmark = [
     pytest.mark.corpus,
@@ -50,6 +58,13 @@ def engine(dataset: Dataset) -> Iterator[DuckDBEngine]:
     engine.close()
 
 
+@pytest.fixture(scope="module")
+def clickhouse(dataset: Dataset) -> Iterator[ChdbEngine]:
+    engine = ChdbEngine(dataset, generated_catalog())
+    yield engine
+    engine.close()
+
+
 def test_the_dataset_has_the_requested_rows(dataset: Dataset) -> None:
     assert dataset.rows == {"SecurityEvent": ROWS, "SigninLogs": ROWS // 10}
 
@@ -70,6 +85,17 @@ def test_compiled_kql_returns_the_rows_of_the_hand_written_sql(
     from_kql, from_sql = engine.answer(compiled), engine.answer(query.sql["duckdb"])
     verdict = compare(from_kql, from_sql, query.top_key)
     assert from_sql.num_rows > 0, "the generated data should give the reference query an answer"
+    assert verdict.ok, f"{query.name}: {verdict.detail}"
+
+
+@pytest.mark.parametrize("query", _queries(), ids=lambda q: q.name)
+def test_the_compiled_kql_answers_the_same_on_chdb_as_on_duckdb(
+    engine: DuckDBEngine, clickhouse: ChdbEngine, query: ReferenceQuery
+) -> None:
+    on_duckdb = engine.answer(kql.compile(query.kql, Catalog.sentinel(), "duckdb"))
+    on_clickhouse = clickhouse.answer(kql.compile(query.kql, generated_catalog(), "clickhouse"))
+    verdict = compare(on_clickhouse, on_duckdb, query.top_key)
+    assert on_duckdb.num_rows > 0
     assert verdict.ok, f"{query.name}: {verdict.detail}"
 
 
