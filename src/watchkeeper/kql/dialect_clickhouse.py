@@ -110,6 +110,9 @@ class ClickHouseDialect(ClickHouseFunctions):
     def result_datetime(self, value: exp.Expression) -> exp.Expression:
         return value  # DateTime64 values arrive as they are stored
 
+    def result_list(self, values: exp.Expression) -> exp.Expression | None:
+        return None  # the store reads dynamic values as JSON text
+
     def ilike(self, value: exp.Expression, pattern: str) -> exp.Expression:
         return exp.ILike(this=value, expression=exp.Literal.string(pattern))
 

@@ -19,7 +19,11 @@ from sqlglot import exp
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 
-__all__ = ["Dialect", "DuckDBDialect", "fn", "json_path"]
+__all__ = ["NATIVE_LIST", "Dialect", "DuckDBDialect", "fn", "json_path"]
+
+# the ``meta`` key of a dynamic array's JSON encoding that holds the SQL list it encodes, set where
+# the list's elements read back the same from either (numbers, text): see Dialect.result_list
+NATIVE_LIST = "wk_native_list"
 
 
 def fn(name: str, *args: exp.Expression) -> exp.Expression:
@@ -252,6 +256,12 @@ class Dialect:
         return exp.IntDiv(this=_operand(left), expression=_operand(right))
 
     # ---------------------------------------------------------------- strings
+
+    def result_list(self, values: exp.Expression) -> exp.Expression | None:
+        """A dynamic array of the final result as the SQL list it encodes (see ``NATIVE_LIST``):
+        DuckDB hands lists over as Python lists, and encoding hundreds of elements as JSON text
+        on every row costs more than the query; None where the engine should send the JSON."""
+        return exp.Coalesce(this=values, expressions=[exp.Array(expressions=[])])
 
     def result_datetime(self, value: exp.Expression) -> exp.Expression:
         """A datetime column of the final result as the engine hands it over fastest: DuckDB

@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import plan as p
-from watchkeeper.kql.dialects import Dialect
+from watchkeeper.kql.dialects import NATIVE_LIST, Dialect
 from watchkeeper.kql.moments import BMoment, MomentParameter, parameter_name
 from watchkeeper.schema.types import KqlType
 
@@ -130,11 +130,16 @@ class Lowerer:
         if schema.open or len(items) != len(schema.columns):
             return final
         for i, column in enumerate(schema.columns):
-            if column.type is KqlType.DATETIME and items[i].alias_or_name == column.sql:
-                value = items[i].this if isinstance(items[i], exp.Alias) else items[i]
+            if items[i].alias_or_name != column.sql:
+                continue
+            value = items[i].this if isinstance(items[i], exp.Alias) else items[i]
+            converted: exp.Expression | None = None
+            if column.type is KqlType.DATETIME:
                 converted = self.dialect.result_datetime(value.copy())
-                if converted is not value:
-                    items[i] = exp.Alias(this=converted, alias=exp.to_identifier(column.sql, quoted=True))
+            elif column.type is KqlType.DYNAMIC and NATIVE_LIST in value.meta:
+                converted = self.dialect.result_list(value.meta[NATIVE_LIST].copy())
+            if converted is not None and converted is not value:
+                items[i] = exp.Alias(this=converted, alias=exp.to_identifier(column.sql, quoted=True))
         return final.select(*items, append=False, copy=False)
 
     def distinct_keys(self, rel: p.Relation, bag: p.BExpr, limit: int = 1024) -> exp.Select:

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import plan as p
+from watchkeeper.kql.dialects import NATIVE_LIST, Dialect
 from watchkeeper.kql.functions.conversions import json_ready
 from watchkeeper.kql.functions.registry import SCALARS
 from watchkeeper.kql.functions.sqlparts import add, div, mul, num, sub
@@ -160,14 +161,24 @@ def _series_outer(lw: Lowerer, rel: p.MakeSeries, inner: exp.Select, bounds: _Bo
         value = exp.Coalesce(
             this=exp.Bracket(this=col(f"__wk_m{i}", outer), expressions=[x.copy()]), expressions=[fill]
         )
-        outputs.append(_aliased(d.list_to_json(_over_bins(lw, count, value)), item.columns[0].sql))
+        outputs.append(_aliased(_series(d, _over_bins(lw, count, value)), item.columns[0].sql))
     outputs.append(
-        _aliased(d.list_to_json(_over_bins(lw, count, _axis_point(lw, rel, lo, x))), rel.axis_column.sql)
+        _aliased(_series(d, _over_bins(lw, count, _axis_point(lw, rel, lo, x))), rel.axis_column.sql)
     )
     select = exp.select(*outputs).from_(grouped.subquery(outer))
     names = [c.sql for c in rel.schema.columns]
     # the expressions themselves: an operator merging into this SELECT must not read its aliases
     return Lowered(select, names, {o.alias: o.this for o in outputs if isinstance(o, exp.Alias)})
+
+
+def _series(d: Dialect, values: exp.Expression) -> exp.Expression:
+    """A series as a dynamic array, remembering the SQL list it encodes: its elements are numbers
+    or text (datetimes and timespans as Kusto shows them), which read back the same from the list
+    as from its JSON, so a series that goes straight to the result can skip the encoding
+    (:meth:`~watchkeeper.kql.dialects.Dialect.result_list`)."""
+    encoded = d.list_to_json(values)
+    encoded.meta[NATIVE_LIST] = values
+    return encoded
 
 
 def _over_bins(lw: Lowerer, count: exp.Expression, body: exp.Expression) -> exp.Expression:
