@@ -162,12 +162,29 @@ def _join(
 
 def _event(session: Session, incident: IncidentRecord, kind: str, actor: Actor, detail: dict[str, Any],
            now: datetime | None = None) -> None:  # fmt: skip
-    session.flush()
-    seq = session.scalar(
-        select(func.count()).select_from(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
-    )
-    session.add(IncidentEvent(incident_id=incident.id, seq=(seq or 0) + 1, kind=kind, actor=f"{actor.kind}:{actor.id}",
+    """Append to the incident's timeline. Its last sequence number is read once per transaction
+    and then counted on (a rule run adds two events to each incident it creates)."""
+    if incident.id is None:
+        session.flush()
+    numbered: dict[str, int] = session.info.setdefault(_TIMELINE_SEQ, {})
+    seq = numbered.get(incident.id)
+    if seq is None:
+        session.flush()
+        seq = (
+            session.scalar(
+                select(func.count())
+                .select_from(IncidentEvent)
+                .where(IncidentEvent.incident_id == incident.id)
+            )
+            or 0
+        )
+    numbered[incident.id] = seq + 1
+    session.add(IncidentEvent(incident_id=incident.id, seq=seq + 1, kind=kind, actor=f"{actor.kind}:{actor.id}",
                               detail=detail, at=now or utc_now()))  # fmt: skip
+
+
+# session.info key: the last timeline sequence number of each incident the transaction added to
+_TIMELINE_SEQ = "wk_incident_timeline_seq"
 
 
 # ---------------------------------------------------------------------------- reading

@@ -38,11 +38,14 @@ def mirror(
 ) -> None:  # fmt: skip
     """Append the alerts' and incidents' current state to ``SecurityAlert``/``SecurityIncident``."""
     now, ws = utc_now(), runtime.workspaces.get(workspace)
-    if alerts:
-        ws.ingest("SecurityAlert", [alert_row(a, now=now) for a in alerts])
-    if incidents:
-        modified_by = f"{actor.kind}:{actor.id}"
-        ws.ingest("SecurityIncident", [incident_row(i, now=now, modified_by=modified_by) for i in incidents])
+    modified_by = f"{actor.kind}:{actor.id}"
+    with ws.store.write_unit(None):  # one event-store transaction for both tables
+        if alerts:
+            ws.ingest("SecurityAlert", [alert_row(a, now=now) for a in alerts])
+        if incidents:
+            ws.ingest(
+                "SecurityIncident", [incident_row(i, now=now, modified_by=modified_by) for i in incidents]
+            )
 
 
 def _notify_updated(

@@ -20,7 +20,11 @@ from watchkeeper.schema.catalog import TableDef
 from watchkeeper.schema.types import DUCKDB_TYPES
 from watchkeeper.store.duckdb import DuckDBEventStore
 
-__all__ = ["WriteViewStore"]
+__all__ = ["SCAN_CHUNK", "WriteViewStore"]
+
+# rows per Arrow chunk of a write: small enough that a write of a few tens of thousands of rows is
+# scanned on every core (measured on 50k rows and 2 cores: 8,192 is as fast as smaller chunks)
+SCAN_CHUNK = 8192
 
 
 class WriteViewStore(DuckDBEventStore):
@@ -49,7 +53,11 @@ class WriteViewStore(DuckDBEventStore):
                 self._con.unregister(_batch_name(name))
             self._shown, self._batches = {}, {}
             for definition, batch in parts:
-                self._con.register(_batch_name(definition.name), batch)
+                # DuckDB scans an Arrow table one chunk per thread: slices (no copy) use every core
+                sliced = pa.Table.from_batches(
+                    batch.to_batches(max_chunksize=SCAN_CHUNK), schema=batch.schema
+                )
+                self._con.register(_batch_name(definition.name), sliced)
                 self._shown[definition.name] = definition
                 self._batches[definition.name] = tuple(batch.column_names)
 
