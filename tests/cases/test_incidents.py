@@ -21,6 +21,7 @@ from watchkeeper.cases import (
     list_incidents,
     merge_incidents,
     raise_alerts,
+    read_incidents,
     update_alert,
     update_incident,
 )
@@ -233,3 +234,15 @@ def test_alerts_are_updated_with_graph_values_and_scoped_to_their_tenant(databas
         "createdDateTime",
     } <= set(document)
     assert document["createdDateTime"].endswith("Z")
+
+
+def test_incidents_read_together_are_read_as_one_at_a_time_and_only_the_tenants(database: Database) -> None:
+    place, other = Place(database, rule(matching_method="AllEntities")), Place(database, rule())
+    grouped = place.raise_(draft(place.rule, ALICE))
+    assert place.raise_(draft(place.rule, ALICE, severity="High")) == grouped  # two alerts, one incident
+    alone, foreign = place.raise_(draft(place.rule, BOB)), other.raise_(draft(other.rule, ALICE))
+    with database.session() as session:
+        together = read_incidents(session, tenant_id=place.tenant, ids={grouped, alone, foreign})
+        one_by_one = [find_incident(session, tenant_id=place.tenant, ref=i) for i in sorted({grouped, alone})]
+    assert together == one_by_one
+    assert [len(i.alert_ids) for i in together] == [2 if i.id == grouped else 1 for i in together]

@@ -16,6 +16,7 @@ from watchkeeper.cases.incidents import (
     incident_timeline,
     list_incidents,
     merge_incidents,
+    read_incidents,
     update_incident,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "list_incidents",
     "merge_incidents",
     "raise_alerts",
+    "read_incidents",
     "update_alert",
     "update_incident",
 ]

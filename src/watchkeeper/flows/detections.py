@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import Actor
-from watchkeeper.cases import AlertRead, find_incident, raise_alerts
+from watchkeeper.cases import AlertRead, raise_alerts, read_incidents
 from watchkeeper.cases.models import AlertRecord
 from watchkeeper.detections.alerting import AlertDraft, alert_drafts, columns_read, tally_suffices
 from watchkeeper.detections.formats import Imported, format_named, read_rules
@@ -189,9 +189,8 @@ def conclude(
                 alerts=len(alerts), error=done.error))  # fmt: skip
             raised += alerts
             outcomes.append(RuleRunOutcome(done.rule, done.window, done.rows, alerts, done.error, suppressed))
-        placed = sorted({a.incident_id for a in raised if a.incident_id is not None})
-        found = [find_incident(session, tenant_id=workspace.tenant_id, ref=i) for i in placed]
-        incidents = [i for i in found if i is not None]
+        placed = {a.incident_id for a in raised if a.incident_id is not None}
+        incidents = read_incidents(session, tenant_id=workspace.tenant_id, ids=placed) if placed else []
         if raised:
             enqueue_raised(
                 session, tenant_id=workspace.tenant_id, alerts=raised, incidents=incidents, now=now

@@ -36,6 +36,7 @@ class WriteViewStore(DuckDBEventStore):
         super().__init__(None)
         self._shown: dict[str, TableDef] = {}
         self._batches: dict[str, tuple[str, ...]] = {}  # each staged batch's column names
+        self._views: dict[str, str] = {}  # the statement each table's view was created with
 
     def show(self, parts: Sequence[tuple[TableDef, pa.Table]]) -> None:
         """Make the tables of ``parts`` (one batch per table) what queries read, and no others."""
@@ -44,13 +45,15 @@ class WriteViewStore(DuckDBEventStore):
 
     def stage(self, parts: Sequence[tuple[TableDef, pa.Table]]) -> None:
         """The first half of :meth:`show`: the tables of ``parts`` are known (queries compile
-        against them) but not yet readable until :meth:`expose`."""
+        against them) but not yet readable until :meth:`expose`. A view reads its batch by name,
+        so a new batch under the same name needs no new view."""
         with self._lock:
-            for name in self._shown:
+            for name in set(self._shown) - {definition.name for definition, _ in parts}:
                 self._con.execute(
                     _sql(exp.Drop(tables=[exp.Table(this=_quoted(name))], kind="VIEW", exists=True))
                 )
                 self._con.unregister(_batch_name(name))
+                self._views.pop(name, None)
             self._shown, self._batches = {}, {}
             for definition, batch in parts:
                 # DuckDB scans an Arrow table one chunk per thread: slices (no copy) use every core
@@ -68,7 +71,10 @@ class WriteViewStore(DuckDBEventStore):
         with self._lock:
             for name, definition in self._shown.items():
                 wanted = None if columns is None else columns.get(name, frozenset())
-                self._con.execute(_view_sql(definition, self._batches[name], wanted))
+                statement = _view_sql(definition, self._batches[name], wanted)
+                if self._views.get(name) != statement:  # the same shape as the last write's: kept
+                    self._con.execute(statement)
+                    self._views[name] = statement
 
     def stored_tables(self) -> set[str]:
         return set(self._shown)
