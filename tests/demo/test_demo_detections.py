@@ -11,8 +11,8 @@ import pytest
 from watchkeeper.audit import Actor
 from watchkeeper.cases import list_alerts, list_incidents
 from watchkeeper.demo import Manifest, build_demo
-from watchkeeper.directory import WorkspaceRead, find_workspace
-from watchkeeper.flows import provision_demo
+from watchkeeper.directory import WorkspaceRead, authenticate_user, find_workspace
+from watchkeeper.flows import DEMO_CREDENTIALS, provision_demo, saved_demo_access
 from watchkeeper.flows.demo import enable_demo_detections
 from watchkeeper.runtime import Runtime
 from watchkeeper.settings import Settings
@@ -58,3 +58,20 @@ def test_the_demo_rules_raise_alerts_for_the_hidden_attacks(
     assert enable_demo_detections(runtime, ACTOR, workspace, manifest.start, manifest.end) == []
     with runtime.database.session() as session:
         assert len(list_alerts(session, tenant_id=workspace.tenant_id)) == len(alerts)
+
+
+def test_the_demo_comes_with_a_console_user_whose_password_is_kept_with_the_app_secret(
+    runtime: Runtime, demo: tuple[WorkspaceRead, Manifest]
+) -> None:
+    workspace, _ = demo
+    access = saved_demo_access(runtime)
+    assert access is not None
+    assert access.console_user == "analyst"
+    assert len(access.console_password) >= 12
+    with runtime.database.session() as session:
+        user = authenticate_user(session, tenant_id=workspace.tenant_id, username=access.console_user,
+                                 password=access.console_password)  # fmt: skip
+    assert user is not None
+    assert "SecurityIncident.ReadWrite.All" in user.roles
+    credentials = runtime.settings.data_dir / DEMO_CREDENTIALS
+    assert credentials.stat().st_mode & 0o077 == 0  # owner-only, as the app secret

@@ -76,6 +76,8 @@ def _register(settings: Settings, target: Path) -> None:
         _detect(runtime, access, target)
     note(f"demo tenant {access.tenant_id}, workspace {access.workspace_id}")
     note(f"demo app: client id {access.client_id}, client secret {access.client_secret}")
+    if access.console_user:
+        note(f"demo console user: {access.console_user}, password {access.console_password} (tenant demo)")
 
 
 def _detect(runtime: Runtime, access: DemoAccess, target: Path) -> None:

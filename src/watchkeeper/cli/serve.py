@@ -205,8 +205,12 @@ def _announce(runtime: Runtime, listeners: list[Listener]) -> None:
     lines += [f"  plain http for this machine only: {extra.url}/" for extra in listeners[1:]]
     lines += _trust_lines(main.tls) if main.tls else [
         "  plain http: Azure SDK clients refuse bearer tokens over http; serve them with --tls"]  # fmt: skip
-    lines.append(f"  console: {main.url}/console/ (sign in as a console user: wk users create --help)")
     demo = saved_demo_access(runtime)
+    if demo is not None and demo.console_user:
+        lines.append(f"  console: {main.url}/console/login?tenant=demo  user {demo.console_user}, "
+                     f"password {demo.console_password}")  # fmt: skip
+    else:
+        lines.append(f"  console: {main.url}/console/ (sign in as a console user: wk users create --help)")
     if demo is not None:
         lines += [f"  demo tenant {demo.tenant_id}, workspace {demo.workspace_id}",
                   f"  demo app: client id {demo.client_id}, client secret {demo.client_secret}",

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from watchkeeper.audit import Actor, record
 from watchkeeper.directory import WorkspaceRead, find_workspace
 from watchkeeper.directory.shared_keys import verification_keys
@@ -267,6 +269,7 @@ def collect_logs(runtime: Runtime, post: CollectorPost, *, request_id: str | Non
 DEMO_TENANT = "demo"
 DEMO_WORKSPACE = "default"
 DEMO_APP = "demo-analyst"
+DEMO_USER = "analyst"  # the demo's console user
 DEMO_CREDENTIALS = "demo-credentials.json"
 
 
@@ -278,10 +281,13 @@ class DemoAccess:
     workspace_id: str
     client_id: str
     client_secret: str
+    console_user: str = ""  # a console user of the demo tenant with every role, and its password
+    console_password: str = ""
 
     def to_json(self) -> dict[str, str]:
         return {"tenantId": self.tenant_id, "workspaceId": self.workspace_id, "clientId": self.client_id,
-                "clientSecret": self.client_secret}  # fmt: skip
+                "clientSecret": self.client_secret, "consoleUser": self.console_user,
+                "consolePassword": self.console_password}  # fmt: skip
 
 
 def provision_demo(runtime: Runtime, actor: Actor, folder: str) -> DemoAccess:
@@ -306,7 +312,8 @@ def provision_demo(runtime: Runtime, actor: Actor, folder: str) -> DemoAccess:
         if saved is not None and saved.tenant_id == tenant.id and saved.workspace_id == workspace.id:
             return saved
         app = create_app(session, tenant_id=tenant.id, name=DEMO_APP, roles=sorted(ROLES), actor=actor)
-    access = DemoAccess(tenant.id, workspace.id, app.client_id, app.client_secret)
+        user, password = _demo_user(session, tenant.id, actor)
+    access = DemoAccess(tenant.id, workspace.id, app.client_id, app.client_secret, user, password)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
@@ -314,12 +321,30 @@ def provision_demo(runtime: Runtime, actor: Actor, folder: str) -> DemoAccess:
     return access
 
 
+def _demo_user(session: Session, tenant_id: str, actor: Actor) -> tuple[str, str]:
+    """The demo's console user (every role) and its generated password; none when the user exists
+    already (its password was only in a credentials file that is gone: ``wk users create``)."""
+    import secrets
+
+    from watchkeeper.directory import ROLES, DirectoryError, create_user
+
+    password = secrets.token_urlsafe(18)
+    try:
+        with session.begin_nested():
+            create_user(session, tenant_id=tenant_id, username=DEMO_USER, password=password, roles=sorted(ROLES),
+                        actor=actor)  # fmt: skip
+    except DirectoryError:
+        return "", ""
+    return DEMO_USER, password
+
+
 def _saved_demo_access(path: Path) -> DemoAccess | None:
     import json
 
     try:
         data = json.loads(path.read_text())
-        return DemoAccess(data["tenantId"], data["workspaceId"], data["clientId"], data["clientSecret"])
+        return DemoAccess(data["tenantId"], data["workspaceId"], data["clientId"], data["clientSecret"],
+                          data.get("consoleUser", ""), data.get("consolePassword", ""))  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
