@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from tests.state_fixtures import unique
 from watchkeeper.api import create_app
 from watchkeeper.api.errors import status_for
+from watchkeeper.api.protocols.hunting import DefenderErrors
 from watchkeeper.audit import Actor, AuditEntry, record
 from watchkeeper.directory import create_app as register_app
 from watchkeeper.directory import create_tenant, create_workspace, find_tenant
@@ -240,6 +241,11 @@ def test_a_session_still_locked_out_after_the_busy_timeout_raises_state_busy(tmp
 def test_state_busy_is_503_and_other_throttling_stays_429() -> None:
     assert status_for(StateBusy(10)) == 503
     assert status_for(QueryThrottled(limit=2, retry_after=5)) == 429
+    # Defender's error shape says the same
+    busy = DefenderErrors().render(StateBusy(10), status_for(StateBusy(10)), None)  # type: ignore[arg-type]
+    throttled = QueryThrottled(limit=2, retry_after=5)
+    assert (busy.status_code, busy.headers["Retry-After"]) == (503, str(StateBusy(10).retry_after))
+    assert DefenderErrors().render(throttled, status_for(throttled), None).status_code == 429  # type: ignore[arg-type]
 
 
 @dataclass

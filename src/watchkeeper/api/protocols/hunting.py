@@ -161,6 +161,8 @@ class DefenderErrors:
             return defender_error_response(400, "BadRequest", f"Query exceeded the timeout period: {exc}")
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
+            if status == 503:  # the state database stayed busy: the service, not the caller's rate
+                return defender_error_response(503, "ServiceUnavailable", str(exc), headers)
             return defender_error_response(429, "TooManyRequests", str(exc), headers)
         if status not in self._CODES:
             return defender_error_response(500, "InternalServerError", str(exc))
