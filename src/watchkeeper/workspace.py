@@ -14,8 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,8 +40,7 @@ from watchkeeper.ingest.writer import JournalWriter
 from watchkeeper.kql.plan import BExpr, Relation
 from watchkeeper.kql.scope import StoredFunction
 from watchkeeper.schema.catalog import Catalog, TableDef, custom_table, is_custom_table_name
-from watchkeeper.schema.types import TICKS_PER_SECOND, KqlType
-from watchkeeper.schema.values import parse_timespan_text
+from watchkeeper.schema.types import KqlType
 from watchkeeper.settings import Settings
 from watchkeeper.store.base import EventStore, QueryLimits
 from watchkeeper.store.coerce import Rows, infer_columns, merge_columns, to_arrow
@@ -50,6 +48,7 @@ from watchkeeper.store.duckdb import DuckDBEventStore
 from watchkeeper.store.result import QueryResult, QueryTally
 from watchkeeper.workspace_functions import WorkspaceFunctions
 from watchkeeper.workspace_lists import WorkspaceWatchlists
+from watchkeeper.workspace_queries import CompiledQueries, requested_limits, within
 
 __all__ = ["EVENTS_FILE", "INGESTION_ERRORS", "JOURNAL_FOLDER", "CommitListener", "IngestTally", "Workspace"]
 
@@ -61,80 +60,10 @@ JOURNAL_FOLDER = "journal"
 CommitListener = Callable[[list[tuple[TableDef, pa.Table]]], None]
 
 
-def _requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> QueryLimits:
-    """Apply a query's ``set`` request properties: they may tighten the workspace limits, never
-    loosen them (``notruncation`` keeps the configured ceiling)."""
-    rows, timeout = limits.max_rows, limits.timeout
-    requested = options.get("truncationmaxrecords")
-    if isinstance(requested, int) and not isinstance(requested, bool) and requested > 0:
-        rows = min(rows, requested)
-    server_timeout = options.get("servertimeout")
-    if isinstance(server_timeout, str):
-        try:
-            seconds = parse_timespan_text(server_timeout) / TICKS_PER_SECOND
-            timeout = min(timeout, seconds) if seconds > 0 else timeout
-        except ValueError:
-            pass
-    return QueryLimits(max_rows=rows, timeout=timeout, strict_rows=limits.strict_rows)
-
-
-def _within(location: str, prefix: str) -> bool:
-    """Whether ``location`` lies under ``prefix``: URLs compare as text after normalising the
-    path (no ``..`` escapes); local paths compare as resolved real paths."""
-    if "://" in location or "://" in prefix:
-        from posixpath import normpath
-        from urllib.parse import urlsplit
-
-        loc, pre = urlsplit(location), urlsplit(prefix)
-        same_origin = (loc.scheme, loc.netloc) == (pre.scheme, pre.netloc)
-        loc_path = normpath(loc.path or "/")
-        return same_origin and (loc_path + "/").startswith(normpath(pre.path or "/").rstrip("/") + "/")
-    real, base = Path(location).resolve(), Path(prefix).resolve()
-    return real == base or base in real.parents
-
-
 EVENTS_FILE = "events.duckdb"
-# compiled queries kept per workspace (scheduled rules, dashboards: the same texts again and again)
-COMPILED_QUERIES = 512
 # a cache entry for a query that cannot take its moments as parameters: compile it each run
 _LITERAL_ONLY = "literal"
 _TIME = "TimeGenerated"
-
-
-class CompiledQueries:
-    """A bounded least-recently-used map of compiled, parameterised queries (thread-safe)."""
-
-    def __init__(self, capacity: int = COMPILED_QUERIES) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[Hashable, kql.CompiledQuery | str] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key: Hashable) -> kql.CompiledQuery | str | None:
-        """The entry for ``key`` (now the most recently used), or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found
-
-    def put(self, key: Hashable, entry: kql.CompiledQuery | str) -> None:
-        """Keep ``entry``; the least recently used goes when the cache is full."""
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class Workspace:
@@ -564,7 +493,7 @@ class Workspace:
             text, now=now or datetime.now(UTC), time_range=time_range, columns=columns
         )
         self._check_external(compiled.external)
-        effective = _requested_limits(limits or self.limits, compiled.options)
+        effective = requested_limits(limits or self.limits, compiled.options)
         # the time limit covers the whole query: what translating it took is not the store's to spend
         remaining = effective.timeout - (time.monotonic() - started)
         if remaining <= 0:
@@ -600,7 +529,7 @@ class Workspace:
     def _check_external(self, locations: Iterable[str]) -> None:
         """externaldata reads files and URLs from the server: only locations on the allowlist."""
         for location in locations:
-            if not any(_within(location, prefix) for prefix in self.external_data_allow):
+            if not any(within(location, prefix) for prefix in self.external_data_allow):
                 raise ExternalDataRefused(location)
 
     def _probe(self, relation: Relation, bag: BExpr) -> list[str]:
