@@ -36,6 +36,7 @@ PUBLIC = SHARED_KEY | {
     "console-logout",
     "console-incidents",
     "console-incident",
+    "console-hunting",
     "console-asset",
 }
 

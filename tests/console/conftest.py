@@ -4,7 +4,9 @@ Playwright driving the distribution's Chromium (``chromium`` package; no browser
 
 Users (password :data:`PASSWORD`): tenant ``a``: ``analyst`` (SecurityIncident.ReadWrite.All),
 ``viewer`` (SecurityIncident.Read.All), ``locked`` (for the lockout test); tenant ``b``:
-``analyst``; tenant ``busy``: ``analyst`` (read only). Incidents: tenant a has five (one with entities, one 10 days old), tenant b one titled "Tenant b secret", tenant busy :data:`BUSY`.
+``analyst``; tenant ``busy``: ``analyst`` (read only); the analysts of a and b may also query (Data.Read).
+Events (:data:`EVENTS`): tenant a has 60 SecurityEvent logons over the last day, tenant b one row of
+``TenantBSecret_CL``. Incidents: tenant a has five (one with entities, one 10 days old), tenant b one titled "Tenant b secret", tenant busy :data:`BUSY`.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 NOW = datetime.now(UTC).replace(microsecond=0)
 ACTOR = Actor("system", "tests")
 USERS = {
-    "a": {"analyst": ["SecurityIncident.ReadWrite.All"], "viewer": ["SecurityIncident.Read.All"],
+    "a": {"analyst": ["SecurityIncident.ReadWrite.All", "Data.Read"], "viewer": ["SecurityIncident.Read.All"],
           "locked": ["SecurityIncident.ReadWrite.All"]},
-    "b": {"analyst": ["SecurityIncident.ReadWrite.All"]},
+    "b": {"analyst": ["SecurityIncident.ReadWrite.All", "Data.Read"]},
     "busy": {"analyst": ["SecurityIncident.Read.All"]},
 }  # fmt: skip
 ENTITIES = (
@@ -59,6 +61,13 @@ INCIDENTS: dict[str, list[tuple[str, str, tuple[dict[str, Any], ...]]]] = {
     "b": [("Tenant b secret", "High", ())],
     "busy": [],
 }
+# tenant -> (table, rows) the hunting page queries: in tenant a, 1 to 4 logons in each of the last 24 hours
+EVENTS: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "a": ("SecurityEvent", [{"TimeGenerated": NOW - timedelta(hours=h, minutes=5 + n), "Computer": f"host{(h + n) % 3}",
+                             "EventID": 4625 if n % 2 else 4624, "Account": "CONTOSO\\alice"}
+                            for h in range(24) for n in range(1 + h % 4)]),
+    "b": ("TenantBSecret_CL", [{"TimeGenerated": NOW, "SecretValue_s": "tenant b only"}]),
+}  # fmt: skip
 BUSY = 205  # incidents of tenant "busy": more than the queue's first 200 rows  # fmt: skip
 
 
@@ -102,6 +111,8 @@ def _provision(runtime: Runtime, console: Console) -> None:
                     session, tenant_id=tenant.id, username=name, password=PASSWORD, roles=roles, actor=ACTOR
                 )
         console.tenants[key] = tenant.name
+        if key in EVENTS:
+            runtime.workspaces.get(workspace).ingest(*EVENTS[key])
         console.incidents[key] = {}
         for title, severity, entities in INCIDENTS[key]:
             number += 1

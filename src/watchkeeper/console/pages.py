@@ -19,6 +19,11 @@ ASSETS: dict[str, str] = {
     "format.js": "text/javascript; charset=utf-8",
     "incidents.js": "text/javascript; charset=utf-8",
     "incident.js": "text/javascript; charset=utf-8",
+    "hunting.css": "text/css; charset=utf-8",
+    "hunting.js": "text/javascript; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",
+    "chart.js": "text/javascript; charset=utf-8",
+    "hunting-grid.js": "text/javascript; charset=utf-8",
 }
 
 

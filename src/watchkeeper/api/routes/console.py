@@ -12,6 +12,7 @@ must match); sign-out by the session's CSRF token.
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from watchkeeper.console import (
     sign_in,
     sign_out,
 )
+from watchkeeper.directory import list_workspaces
 from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
@@ -172,6 +174,20 @@ def incident_page(request: Request, runtime: RuntimeDep, incident_id: str) -> Re
         return _to_login(request)
     return _html(render_page("incident.html", title="Incident", user=user.username, csrf=user.csrf_token,
                              script="incident.js", incident_id=incident_id[:128]))  # fmt: skip
+
+
+@router.get("/console/hunting", operation_id="console-hunting", response_class=HTMLResponse)
+def hunting_page(request: Request, runtime: RuntimeDep) -> Response:
+    """The hunting editor (queries through ``POST /v1/workspaces/{id}/query``, completion from
+    ``GET /v1/workspaces/{id}/metadata``); the shell names the user's own tenant's workspaces."""
+    user = _session_of(request, runtime)
+    if user is None:
+        return _to_login(request)
+    with runtime.database.session() as session:
+        found = list_workspaces(session, tenant_id=user.tenant_id)
+    choices = json.dumps([{"id": w.id, "name": w.name} for w in found])
+    return _html(render_page("hunting.html", title="Hunting", user=user.username, csrf=user.csrf_token,
+                             script="hunting.js", workspaces=choices))  # fmt: skip
 
 
 @router.get("/console/static/{name}", operation_id="console-asset")

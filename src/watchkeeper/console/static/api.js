@@ -23,7 +23,11 @@ export async function api(path, { method = "GET", body } = {}) {
     throw new ApiError("the session has ended; sign in again");
   }
   const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(data?.error?.message ?? `the server answered ${response.status}`);
+  if (!response.ok) {
+    // the error body stays on the error: a KQL error's line and column, for the editor
+    throw Object.assign(new ApiError(data?.error?.message ?? `the server answered ${response.status}`),
+      { status: response.status, body: data });
+  }
   return data;
 }
 
