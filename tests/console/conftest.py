@@ -68,6 +68,7 @@ EVENTS: dict[str, tuple[str, list[dict[str, Any]]]] = {
                             for h in range(24) for n in range(1 + h % 4)]),
     "b": ("TenantBSecret_CL", [{"TimeGenerated": NOW, "SecretValue_s": "tenant b only"}]),
 }  # fmt: skip
+ROW_LIMIT = 2_000  # rows a hunting query may return here; more are cut, and the page says so
 BUSY = 205  # incidents of tenant "busy": more than the queue's first 200 rows  # fmt: skip
 
 
@@ -127,7 +128,15 @@ def _provision(runtime: Runtime, console: Console) -> None:
 @pytest.fixture(scope="package")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     data_dir = tmp_path_factory.mktemp("console")
-    runtime = Runtime(Settings(data_dir=data_dir, detection_tick=0, notification_tick=0, provider_tick=0))
+    runtime = Runtime(
+        Settings(
+            data_dir=data_dir,
+            detection_tick=0,
+            notification_tick=0,
+            provider_tick=0,
+            query_row_limit=ROW_LIMIT,
+        )
+    )
     port, tls_port = free_port(), free_port()
     tls = ensure_certificates(data_dir)
     found = Console(f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", tls.ca_cert, runtime)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import EVENTS, Console, screenshot
+from tests.console.conftest import EVENTS, ROW_LIMIT, Console, screenshot
 from tests.console.test_console import sign_in
 from watchkeeper.directory import find_tenant, list_workspaces
 
@@ -30,7 +30,7 @@ def open_hunting(page: Any, console: Console, tenant: str = "a") -> None:
     sign_in(page, console, tenant, "analyst")
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Hunting").click()
     expect(page).to_have_url(f"{console.url}/console/hunting")
-    expect(page.get_by_role("heading", name="Hunting")).to_be_visible()
+    expect(page.locator("#hunt")).to_have_attribute("data-schema", "loaded")  # completion lists are ready
 
 
 def run(page: Any, query: str) -> None:
@@ -81,6 +81,21 @@ def test_render_timechart_draws_the_series_as_an_accessible_svg_chart(page: Any,
     fallback = page.locator("#chart details table tbody tr")
     assert fallback.count() == points  # the chart's data as a table for those who cannot see it
     screenshot(page, "hunting-timechart")
+
+
+@pytest.mark.parametrize(("visualization", "shape"), [("columnchart", "rect"), ("piechart", "path")])
+def test_bar_and_pie_charts_draw_one_shape_per_category(
+    page: Any, console: Console, visualization: str, shape: str
+) -> None:
+    open_hunting(page, console)
+    run(page, f"SecurityEvent | summarize Logons = count() by Computer | render {visualization}")
+    chart = page.locator(f"#chart svg.chart-{visualization}")
+    expect(chart).to_have_attribute("aria-label", re.compile(f"^{visualization} of Logons by Computer"))
+    expect(chart.locator(f"g.series {shape}")).to_have_count(3)
+    assert sorted(chart.locator("g.legend text").all_text_contents()) == (
+        ["Logons"] if visualization == "columnchart" else ["host0", "host1", "host2"]
+    )
+    screenshot(page, f"hunting-{visualization}")
 
 
 def test_the_time_range_is_sent_as_the_timespan(page: Any, console: Console) -> None:
@@ -161,6 +176,20 @@ def test_the_grid_sorts_chooses_columns_and_exports_csv_and_json(page: Any, cons
         {"Computer": host, "Logons": logons} for host, (logons, _) in expected
     ]
     screenshot(page, "hunting-grid")
+
+
+def test_a_cut_result_says_so_and_the_grid_says_how_many_rows_it_draws(page: Any, console: Console) -> None:
+    open_hunting(page, console)
+    run(page, f"range x from 1 to {ROW_LIMIT + 500} step 1")
+    expect(page.locator("#limits")).to_be_visible()
+    expect(page.locator("#limits")).to_contain_text("Partial result")
+    expect(page.locator("#row-count")).to_have_text(
+        f"{ROW_LIMIT} rows (the first 1000 shown; exports carry all)"
+    )
+    assert page.locator("#results tbody tr").count() == 1000
+    run(page, "range x from 1 to 3 step 1")
+    expect(page.locator("#row-count")).to_have_text("3 rows")
+    expect(page.locator("#limits")).to_be_hidden()
 
 
 def test_a_user_of_tenant_b_gets_no_tenant_a_tables_in_autocomplete(page: Any, console: Console) -> None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from watchkeeper.api.protocols.kusto import wire_rows
 from watchkeeper.api.protocols.kusto_mgmt import WorkspaceSchema
 from watchkeeper.errors import KqlError, KqlSyntaxError, Throttled, WatchkeeperError
+from watchkeeper.kql import ast, parse
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.store import QueryResult
 
@@ -39,12 +40,14 @@ _TYPES = {"bool", "datetime", "dynamic", "guid", "int", "long", "real", "string"
 @dataclass(frozen=True)
 class Preferences:
     """The ``Prefer`` header's requests: ``wait=N`` (a timeout in seconds, capped by the server),
-    ``include-statistics=true``, and ``ai.response-thinning=false`` (Kqlmagic: answer in Kusto's
-    V1 shape, ``../shared/specs/clients.md`` §8)."""
+    ``include-statistics=true``, ``include-render=true`` (the query's ``render`` visualization,
+    azure-monitor-query's ``include_visualization``), and ``ai.response-thinning=false`` (Kqlmagic:
+    answer in Kusto's V1 shape, ``../shared/specs/clients.md`` §8)."""
 
     wait: float | None = None
     statistics: bool = False
     kusto_v1: bool = False
+    render: bool = False
 
     @classmethod
     def parse(cls, header: str) -> Preferences:
@@ -57,6 +60,7 @@ class Preferences:
             wait=float(wait) if _WAIT.fullmatch(wait) else None,
             statistics=values.get("include-statistics") == "true",
             kusto_v1=values.get("ai.response-thinning") == "false",
+            render=values.get("include-render") == "true",
         )
 
 
@@ -80,6 +84,16 @@ def tables_body(result: QueryResult, statistics: dict[str, Any] | None = None) -
         details = [{"code": "QueryResultTruncated", "message": message}]
         body["error"] = {"code": "PartialError", "message": message, "details": details}
     return body
+
+
+def render_body(text: str) -> dict[str, Any] | None:
+    """``Prefer: include-render=true``: how the query asks its result to be drawn (its last
+    statement's closing ``render``), or None; azure-monitor-query returns it as ``visualization``."""
+    statements = parse(text).results
+    last = statements[-1] if statements else None
+    if isinstance(last, ast.Pipe) and isinstance(last.operator, ast.Render):
+        return {"visualization": last.operator.visualization.lower()}
+    return None
 
 
 def statistics_body(result: QueryResult, seconds: float) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from watchkeeper.api.protocols.log_analytics import (
     Preferences,
     batch_item,
     metadata_body,
+    render_body,
     statistics_body,
     tables_body,
 )
@@ -106,7 +107,10 @@ def _answer(
         context = QueryContext(client_request_id(request), _request_id(request), outcome.seconds)
         return v1_body(outcome.result, context)
     statistics = statistics_body(outcome.result, outcome.seconds) if prefer.statistics else None
-    return tables_body(outcome.result, statistics)
+    answer = tables_body(outcome.result, statistics)
+    if prefer.render and (render := render_body(body.query)) is not None:
+        answer["render"] = render
+    return answer
 
 
 def _request_id(request: Request) -> str:

@@ -46,15 +46,6 @@ export function tokenize(text) {
   return tokens;
 }
 
-// The visualization a query asks for (`| render timechart`), from its last render operator.
-export function renderOf(text) {
-  const words = tokenize(text).filter((t) => !["space", "comment"].includes(t.kind));
-  for (let i = words.length - 2; i > 0; i -= 1) {
-    if (words[i].text === "render" && words[i - 1].text === "|") return words[i + 1].text.toLowerCase();
-  }
-  return null;
-}
-
 // The offset of 1-based (line, column) in text.
 export function offsetOf(text, line, column) {
   let offset = 0;

@@ -1,10 +1,11 @@
 // The hunting page: KQL through POST /v1/workspaces/{id}/query (the Log Analytics route every client
 // uses) with the picked time range as its timespan; completion from GET /v1/workspaces/{id}/metadata
-// (the caller's own workspace only: the API answers "not found" for any other).
+// (the caller's own workspace only: the API answers "not found" for any other). The chart is the one
+// the answer's `render` names (Prefer: include-render=true, as azure-monitor-query asks for it).
 
 import { api, ApiError } from "./api.js";
 import { drawChart, VISUALIZATIONS } from "./chart.js";
-import { KqlEditor, renderOf } from "./editor.js";
+import { KqlEditor } from "./editor.js";
 import { ResultsGrid } from "./hunting-grid.js";
 import { say } from "./format.js";
 
@@ -34,12 +35,15 @@ function workspacePath(suffix) {
 
 async function loadSchema() {
   schema = { tables: [], functions: [] };
+  form.dataset.schema = "loading";
   if (!picker.value) return;
   try {
     const body = await api(workspacePath("metadata"));
     schema = { tables: body.tables ?? [], functions: body.functions ?? [] };
+    form.dataset.schema = "loaded";
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    form.dataset.schema = "failed";
     say(`Suggestions are unavailable: ${error.message}`, true);
   }
 }
@@ -89,12 +93,14 @@ async function run() {
   say("Running…");
   const started = performance.now();
   try {
-    const body = await api(workspacePath("query"), { method: "POST", body: { query, timespan: timespan() } });
+    const body = await api(workspacePath("query"), {
+      method: "POST", body: { query, timespan: timespan() }, headers: { Prefer: "include-render=true" },
+    });
     const table = body.tables?.[0] ?? { columns: [], rows: [] };
     showLimits(body);
     grid.show(table.columns, table.rows);
     document.getElementById("results-panel").hidden = false;
-    showChart(body.render?.visualization ?? renderOf(query), table);
+    showChart(body.render?.visualization, table);
     say(`Done in ${((performance.now() - started) / 1000).toFixed(2)} s: ${table.rows.length} rows.`);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
