@@ -10,12 +10,13 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.console.conftest import EVENTS, ROW_LIMIT, Console, screenshot
+from tests.console.conftest import EVENTS, NOW, ROW_LIMIT, Console, screenshot
 from tests.console.test_console import sign_in
 from watchkeeper.directory import find_tenant, list_workspaces
 
@@ -106,6 +107,14 @@ def test_the_time_range_is_sent_as_the_timespan(page: Any, console: Console) -> 
     page.get_by_label("Time range").select_option(label="Last hour")
     page.get_by_role("button", name=re.compile("^Run")).click()
     expect(page.locator("#results tbody td")).to_have_text("1")  # the one event 5 minutes old
+    page.get_by_label("Time range").select_option(label="Custom…")
+    minute = "%Y-%m-%dT%H:%M"
+    page.get_by_label("From (UTC)").fill((NOW - timedelta(hours=2)).strftime(minute))
+    page.get_by_label("To (UTC)").fill((NOW + timedelta(minutes=1)).strftime(minute))
+    page.get_by_role("button", name=re.compile("^Run")).click()
+    expect(page.locator("#results tbody td")).to_have_text(
+        "3"
+    )  # 1 event in the last hour, 2 in the one before
 
 
 def test_a_kql_error_is_underlined_where_the_engine_reports_it(page: Any, console: Console) -> None:
@@ -207,3 +216,13 @@ def test_a_user_of_tenant_b_gets_no_tenant_a_tables_in_autocomplete(page: Any, c
     answers = [page.request.get(f"{console.url}/v1/workspaces/{ref}/metadata") for ref in (theirs, "missing")]
     assert [a.status for a in answers] == [404, 404]  # another tenant's workspace is "not found"
     assert answers[0].json()["error"]["code"] == answers[1].json()["error"]["code"]
+
+
+def test_a_user_without_data_read_is_told_and_queries_nothing(page: Any, console: Console) -> None:
+    sign_in(page, console, "a", "viewer")  # incidents only: no Data.Read
+    page.goto(f"{console.url}/console/hunting")
+    expect(page.locator("#hunt")).to_have_attribute("data-schema", "failed")
+    expect(page.locator("#status")).to_contain_text("Suggestions are unavailable")
+    run(page, "SecurityEvent | count")
+    expect(page.locator("#kql-error")).to_contain_text("Data.Read")
+    expect(page.locator("#results-panel")).to_be_hidden()
