@@ -17,7 +17,7 @@ from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import clickhouse_json as chj
 from watchkeeper.kql.clickhouse_functions import ClickHouseFunctions, lambda_of, re2, signed
 from watchkeeper.kql.clickhouse_sql import SQLGLOT_NAME
-from watchkeeper.kql.dialects import fn
+from watchkeeper.kql.dialects import data_type, fn
 from watchkeeper.schema.types import CLICKHOUSE_TYPES, KqlType
 
 __all__ = ["ClickHouseDialect"]
@@ -31,11 +31,11 @@ class ClickHouseDialect(ClickHouseFunctions):
     supports_lateral = False
 
     def type(self, kql_type: KqlType) -> exp.DataType:
-        return exp.DataType.build(CLICKHOUSE_TYPES[kql_type], dialect="clickhouse")
+        return data_type(CLICKHOUSE_TYPES[kql_type], "clickhouse")
 
     def cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
         inner = CLICKHOUSE_TYPES[kql_type]
-        return exp.Cast(this=expr, to=exp.DataType.build(f"Nullable({inner})", dialect="clickhouse"))
+        return exp.Cast(this=expr, to=data_type(f"Nullable({inner})", "clickhouse"))
 
     def try_cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
         target = CLICKHOUSE_TYPES[kql_type]
@@ -416,7 +416,7 @@ class ClickHouseDialect(ClickHouseFunctions):
 
     @staticmethod
     def _plain_cast(expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
-        return exp.Cast(this=expr, to=exp.DataType.build(CLICKHOUSE_TYPES[kql_type], dialect="clickhouse"))
+        return exp.Cast(this=expr, to=data_type(CLICKHOUSE_TYPES[kql_type], "clickhouse"))
 
     @staticmethod
     def _nearest_rank(value: exp.Expression, fraction: float) -> exp.Expression:

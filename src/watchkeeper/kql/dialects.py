@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -19,7 +20,7 @@ from sqlglot import exp
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 
-__all__ = ["NATIVE_LIST", "Dialect", "DuckDBDialect", "fn", "json_path"]
+__all__ = ["NATIVE_LIST", "Dialect", "DuckDBDialect", "data_type", "fn", "json_path"]
 
 # the ``meta`` key of a dynamic array's JSON encoding that holds the SQL list it encodes, set where
 # the list's elements read back the same from either (numbers, text): see Dialect.result_list
@@ -29,6 +30,21 @@ NATIVE_LIST = "wk_native_list"
 def fn(name: str, *args: exp.Expression) -> exp.Expression:
     """A function call spelled exactly ``name`` in the generated SQL."""
     return exp.Anonymous(this=name, expressions=list(args))
+
+
+def data_type(spec: str, dialect: str | None = None) -> exp.DataType:
+    """``exp.DataType.build(spec, dialect=dialect)``, parsed once: a query over a wide table casts
+    thousands of NULLs, and parsing a type name costs more than building the node again (a plain
+    type) or copying it (one with parameters)."""
+    parsed = _parsed_type(spec, dialect)
+    if any(value is not None for key, value in parsed.args.items() if key not in ("this", "nested")):
+        return parsed.copy()
+    return exp.DataType(this=parsed.this, nested=parsed.args.get("nested", False))
+
+
+@lru_cache(maxsize=256)
+def _parsed_type(spec: str, dialect: str | None) -> exp.DataType:
+    return exp.DataType.build(spec, dialect=dialect)
 
 
 def json_path(parts: Sequence[str | int]) -> str:
@@ -153,7 +169,7 @@ class Dialect:
     # ---------------------------------------------------------------- types and literals
 
     def type(self, kql_type: KqlType) -> exp.DataType:
-        return exp.DataType.build(DUCKDB_TYPES[kql_type], dialect="duckdb")
+        return data_type(DUCKDB_TYPES[kql_type], "duckdb")
 
     def cast(self, expr: exp.Expression, kql_type: KqlType) -> exp.Expression:
         return exp.Cast(this=expr, to=self.type(kql_type))
@@ -268,7 +284,7 @@ class Dialect:
         turns each time-zone-aware value into a Python object through the zone database, about
         five times slower than a plain timestamp, so results carry the UTC wall time instead
         (the store reads it back as UTC)."""
-        return exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP"))
+        return exp.Cast(this=value, to=data_type("TIMESTAMP"))
 
     def ilike(self, value: exp.Expression, pattern: str) -> exp.Expression:
         """Case-insensitive LIKE; ``pattern`` escapes ``%``, ``_`` and ``\\`` with ``\\``."""
