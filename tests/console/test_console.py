@@ -113,6 +113,11 @@ def test_wrong_password_is_refused_with_the_form_again(page: Any, console: Conso
     assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
 
 
+def settled(page: Any) -> None:
+    """Wait until the latest load of the queue has drawn the list (the table is busy until then)."""
+    expect(page.locator("#incidents")).to_have_attribute("aria-busy", "false")
+
+
 def test_filters_and_sort(page: Any, console: Console) -> None:
     sign_in(page, console, "a", "analyst")
     expect(page.locator("#incidents tbody tr").first).to_be_visible()
@@ -129,6 +134,7 @@ def test_filters_and_sort(page: Any, console: Console) -> None:
     expect(page.locator("#empty")).to_be_visible()
     page.get_by_label("Owner").fill("none")  # the unassigned ones
     page.get_by_role("button", name="Apply").click()
+    settled(page)
     owners = page.locator("#incidents tbody tr td:nth-child(5)")
     expect(owners.first).to_be_visible()
     assert set(owners.all_inner_texts()) == {"—"}
@@ -142,6 +148,7 @@ def test_filters_and_sort(page: Any, console: Console) -> None:
     expect(page.locator("#incidents tbody tr", has_text="Phishing mail reported")).to_be_visible()
     page.get_by_label("Sort by").select_option("severity desc")
     page.get_by_role("button", name="Apply").click()
+    settled(page)
     expect(page.locator("#incidents tbody tr").first).to_contain_text("Credential dumping on dc1")
     ranks = {"High": 3, "Medium": 2, "Low": 1, "Informational": 0}
     severities = [

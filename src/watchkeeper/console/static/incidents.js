@@ -13,6 +13,10 @@ const filters = document.getElementById("filters");
 const rows = document.querySelector("#incidents tbody");
 const selected = new Set();
 let known = null; // ids seen on the last load: new ones are announced
+// loads overlap (the refresh timer, Apply, Show more): only the latest one issued may draw the list,
+// and the table says it is busy until that one has
+let issued = 0;
+const table = document.getElementById("incidents");
 
 function filterClauses(form) {
   const clauses = [];
@@ -66,8 +70,11 @@ function showSelection() {
 }
 
 async function load() {
+  const mine = ++issued;
+  table.setAttribute("aria-busy", "true");
   try {
     const data = await api(listUrl());
+    if (mine !== issued) return; // a newer load will draw the list
     const incidents = data.value;
     const fresh = known === null ? [] : incidents.filter((i) => !known.has(i.id));
     known = new Set(incidents.map((i) => i.id));
@@ -79,8 +86,11 @@ async function load() {
     if (fresh.length) say(`${fresh.length} new incident${fresh.length > 1 ? "s" : ""} arrived`);
     showSelection();
   } catch (error) {
+    if (mine !== issued) return;
     if (error instanceof ApiError) say(error.message, true);
     else throw error;
+  } finally {
+    if (mine === issued) table.setAttribute("aria-busy", "false");
   }
 }
 
