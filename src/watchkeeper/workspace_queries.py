@@ -9,6 +9,7 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 
 from watchkeeper import kql
+from watchkeeper.errors import InvalidRequestError
 from watchkeeper.schema.types import TICKS_PER_SECOND
 from watchkeeper.schema.values import parse_timespan_text
 from watchkeeper.store.base import QueryLimits
@@ -30,9 +31,9 @@ def requested_limits(limits: QueryLimits, options: Mapping[str, object]) -> Quer
     if isinstance(server_timeout, str):
         try:
             seconds = parse_timespan_text(server_timeout) / TICKS_PER_SECOND
-            timeout = min(timeout, seconds) if seconds > 0 else timeout
         except ValueError:
-            pass
+            raise InvalidRequestError(f"set servertimeout: {server_timeout!r} is not a timespan") from None
+        timeout = min(timeout, seconds) if seconds > 0 else timeout
     return QueryLimits(max_rows=rows, timeout=timeout, strict_rows=limits.strict_rows)
 
 

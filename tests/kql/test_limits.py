@@ -8,6 +8,7 @@ import time
 import pytest
 
 from watchkeeper import QueryLimits, QueryTimeout, RowLimitExceeded, Workspace
+from watchkeeper.errors import InvalidRequestError
 
 # A cross join of two 20k-row ranges: 400 million rows to count, far beyond half a second.
 # ten billion joined rows: seconds even for ClickHouse, far more for DuckDB
@@ -81,3 +82,10 @@ def test_a_time_range_limits_every_table_to_it(engine_ws: Workspace) -> None:
     end_exclusive = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
     assert engine_ws.query("Heartbeat | project Computer", time_range=end_exclusive).rows == [("h1",)]
     assert engine_ws.query("Heartbeat | count").rows == [(3,)]
+
+
+def test_a_servertimeout_that_is_not_a_timespan_is_refused_not_ignored() -> None:
+    with Workspace.open(None) as workspace:
+        assert workspace.query("set servertimeout = 10s; print 1").rows == [(1,)]
+        with pytest.raises(InvalidRequestError, match="set servertimeout: 'soon' is not a timespan"):
+            workspace.query('set servertimeout = "soon"; print 1')
