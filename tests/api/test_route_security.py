@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 import httpx
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
@@ -34,11 +35,13 @@ PUBLIC = SHARED_KEY | {
     "console-login-page",
     "console-login",
     "console-logout",
-    "console-incidents",
-    "console-incident",
-    "console-hunting",
     "console-asset",
 }
+
+
+# every other console route is a page shell (operation id ``console-page-...``): HTML that names its
+# script and carries no tenant data; without a session it redirects to the sign-in form
+CONSOLE_SHELL = "console-page-"
 
 
 def _role_checks(dependant: Dependant) -> list[RoleCheck]:
@@ -71,6 +74,9 @@ def test_every_route_declares_its_roles_or_is_public() -> None:
         checks = _role_checks(route.dependant)
         if route.operation_id in PUBLIC:
             assert not checks, f"{route.operation_id} is listed as public but checks roles"
+        elif route.operation_id.startswith(CONSOLE_SHELL):
+            assert route.methods == {"GET"} and route.path.startswith("/console/"), route.operation_id
+            assert route.response_class is HTMLResponse, f"{route.operation_id} is not an HTML shell"
         elif not checks or any(not check.roles or not check.audiences for check in checks):
             open_routes.append(f"{sorted(route.methods)} {route.path} ({route.operation_id})")
     assert open_routes == []

@@ -12,18 +12,14 @@ from string import Template
 
 __all__ = ["ASSETS", "asset", "render_page"]
 
+# the media types served; a static file is any file of ``static/`` with one of these suffixes
+_MEDIA_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml"}  # fmt: skip
 # the static files a page may load: name -> media type (no other name is served)
 ASSETS: dict[str, str] = {
-    "console.css": "text/css; charset=utf-8",
-    "api.js": "text/javascript; charset=utf-8",
-    "format.js": "text/javascript; charset=utf-8",
-    "incidents.js": "text/javascript; charset=utf-8",
-    "incident.js": "text/javascript; charset=utf-8",
-    "hunting.css": "text/css; charset=utf-8",
-    "hunting.js": "text/javascript; charset=utf-8",
-    "editor.js": "text/javascript; charset=utf-8",
-    "chart.js": "text/javascript; charset=utf-8",
-    "hunting-grid.js": "text/javascript; charset=utf-8",
+    entry.name: _MEDIA_TYPES[suffix]
+    for entry in files("watchkeeper.console").joinpath("static").iterdir()
+    if (suffix := entry.name[entry.name.rfind(".") :]) in _MEDIA_TYPES and entry.is_file()
 }
 
 

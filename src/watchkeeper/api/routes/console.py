@@ -39,7 +39,7 @@ from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 
-__all__ = ["router"]
+__all__ = ["ConsoleErrors", "router", "shell", "signed_in", "to_login", "workspace_choices"]
 
 
 class ConsoleErrors:
@@ -74,7 +74,8 @@ def _secure(request: Request, runtime: Runtime) -> bool:
     return request.url.scheme == "https" or runtime.settings.tls
 
 
-def _session_of(request: Request, runtime: Runtime) -> SessionUser | None:
+def signed_in(request: Request, runtime: Runtime) -> SessionUser | None:
+    """The user of the request's live console session, or None (no cookie, expired, signed out)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -91,9 +92,23 @@ def _local_next(target: str) -> str:
     )
 
 
-def _to_login(request: Request) -> RedirectResponse:
+def to_login(request: Request) -> RedirectResponse:
+    """To the sign-in form, coming back to this page after."""
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
     return RedirectResponse(f"/console/login?next={target}", status_code=303)
+
+
+def shell(user: SessionUser, template: str, *, title: str, script: str, **values: str) -> HTMLResponse:
+    """A page shell for a signed-in user: the template (values escaped), the nav and the page's module."""
+    return _html(render_page(template, title=title, user=user.username, csrf=user.csrf_token, script=script,
+                             **values))  # fmt: skip
+
+
+def workspace_choices(runtime: Runtime, user: SessionUser) -> str:
+    """The user's own tenant's workspaces as JSON (``[{"id", "name"}]``) for a page's workspace picker."""
+    with runtime.database.session() as session:
+        found = list_workspaces(session, tenant_id=user.tenant_id)
+    return json.dumps([{"id": w.id, "name": w.name} for w in found])
 
 
 @router.get("/console", operation_id="console-home", response_class=RedirectResponse)
@@ -144,7 +159,7 @@ def login(request: Request, runtime: RuntimeDep, tenant: FormText = "", username
 @router.post("/console/logout", operation_id="console-logout", response_class=RedirectResponse)
 def logout(request: Request, runtime: RuntimeDep, csrf: FormText = "") -> RedirectResponse:
     """Sign out (the session's CSRF token in the form); back to the sign-in form either way."""
-    user = _session_of(request, runtime)
+    user = signed_in(request, runtime)
     token = request.cookies.get(SESSION_COOKIE)
     if user is not None and token and csrf_matches(user.csrf_token, csrf or None):
         with runtime.database.session() as session:
@@ -156,38 +171,33 @@ def logout(request: Request, runtime: RuntimeDep, csrf: FormText = "") -> Redire
     return response
 
 
-@router.get("/console/incidents", operation_id="console-incidents", response_class=HTMLResponse)
+@router.get("/console/incidents", operation_id="console-page-incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, runtime: RuntimeDep) -> Response:
     """The incidents queue (data from ``GET /v1.0/security/incidents``)."""
-    user = _session_of(request, runtime)
+    user = signed_in(request, runtime)
     if user is None:
-        return _to_login(request)
-    return _html(render_page("incidents.html", title="Incidents", user=user.username, csrf=user.csrf_token,
-                             script="incidents.js"))  # fmt: skip
+        return to_login(request)
+    return shell(user, "incidents.html", title="Incidents", script="incidents.js")
 
 
-@router.get("/console/incidents/{incident_id}", operation_id="console-incident", response_class=HTMLResponse)
+@router.get("/console/incidents/{incident_id}", operation_id="console-page-incident", response_class=HTMLResponse)
 def incident_page(request: Request, runtime: RuntimeDep, incident_id: str) -> Response:
     """One incident (data from ``GET /v1.0/security/incidents/{id}?$expand=alerts``)."""
-    user = _session_of(request, runtime)
+    user = signed_in(request, runtime)
     if user is None:
-        return _to_login(request)
-    return _html(render_page("incident.html", title="Incident", user=user.username, csrf=user.csrf_token,
-                             script="incident.js", incident_id=incident_id[:128]))  # fmt: skip
+        return to_login(request)
+    return shell(user, "incident.html", title="Incident", script="incident.js", incident_id=incident_id[:128])
 
 
-@router.get("/console/hunting", operation_id="console-hunting", response_class=HTMLResponse)
+@router.get("/console/hunting", operation_id="console-page-hunting", response_class=HTMLResponse)
 def hunting_page(request: Request, runtime: RuntimeDep) -> Response:
     """The hunting editor (queries through ``POST /v1/workspaces/{id}/query``, completion from
     ``GET /v1/workspaces/{id}/metadata``); the shell names the user's own tenant's workspaces."""
-    user = _session_of(request, runtime)
+    user = signed_in(request, runtime)
     if user is None:
-        return _to_login(request)
-    with runtime.database.session() as session:
-        found = list_workspaces(session, tenant_id=user.tenant_id)
-    choices = json.dumps([{"id": w.id, "name": w.name} for w in found])
-    return _html(render_page("hunting.html", title="Hunting", user=user.username, csrf=user.csrf_token,
-                             script="hunting.js", workspaces=choices))  # fmt: skip
+        return to_login(request)
+    return shell(user, "hunting.html", title="Hunting", script="hunting.js",
+                 workspaces=workspace_choices(runtime, user))  # fmt: skip
 
 
 @router.get("/console/static/{name}", operation_id="console-asset")
