@@ -75,7 +75,8 @@ def test_every_route_declares_its_roles_or_is_public() -> None:
         if route.operation_id in PUBLIC:
             assert not checks, f"{route.operation_id} is listed as public but checks roles"
         elif route.operation_id.startswith(CONSOLE_SHELL):
-            assert route.methods == {"GET"} and route.path.startswith("/console/"), route.operation_id
+            assert route.methods == {"GET"}, route.operation_id
+            assert route.path.startswith("/console/"), route.operation_id
             assert route.response_class is HTMLResponse, f"{route.operation_id} is not an HTML shell"
         elif not checks or any(not check.roles or not check.audiences for check in checks):
             open_routes.append(f"{sorted(route.methods)} {route.path} ({route.operation_id})")
