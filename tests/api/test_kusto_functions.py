@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from azure.kusto.data import KustoClient
 from azure.kusto.data.exceptions import KustoApiError
@@ -94,6 +95,24 @@ def test_create_show_call_alter_and_drop(admin: KustoClient) -> None:
     assert _rows(admin.execute_mgmt("other", ".drop function Recent ifexists")) == []
     with pytest.raises(KustoApiError, match="unknown function 'Recent'"):
         admin.execute_query("other", "Recent()")
+
+
+def test_the_log_analytics_metadata_lists_stored_functions_and_parsers(
+    admin: KustoClient, platform: Platform
+) -> None:
+    admin.execute_mgmt("other", ".create-or-alter function with (folder='Kept') Recent() { Heartbeat }")
+    try:
+        url = f"{platform.url}/v1/workspaces/{platform.workspace('a', 'other')}/metadata"
+        body = httpx.get(url, headers=platform.headers("a", "reader")).json()
+        theirs = httpx.get(url.replace(platform.workspace("a", "other"), platform.workspace("b")),
+                           headers=platform.headers("b", "reader")).json()  # fmt: skip
+    finally:
+        admin.execute_mgmt("other", ".drop function Recent")
+    found = {f["name"]: f for f in body["functions"]}
+    assert (found["Recent"]["body"].strip(), found["Recent"]["category"]) == ("Heartbeat", "Kept")
+    assert found["imProcessCreate"]["category"] == "ASIM parsers"
+    assert "starttime:datetime" in found["imProcessCreate"]["parameters"]
+    assert "Recent" not in {f["name"] for f in theirs["functions"]}  # tenant b's workspace has its own
 
 
 def test_a_body_that_does_not_compile_is_refused_with_its_line_and_column(admin: KustoClient) -> None:

@@ -19,6 +19,7 @@ from watchkeeper.api.protocols.kusto import wire_rows
 from watchkeeper.api.protocols.kusto_mgmt import WorkspaceSchema
 from watchkeeper.errors import KqlError, KqlSyntaxError, Throttled, WatchkeeperError
 from watchkeeper.kql import ast, parse
+from watchkeeper.kql.asim import ASIM_FUNCTIONS
 from watchkeeper.schema.catalog import TableDef
 from watchkeeper.store import QueryResult
 
@@ -108,13 +109,15 @@ def statistics_body(result: QueryResult, seconds: float) -> dict[str, Any]:
 
 
 def metadata_body(schema: WorkspaceSchema) -> dict[str, Any]:
-    """``GET /v1/workspaces/{id}/metadata``: the workspace and the tables that hold data, with
-    their columns (Kqlmagic's and Grafana's schema call; the other collections are empty)."""
+    """``GET /v1/workspaces/{id}/metadata``: the workspace, the tables that hold data with their
+    columns, and the functions a query may call: the workspace's stored functions (with their
+    bodies) and the built-in ASIM parsers (Kqlmagic's and Grafana's schema call, and the console's
+    completion; the other collections are empty)."""
     workspace = schema.record
     tables = [_metadata_table(t, workspace.id) for t in schema.tables]
     return {
         "tables": tables,
-        "functions": [],
+        "functions": _metadata_functions(schema, workspace.id),
         "tableGroups": [],
         "applications": [],
         "resourceTypes": [],
@@ -123,6 +126,24 @@ def metadata_body(schema: WorkspaceSchema) -> dict[str, Any]:
         "workspaces": [{"id": workspace.id, "name": workspace.name, "resourceId": f"/workspaces/{workspace.id}",
                         "related": {"tables": [t["id"] for t in tables]}}],
     }  # fmt: skip
+
+
+def _metadata_functions(schema: WorkspaceSchema, workspace_id: str) -> list[dict[str, Any]]:
+    related = {"workspaces": [workspace_id]}
+    stored = [
+        {"id": f"f/{f.name}", "name": f.name, "displayName": f.name, "description": f.docstring,
+         "parameters": f.parameters, "body": f.body, "category": f.folder or "Functions", "related": related}
+        for f in schema.functions
+    ]  # fmt: skip
+    names = {f.name for f in schema.functions}
+    # built-in parsers: their bodies (about 125 kB together) are left out of a call clients make on
+    # every connection; a stored function of the same name hides the built-in, as it does in queries
+    built_in = [
+        {"id": f"f/{name}", "name": name, "displayName": name, "description": "ASIM parser (built in)",
+         "parameters": parser.params, "category": "ASIM parsers", "related": related}
+        for name, parser in sorted(ASIM_FUNCTIONS.items()) if name not in names
+    ]  # fmt: skip
+    return stored + built_in
 
 
 def _metadata_table(table: TableDef, workspace_id: str) -> dict[str, Any]:

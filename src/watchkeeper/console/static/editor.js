@@ -146,7 +146,9 @@ export class KqlEditor {
       .filter((t) => !["space", "comment"].includes(t.kind));
     const last = words.at(-1)?.text.toLowerCase();
     if (last === undefined || last === ";" || ["join", "union", "lookup", "("].includes(last) && this.tableSpot(words)) {
-      return { prefix, options: this.catalog.tables().map((name) => ({ label: name, kind: "table" })) };
+      // a query may also start with a workspace function (a stored function or an ASIM parser)
+      const tables = this.catalog.tables().map((name) => ({ label: name, kind: "table" }));
+      return { prefix, options: [...tables, ...this.catalog.functions().map((name) => ({ label: name, kind: "function" }))] };
     }
     if (last === "|") return { prefix, options: OPERATORS.map((name) => ({ label: name, kind: "operator" })) };
     const columns = this.catalog.columns(this.tableIn(this.text)).map((c) => ({ label: c.name, kind: c.type }));
