@@ -84,6 +84,23 @@ def test_render_timechart_draws_the_series_as_an_accessible_svg_chart(page: Any,
     screenshot(page, "hunting-timechart")
 
 
+def test_render_options_title_the_chart_and_choose_its_columns(page: Any, console: Console) -> None:
+    open_hunting(page, console)
+    run(
+        page,
+        "SecurityEvent | summarize Logons = count(), Failed = countif(EventID == 4625) by Computer"
+        ' | render columnchart with (title="Failed logons", ycolumns=Failed, ytitle="Failures", legend=hidden)',
+    )
+    chart = page.locator("#chart svg.chart-columnchart")
+    expect(chart).to_have_attribute(
+        "aria-label", re.compile("^Failed logons: columnchart of Failed by Computer")
+    )
+    expect(page.locator("#chart .chart-title")).to_have_text("Failed logons")
+    assert chart.locator(".axis-title").all_text_contents() == ["Computer", "Failures"]
+    assert chart.locator("g.series").evaluate_all("gs => gs.map(g => g.dataset.series)") == ["Failed"]
+    expect(chart.locator("g.legend")).to_have_count(0)
+
+
 @pytest.mark.parametrize(("visualization", "shape"), [("columnchart", "rect"), ("piechart", "path")])
 def test_bar_and_pie_charts_draw_one_shape_per_category(
     page: Any, console: Console, visualization: str, shape: str

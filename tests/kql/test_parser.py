@@ -330,7 +330,7 @@ def test_top_nested_levels() -> None:
         ("T | sample-distinct 3 of a", ast.SampleDistinct(S, lit(3), n("a"))),
         ("T | evaluate bag_unpack(d)", ast.Evaluate(S, call("bag_unpack", n("d")))),
         ("T | invoke f(1)", ast.Invoke(S, call("f", lit(1)))),
-        ("T | render timechart with (title='x')", ast.Render(S, "timechart")),
+        ("T | render timechart with (title='x')", ast.Render(S, "timechart", (("title", ("x",)),))),
     ],
 )
 def test_other_operators(text: str, op: ast.Operator) -> None:

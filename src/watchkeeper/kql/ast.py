@@ -430,9 +430,12 @@ class UnionOp(Operator):
 
 @dataclass(frozen=True, slots=True)
 class Render(Operator):
-    """``render`` only tells a client how to draw the result; the data passes through unchanged."""
+    """``render`` only tells a client how to draw the result; the data passes through unchanged.
+    ``properties`` are its ``with (name=value, ...)`` options as written (``ycolumns=a, b`` gives
+    several values), lower-case names."""
 
     visualization: str
+    properties: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # ------------------------------------------------------------------------------------ statements

@@ -465,7 +465,10 @@ class OperatorParser(ExpressionParser):
     def _op_render(self) -> ast.Operator:
         start = self.advance()
         vis, _ = self.identifier("a visualization")
-        # skip `with (...)` properties and anything up to the next statement
+        properties = (
+            self._render_properties() if self.tok.is_word("with") and self.peek().is_punct("(") else ()
+        )
+        # skip anything else up to the next statement (the legacy unparenthesised options)
         depth = 0
         while self.tok.kind is not TokenKind.EOF:
             if self.tok.is_punct("("):
@@ -479,7 +482,30 @@ class OperatorParser(ExpressionParser):
             elif depth == 0 and self.tok.is_punct("|", ";"):
                 break
             self.advance()
-        return ast.Render(self.span_from(start), vis)
+        return ast.Render(self.span_from(start), vis, properties)
+
+    def _render_properties(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``with (title="...", ycolumns=a, b, legend=hidden)``: a comma followed by ``name =``
+        starts the next property, any other comma separates values of the current one."""
+        self.expect_word("with")
+        self.expect_punct("(")
+        found: list[tuple[str, list[str]]] = []
+        while not self.tok.is_punct(")") and self.tok.kind is not TokenKind.EOF:
+            if self.tok.is_punct(","):
+                self.advance()
+            elif self.tok.kind is TokenKind.IDENT and self.peek().is_punct("="):
+                found.append((self.tok.text.lower(), []))
+                self.advance()
+                self.advance()
+            elif found:
+                token = self.advance()
+                found[-1][1].append(str(token.value) if token.kind is TokenKind.STRING else token.text)
+            else:
+                raise self.fail(
+                    f"expected a render property (name=value) but found {self.describe(self.tok)}"
+                )
+        self.expect_punct(")")
+        return tuple((name, tuple(values)) for name, values in found)
 
 
 OPERATORS: dict[str, Callable[[OperatorParser], ast.Operator]] = {

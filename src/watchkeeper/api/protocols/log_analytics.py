@@ -93,8 +93,22 @@ def render_body(text: str) -> dict[str, Any] | None:
     statements = parse(text).results
     last = statements[-1] if statements else None
     if isinstance(last, ast.Pipe) and isinstance(last.operator, ast.Render):
-        return {"visualization": last.operator.visualization.lower()}
+        render = last.operator
+        return {"visualization": render.visualization.lower(), **_render_properties(render.properties)}
     return None
+
+
+# render properties whose value is a list of column names; the others are single values
+_LIST_PROPERTIES = frozenset({"ycolumns", "series", "anomalycolumns"})
+
+
+def _render_properties(properties: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+    """The ``with (...)`` options by name (``ycolumns``/``series`` as lists, the rest as text)."""
+    return {
+        name: list(values) if name in _LIST_PROPERTIES else ", ".join(values)
+        for name, values in properties
+        if name != "visualization"
+    }
 
 
 def statistics_body(result: QueryResult, seconds: float) -> dict[str, Any]:

@@ -17,16 +17,25 @@ function svg(tag, attributes = {}, text) {
   return node;
 }
 
-// The series to draw: [{name, points: [[x, y]]}], with the x column and kind ("time", "number", "category").
-export function seriesOf(columns, rows, visualization) {
-  const index = (test) => columns.findIndex(test);
+// The columns a chart uses: x, the y columns and the column whose values name the series, from the
+// render options (`xcolumn`, `ycolumns`, `series`) where given, else chosen by type.
+function roles(columns, visualization, options) {
+  const named = (name) => columns.findIndex((c) => c.name === name);
   const numeric = columns.map((c, i) => [c, i]).filter(([c]) => NUMERIC.has(c.type));
-  const time = index((c) => c.type === "datetime");
-  const label = index((c) => c.type === "string");
+  const time = columns.findIndex((c) => c.type === "datetime");
   const categorical = ["barchart", "columnchart", "piechart"].includes(visualization);
-  let x = categorical ? (label >= 0 ? label : 0) : (time >= 0 ? time : numeric[0]?.[1] ?? 0);
-  const ys = numeric.filter(([, i]) => i !== x);
+  const wantedX = options.xcolumn ? named(options.xcolumn) : -1;
+  const label = options.series?.length ? named(options.series[0]) : columns.findIndex((c, i) => c.type === "string" && i !== wantedX);
+  const x = wantedX >= 0 ? wantedX : categorical ? (label >= 0 ? label : 0) : (time >= 0 ? time : numeric[0]?.[1] ?? 0);
+  const chosen = (options.ycolumns ?? []).map((name) => [columns[named(name)], named(name)]).filter(([, i]) => i >= 0);
+  const ys = chosen.length ? chosen : numeric.filter(([, i]) => i !== x);
   const kind = categorical ? "category" : columns[x]?.type === "datetime" ? "time" : "number";
+  return { x, ys, label: label === x ? -1 : label, kind, categorical };
+}
+
+// The series to draw: [{name, points: [[x, y]]}], with the x column and kind ("time", "number", "category").
+export function seriesOf(columns, rows, visualization, options = {}) {
+  const { x, ys, label, kind, categorical } = roles(columns, visualization, options);
   const value = (row) => (kind === "time" ? Date.parse(row[x]) : kind === "number" ? Number(row[x]) : String(row[x]));
   if (!categorical && label >= 0 && ys.length > 0) { // one series per value of the label column
     const groups = new Map();
@@ -85,12 +94,14 @@ function bounds(data) {
   const points = data.series.flatMap((s) => s.points).filter(([px, py]) => Number.isFinite(py) && (data.kind === "category" || Number.isFinite(px)));
   const xs = points.map(([px]) => px);
   const ys = points.map(([, py]) => py);
-  return { xLow: Math.min(...xs), xHigh: Math.max(...xs), yLow: Math.min(0, ...ys), yHigh: Math.max(0, ...ys) };
+  const [yMin, yMax] = data.yRange ?? [];
+  return { xLow: Math.min(...xs), xHigh: Math.max(...xs), yLow: Number.isFinite(yMin) ? yMin : Math.min(0, ...ys),
+    yHigh: Number.isFinite(yMax) ? yMax : Math.max(0, ...ys) };
 }
 
 function drawLines(root, data, visualization) {
   const b = bounds(data);
-  const scale = axes(root, { ...b, kind: data.kind, xName: data.x.name, yName: data.yName });
+  const scale = axes(root, { ...b, kind: data.kind, xName: data.xTitle, yName: data.yTitle });
   data.series.forEach((series, n) => {
     const points = series.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py)).sort((p, q) => p[0] - q[0]);
     const colour = COLOURS[n % COLOURS.length];
@@ -114,7 +125,7 @@ function drawBars(root, data, visualization) {
   const { yLow, yHigh } = bounds(data);
   const horizontal = visualization === "barchart";
   const scale = axes(root, { xLow: 0, xHigh: 1, yLow: horizontal ? 0 : yLow, yHigh: horizontal ? 0 : yHigh,
-    kind: "category", xName: data.x.name, yName: data.yName });
+    kind: "category", xName: data.xTitle, yName: data.yTitle });
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const band = (horizontal ? plotH : plotW) / Math.max(1, categories.length);
@@ -187,18 +198,24 @@ function fallback(columns, rows) {
 }
 
 // Draw `visualization` of the result into container; false when the result has nothing to plot.
-export function drawChart(container, visualization, columns, rows) {
-  const data = seriesOf(columns, rows, visualization);
+// `options` are the query's render properties (title, xtitle, ytitle, xcolumn, ycolumns, series,
+// legend=hidden, ymin, ymax), as the Log Analytics route returns them.
+export function drawChart(container, visualization, columns, rows, options = {}) {
+  const data = seriesOf(columns, rows, visualization, options);
   if (data.series.length === 0 || rows.length === 0) return false;
+  data.xTitle = options.xtitle || data.x.name;
+  data.yTitle = options.ytitle || data.yName;
+  data.yRange = [Number.parseFloat(options.ymin), Number.parseFloat(options.ymax)];
   const root = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", class: `chart chart-${visualization}` });
-  const description = `${visualization} of ${data.yName} by ${data.x.name}: ${data.series.length} series`
+  const description = `${options.title ? `${options.title}: ` : ""}${visualization} of ${data.yName} by ${data.x.name}: ${data.series.length} series`
     + ` (${data.series.slice(0, 5).map((s) => s.name).join(", ")}), ${rows.length} rows`;
   root.setAttribute("aria-label", description);
   root.append(svg("title", {}, description));
   if (visualization === "piechart") drawPie(root, data);
   else if (visualization === "barchart" || visualization === "columnchart") drawBars(root, data, visualization);
   else drawLines(root, data, visualization);
-  legend(root, data.series);
-  container.replaceChildren(root, fallback(columns, rows));
+  if (options.legend !== "hidden") legend(root, data.series);
+  const parts = options.title ? [Object.assign(document.createElement("p"), { className: "chart-title", textContent: options.title })] : [];
+  container.replaceChildren(...parts, root, fallback(columns, rows));
   return true;
 }

@@ -73,7 +73,8 @@ function showLimits(body) {
   limits.textContent = partial ? `Partial result: ${partial.message}` : "";
 }
 
-function showChart(visualization, table) {
+function showChart(render, table) {
+  const visualization = render?.visualization;
   const panel = document.getElementById("chart-panel");
   const chart = document.getElementById("chart");
   panel.hidden = true;
@@ -83,7 +84,7 @@ function showChart(visualization, table) {
     return;
   }
   document.getElementById("chart-title").textContent = `Chart (${visualization})`;
-  panel.hidden = !drawChart(chart, visualization, table.columns, table.rows);
+  panel.hidden = !drawChart(chart, visualization, table.columns, table.rows, render);
 }
 
 async function run() {
@@ -100,7 +101,7 @@ async function run() {
     showLimits(body);
     grid.show(table.columns, table.rows);
     document.getElementById("results-panel").hidden = false;
-    showChart(body.render?.visualization, table);
+    showChart(body.render, table);
     say(`Done in ${((performance.now() - started) / 1000).toFixed(2)} s: ${table.rows.length} rows.`);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
