@@ -160,7 +160,9 @@ class Runtime:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.database = Database(self.settings.state_database_url())
+        self.database = Database(
+            self.settings.state_database_url(), busy_timeout=self.settings.state_busy_timeout
+        )
         self.database.migrate()
         self.keys = KeyRing(self.database)
         self.tokens = TokenIssuer(self.keys, lifetime=self.settings.token_lifetime)

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         default=None,
         description="state database (SQLAlchemy URL); default: SQLite in WAL mode at <data dir>/state.db",
     )
+    state_busy_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="seconds a SQLite state database writer waits for the one before it; past it the request "
+        "is answered 503 with Retry-After",
+    )
     events_url: str = Field(
         default="duckdb",
         repr=False,  # a server URL may carry a password

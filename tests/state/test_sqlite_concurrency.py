@@ -268,9 +268,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("busy-server")
-    runtime = Runtime(Settings(data_dir=data_dir))
-    runtime.database.busy_timeout = SHORT_WAIT  # new connections wait this long
-    runtime.database.engine.dispose()
+    runtime = Runtime(Settings(data_dir=data_dir, state_busy_timeout=SHORT_WAIT))  # WK_STATE_BUSY_TIMEOUT
+    assert runtime.database.busy_timeout == SHORT_WAIT
     with runtime.database.session() as session:
         tenant = create_tenant(session, name="busy", actor=OPERATOR)
         workspace = create_workspace(session, tenant_id=tenant.id, name="main", actor=OPERATOR)
