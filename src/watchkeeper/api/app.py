@@ -18,6 +18,7 @@ from watchkeeper.api.routes import (
     audit,
     cloud,
     console,
+    console_ingestion,
     data_collector,
     detections,
     graph_alerts,
@@ -61,6 +62,7 @@ ROUTERS = (
     secure_score,
     security_actions,
     console,
+    console_ingestion,
 )
 
 

@@ -16,6 +16,7 @@ from watchkeeper.demo.manifest import MANIFEST_FILE, Manifest
 from watchkeeper.demo.security_events import background_security_events
 from watchkeeper.demo.signins import background_signins
 from watchkeeper.demo.syslog import background_syslog
+from watchkeeper.demo.usage import record_usage, send_malformed_records
 from watchkeeper.demo.world import DEMO_END, DEMO_SEED, World, build_world
 from watchkeeper.workspace import EVENTS_FILE, Workspace
 
@@ -79,6 +80,8 @@ def build_demo(
                 manifest.tables[table] += ws.ingest(table, rows_of_attack, now=world.end)
             manifest.attacks.append(injection.record)
             say(f"attack {injection.record.id}: {sum(injection.record.rows.values())} rows")
+        say(f"Usage: {record_usage(ws, manifest.tables, seed=seed):,} hourly rows")
+        say(f"IngestionErrors: {send_malformed_records(ws, world.end)} malformed records refused")
     manifest.write(folder)
     return DemoBuild(folder, manifest, time.perf_counter() - started)
 
