@@ -12,6 +12,11 @@ changes. A session still waiting after the timeout raises :class:`~watchkeeper.e
 (the API answers 503 with ``Retry-After``). Plain connections (``engine.connect()``) begin deferred,
 as readers. PostgreSQL's transactions are unchanged.
 
+Paths that only read (a session cookie's lookup on every console request, lists) use
+:meth:`Database.reading` instead: a deferred transaction that never takes the write lock and
+refuses writes (SQLite ``PRAGMA query_only``, PostgreSQL ``READ ONLY``), so readers never queue
+behind writers.
+
 Domain packages declare their tables on :class:`Base`; the schema itself is created only by the
 Alembic migrations in ``state/migrations`` (a test checks that the two agree).
 """
@@ -30,7 +35,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -41,7 +46,7 @@ __all__ = ["Base", "Database", "StateError", "UtcDateTime", "new_id", "utc_now"]
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT = 10.0  # seconds a SQLite writer waits for the one before it
 _BEGIN = "watchkeeper_sqlite_begin"  # execution option: how a SQLite transaction begins
-_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE"})
+_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "READ ONLY"})
 _SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
@@ -107,6 +112,11 @@ class Database:
             event.listen(self.engine, "begin", self._sqlite_begin)
             self._writers = self.engine.execution_options(**{_BEGIN: "IMMEDIATE"})
         self._sessions = sessionmaker(self._writers, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{_BEGIN: "READ ONLY"}), expire_on_commit=False
+        )
+        if not self.is_sqlite:
+            event.listen(self.engine, "begin", self._server_begin)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -121,6 +131,21 @@ class Database:
                 yield session
         except OperationalError as exc:
             if not (self.is_sqlite and _is_busy(exc)):
+                raise
+            raise StateBusy(self.busy_timeout) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session: it never waits for a writer (on SQLite it reads the snapshot of its
+        first statement and holds no lock), and a write in it fails (``StateError``): a programming
+        error, since a path that writes must use :meth:`session`."""
+        try:
+            with self._readers.begin() as session:
+                yield session
+        except DBAPIError as exc:  # SQLite: OperationalError; PostgreSQL: InternalError
+            if "readonly" in str(exc.orig).replace("-", "").replace(" ", "").lower():
+                raise StateError("a read-only state session tried to write") from exc
+            if not (self.is_sqlite and isinstance(exc, OperationalError) and _is_busy(exc)):
                 raise
             raise StateBusy(self.busy_timeout) from exc
 
@@ -163,9 +188,16 @@ class Database:
         assert mode in _BEGIN_MODES
         if mode == "IMMEDIATE":
             self._refuse_second_writer(connection)
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # query_only is per (pooled) connection: set for a read-only transaction, cleared before any other
+        connection.exec_driver_sql(f"PRAGMA query_only={int(mode == 'READ ONLY')}")
+        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "READ ONLY" else f"BEGIN {mode}")
         if mode == "IMMEDIATE":
             self._writing().add(connection)
+
+    @staticmethod
+    def _server_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_BEGIN) == "READ ONLY":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     def _writing(self) -> weakref.WeakSet[Connection]:
         held: weakref.WeakSet[Connection] | None = getattr(self._held, "connections", None)
