@@ -104,7 +104,7 @@ def _preferences(request: Request) -> set[str]:
 
 def context_for(runtime: Runtime, request: Request, alerts: list[AlertRead]) -> AlertContext:
     """What the Graph shapes of ``alerts`` need (their rules' kinds, their comments)."""
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         kinds = rule_kinds(session, [a.rule_ref for a in alerts])
         comments = alert_comments(session, [a.id for a in alerts])
         session.expunge_all()
@@ -113,7 +113,7 @@ def context_for(runtime: Runtime, request: Request, alerts: list[AlertRead]) -> 
 
 
 def _alert(runtime: Runtime, tenant_id: str, alert_id: str) -> tuple[AlertRead, WorkspaceRead]:
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         found = find_alert(session, tenant_id=tenant_id, alert_id=alert_id)
         workspace = find_workspace(session, tenant_id=tenant_id, ref=found.workspace_id) if found else None
     if found is None or workspace is None:
@@ -131,7 +131,7 @@ def _list(runtime: Runtime, request: Request, principal: Principal, *, legacy: b
     fields = LEGACY_ALERT_FIELDS if legacy else ALERT_FIELDS
     query = parse_options(query_params(request), fields=fields, max_top=LEGACY_MAX_TOP if legacy else 1000,
                           max_skip=LEGACY_MAX_SKIP if legacy else None)  # fmt: skip
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         alerts, page = alerts_page(session, tenant_id=principal.tenant_id, query=query, fields=fields)
     context = context_for(runtime, request, alerts)
     shape = legacy_alert_json if legacy else alert_json

@@ -51,7 +51,7 @@ EXPANDABLE = ("alerts",)
 
 
 def _incident(runtime: Runtime, tenant_id: str, incident_id: str) -> tuple[IncidentRead, WorkspaceRead]:
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         # by id only: a number is a workspace's, and Graph's incidents are the tenant's
         found = (
             None if incident_id.isdigit() else find_incident(session, tenant_id=tenant_id, ref=incident_id)
@@ -66,7 +66,7 @@ def _shapes(
     runtime: Runtime, request: Request, tenant_id: str, incidents: list[IncidentRead], *, expand: bool
 ) -> list[dict[str, Any]]:
     """The incidents' Graph JSON, with their comments, and their alerts when expanded."""
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         alerts = (
             incident_alerts(session, tenant_id=tenant_id, incident_ids=[i.id for i in incidents])
             if expand
@@ -84,7 +84,7 @@ def _shapes(
 def list_incidents(request: Request, runtime: RuntimeDep, principal: IncidentReader) -> dict[str, Any]:
     """The tenant's incidents, newest first, with OData options (``$expand=alerts``)."""
     query = parse_options(query_params(request), fields=INCIDENT_FIELDS, expandable=EXPANDABLE)
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         incidents, page = incidents_page(session, tenant_id=principal.tenant_id, query=query)
     items = _shapes(runtime, request, principal.tenant_id, incidents, expand="alerts" in query.expand)
     return collection_body(request, items, page, context="security/incidents", select=_with_expanded(query))
@@ -118,7 +118,7 @@ def list_incident_alerts(
     """The incident's alerts (``security.alert``), with OData options."""
     incident, _ = _incident(runtime, principal.tenant_id, incident_id)
     query = parse_options(query_params(request), fields=ALERT_FIELDS)
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         alerts, page = alerts_page(
             session, tenant_id=principal.tenant_id, query=query, incident_id=incident.id
         )
