@@ -18,7 +18,7 @@ from watchkeeper.api.routes import (
     audit,
     cloud,
     console,
-    console_ingestion,
+    console_dashboards,
     data_collector,
     detections,
     graph_alerts,
@@ -35,6 +35,7 @@ from watchkeeper.api.routes import (
     security_actions,
     subscriptions,
     ti_indicators,
+    workbooks,
 )
 from watchkeeper.flows.nrt import attach_near_real_time
 from watchkeeper.runtime import Runtime
@@ -62,7 +63,8 @@ ROUTERS = (
     secure_score,
     security_actions,
     console,
-    console_ingestion,
+    workbooks,
+    console_dashboards,
 )
 
 

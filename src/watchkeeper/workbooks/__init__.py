@@ -1,0 +1,70 @@
+"""Workbooks: dashboards (documents of parameters and KQL tiles, the SOC overview shipped built in)
+and saved queries, per tenant, private to their owner or shared with the tenant."""
+
+from watchkeeper.workbooks.builtin import BUILTIN_PREFIX, builtin_dashboards, find_builtin
+from watchkeeper.workbooks.models import (
+    VISUALIZATIONS,
+    DashboardDocument,
+    DashboardRead,
+    DashboardRecord,
+    Parameter,
+    SavedQueryCreate,
+    SavedQueryRead,
+    SavedQueryRecord,
+    SavedQueryUpdate,
+    Tile,
+)
+from watchkeeper.workbooks.service import (
+    NotPermitted,
+    Viewer,
+    create_dashboard,
+    create_saved_query,
+    delete_dashboard,
+    delete_saved_query,
+    get_dashboard,
+    get_saved_query,
+    list_dashboards,
+    list_saved_queries,
+    update_dashboard,
+    update_saved_query,
+)
+from watchkeeper.workbooks.validation import (
+    Problem,
+    WorkbookInvalid,
+    check_query,
+    parse_document,
+    read_document_text,
+)
+
+__all__ = [
+    "BUILTIN_PREFIX",
+    "VISUALIZATIONS",
+    "DashboardDocument",
+    "DashboardRead",
+    "DashboardRecord",
+    "NotPermitted",
+    "Parameter",
+    "Problem",
+    "SavedQueryCreate",
+    "SavedQueryRead",
+    "SavedQueryRecord",
+    "SavedQueryUpdate",
+    "Tile",
+    "Viewer",
+    "WorkbookInvalid",
+    "builtin_dashboards",
+    "check_query",
+    "create_dashboard",
+    "create_saved_query",
+    "delete_dashboard",
+    "delete_saved_query",
+    "find_builtin",
+    "get_dashboard",
+    "get_saved_query",
+    "list_dashboards",
+    "list_saved_queries",
+    "parse_document",
+    "read_document_text",
+    "update_dashboard",
+    "update_saved_query",
+]
