@@ -97,7 +97,11 @@ class Dialect:
         return exp.BitwiseNot(this=_operand(value))
 
     def fn_binary_shift_left(self, value: exp.Expression, bits: exp.Expression) -> exp.Expression:
-        return exp.BitwiseLeftShift(this=_operand(value), expression=_operand(bits))
+        # DuckDB's BIGINT << refuses negative values and overflow; a 64-bit BIT string shifts and
+        # wraps like Kusto's (.NET's) 64-bit two's complement
+        as_bits = exp.cast(_operand(value), exp.DataType.build("BIT"))
+        shifted = exp.BitwiseLeftShift(this=as_bits, expression=exp.cast(bits, exp.DataType.build("INT")))
+        return exp.cast(shifted, exp.DataType.build("BIGINT"))
 
     def fn_binary_shift_right(self, value: exp.Expression, bits: exp.Expression) -> exp.Expression:
         return exp.BitwiseRightShift(this=_operand(value), expression=_operand(bits))

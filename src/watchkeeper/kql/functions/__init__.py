@@ -3,6 +3,7 @@
 from watchkeeper.kql.functions import (  # noqa: F401  (importing registers the functions)
     aggregates,
     arrays,
+    compression,
     conditional,
     conversions,
     datetime,
@@ -21,12 +22,15 @@ from watchkeeper.kql.functions import (  # noqa: F401  (importing registers the 
     operators,
     parsing,
     peephole,
+    punycode,
     series,
     series_decompose,
     series_fill,
     sets,
     strings,
     text_parsers,
+    units,
+    versions,
     window,
 )
 from watchkeeper.kql.functions.registry import AGGREGATES, OPERATORS, SCALARS, FunctionSpec, lookup

@@ -16,7 +16,7 @@ from sqlglot import exp
 from watchkeeper.kql.dialects import Dialect
 from watchkeeper.kql.functions.listsql import ListSql
 from watchkeeper.kql.functions.registry import LowerContext, scalar
-from watchkeeper.kql.functions.sqlparts import add, div, mul, num, sub
+from watchkeeper.kql.functions.sqlparts import add, div, mod, mul, num, sub
 from watchkeeper.kql.plan import BCall, BExpr
 from watchkeeper.schema.types import KqlType
 
@@ -280,8 +280,27 @@ _bitwise("binary_and", 2, lambda a, b: a & b)
 _bitwise("binary_or", 2, lambda a, b: a | b)
 _bitwise("binary_xor", 2, lambda a, b: a ^ b)
 _bitwise("binary_not", 1, lambda a: ~a)
-_bitwise("binary_shift_left", 2, lambda a, n: a << n if 0 <= n < 64 else 0)
-_bitwise("binary_shift_right", 2, lambda a, n: a >> n if 0 <= n < 64 else (-1 if a < 0 else 0))
+
+
+def _shift(name: str, fold: Callable[[int, int], int]) -> None:
+    """Kusto's shifts: ``value << (shift % 64)`` (arithmetic ``>>``); a negative shift gives null."""
+
+    def lower(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expression:
+        d = ctx.dialect
+        value, bits = d.cast(args[0], _L), d.cast(args[1], _L)
+        shifted = d.call(name, value, mod(exp.Greatest(this=bits.copy(), expressions=[num(0)]), num(64)))
+        return exp.If(this=exp.LT(this=bits, expression=num(0)), true=d.null(_L), false=shifted)
+
+    def folded(value: Any, bits: Any) -> Any:
+        if value is None or bits is None or int(bits) < 0:
+            return None
+        return _wrap64(fold(int(value), int(bits) % 64))
+
+    scalar(name, args=2, returns=_L, params=[_L, _L], fold=folded)(lower)
+
+
+_shift("binary_shift_left", lambda a, n: a << n)
+_shift("binary_shift_right", lambda a, n: a >> n)
 
 
 @scalar("bitset_count_ones", args=1, returns=_L, params=[_L],
