@@ -108,3 +108,15 @@ def test_a_session_column_replaces_a_column_of_the_same_name_in_place() -> None:
     assert [name for name, _ in result.columns] == ["T", "k"]
     assert [row[1] for row in result.rows] == [1, 2]
     assert result.rows[0][0] == result.rows[1][0]
+
+
+def test_scan_runs_past_a_thousand_rows_on_clickhouse() -> None:
+    """ClickHouse stops a recursive CTE at 1,000 steps unless told otherwise; scan takes one per row."""
+    from watchkeeper.store.clickhouse import ChdbEventStore
+
+    ws = Workspace(ChdbEventStore())
+    text = (
+        "range x from 1 to 1001 step 1 | scan declare (total:long=0) with (step s1: true => total = s1.total + x;)"
+        "| summarize max(total), count()"
+    )
+    assert ws.query(text).rows == [(1001 * 1002 // 2, 1001)]

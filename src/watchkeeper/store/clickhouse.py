@@ -59,6 +59,9 @@ INSERT_SETTINGS: dict[str, Any] = {
 }
 
 
+SCAN_DEPTH = 10_000_000  # rows a recursive CTE (`scan`) may step through; the time limit comes first
+
+
 def query_settings(limits: QueryLimits) -> dict[str, Any]:
     """The ClickHouse settings a query runs under: its time limit, and one row more than the row
     limit (then stop: ``break`` returns what was read), so that a cut result is known to be cut."""
@@ -66,6 +69,9 @@ def query_settings(limits: QueryLimits) -> dict[str, Any]:
         "max_execution_time": float(limits.timeout),
         "max_result_rows": limits.max_rows + 1,
         "result_overflow_mode": "break",
+        # `scan` is a recursive CTE with one step per input row: the default depth (1,000) would stop
+        # it at 1,000 rows; the time limit above is what bounds it
+        "max_recursive_cte_evaluation_depth": SCAN_DEPTH,
     }
 
 
