@@ -44,8 +44,8 @@ from watchkeeper.directory import (
     workspace_at_folder,
 )
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.flows.cases import mirror
 from watchkeeper.flows.notifications import enqueue_raised
+from watchkeeper.flows.rule_health import record_runs
 from watchkeeper.runtime import Runtime
 from watchkeeper.state import utc_now
 from watchkeeper.store.result import QueryResult, QueryTally
@@ -173,8 +173,9 @@ def conclude(
     runtime: Runtime, actor: Actor, workspace: WorkspaceRead, assessments: list[Assessment]
 ) -> list[RuleRunOutcome]:
     """Raise what the assessed runs found (unless a rule is suppressed) and record every run, in
-    one state transaction; then mirror the alerts and incidents in one write each. Rules run
-    together (a retro-hunt, the NRT rules of one write) so cost one commit, not one a rule."""
+    one state transaction; then mirror the alerts and incidents, with a ``SentinelHealth`` row a
+    run, in one event-store write. Rules run together (a retro-hunt, the NRT rules of one write)
+    so cost one commit, not one a rule."""
     now = utc_now()
     outcomes: list[RuleRunOutcome] = []
     raised: list[AlertRead] = []
@@ -195,8 +196,8 @@ def conclude(
             enqueue_raised(
                 session, tenant_id=workspace.tenant_id, alerts=raised, incidents=incidents, now=now
             )
-    if raised:
-        mirror(runtime, workspace, actor=actor, alerts=raised, incidents=incidents)
+    record_runs(runtime, workspace, actor=actor, runs=list(zip(assessments, outcomes, strict=True)), alerts=raised,
+                incidents=incidents)  # fmt: skip
     return outcomes
 
 
