@@ -31,6 +31,7 @@ from watchkeeper.api.routes import (
     log_analytics,
     logs_ingestion,
     providers,
+    rules,
     secure_score,
     security_actions,
     subscriptions,
@@ -65,6 +66,7 @@ ROUTERS = (
     console,
     workbooks,
     console_dashboards,
+    rules,
 )
 
 
