@@ -515,6 +515,8 @@ def _invoke(b: Binder, rel: Relation, op: ast.Invoke, scope: Scope) -> Relation:
 
 def _operator_table() -> dict[type, Callable[..., Relation]]:
     from watchkeeper.kql import bind_aggregates, bind_joins, bind_partition, bind_plugins, bind_scan
+    from watchkeeper.kql.bind_graph import make_graph
+    from watchkeeper.kql.parse_graph import MakeGraph
     from watchkeeper.kql.parse_scan import Scan
 
     return {
@@ -552,6 +554,7 @@ def _operator_table() -> dict[type, Callable[..., Relation]]:
         ast.ParseKv: bind_plugins.parse_kv,
         ast.Partition: bind_partition.partition,
         Scan: bind_scan.scan,
+        MakeGraph: make_graph,
     }
 
 

@@ -56,7 +56,8 @@ HYPHENATED = frozenset(
         "project-away", "project-keep", "project-rename", "project-reorder", "project-smart", "project-by-names",
         "mv-expand", "mv-apply", "make-series", "top-nested", "top-hitters", "parse-where",
         "parse-kv", "make-graph", "graph-match", "graph-merge", "graph-to-table", "scan-ahead",
-        "as-of", "sample-distinct", "granny-asc", "granny-desc",
+        "as-of", "sample-distinct", "granny-asc", "granny-desc", "graph-shortest-paths",
+        "graph-mark-components",
     }
 )  # fmt: skip
 # the leading parts of the longer names above ("project-by" of "project-by-names")

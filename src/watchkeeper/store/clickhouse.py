@@ -62,6 +62,9 @@ INSERT_SETTINGS: dict[str, Any] = {
 SCAN_DEPTH = 10_000_000  # rows a recursive CTE (`scan`) may step through; the time limit comes first
 
 
+GRAPH_QUERY_BYTES = 16 * 1024 * 1024  # SQL text a query may have (graph patterns expand into long SQL)
+
+
 def query_settings(limits: QueryLimits) -> dict[str, Any]:
     """The ClickHouse settings a query runs under: its time limit, and one row more than the row
     limit (then stop: ``break`` returns what was read), so that a cut result is known to be cut."""
@@ -72,6 +75,10 @@ def query_settings(limits: QueryLimits) -> dict[str, Any]:
         # `scan` is a recursive CTE with one step per input row: the default depth (1,000) would stop
         # it at 1,000 rows; the time limit above is what bounds it
         "max_recursive_cte_evaluation_depth": SCAN_DEPTH,
+        # a graph-match pattern with variable-length edges is a union of join chains
+        # (kql/bind_graph_match): its SQL and plan outgrow the defaults (256 KiB, 10,000 optimisations)
+        "max_query_size": GRAPH_QUERY_BYTES,
+        "query_plan_max_optimizations_to_apply": 200_000,
     }
 
 
