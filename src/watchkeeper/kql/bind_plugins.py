@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from watchkeeper.errors import SourceSpan
 from watchkeeper.kql import ast
+from watchkeeper.kql.bind_analytics_plugins import ANALYTICS_PLUGINS
 from watchkeeper.kql.bind_operators import bind_operator, passthrough, project_columns, row_context
 from watchkeeper.kql.functions.conversions import CONVERT_TO
 from watchkeeper.kql.functions.dynamic import DYNAMIC_GET, property_types
@@ -48,7 +49,7 @@ def evaluate(b: Binder, rel: Relation, op: ast.Evaluate, scope: Scope) -> Relati
                 f"an output schema for evaluate {plugin}() (only bag_unpack takes one)", op.call
             )
         return _bag_unpack_declared(b, rel, op, scope)
-    handler = _PLUGINS.get(plugin)
+    handler = _PLUGINS.get(plugin) or ANALYTICS_PLUGINS.get(plugin)
     if handler is not None:
         return handler(b, rel, op.call, scope)
     reason = _NOT_COMPILED.get(plugin)
