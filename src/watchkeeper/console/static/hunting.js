@@ -2,19 +2,24 @@
 // uses) with the picked time range as its timespan; completion from GET /v1/workspaces/{id}/metadata
 // (the caller's own workspace only: the API answers "not found" for any other). The chart is the one
 // the answer's `render` names (Prefer: include-render=true, as azure-monitor-query asks for it).
+// Saved queries of the workspace: GET/POST /api/savedQueries?workspace=, DELETE /api/savedQueries/{id}.
+// The page opens prefilled from ?workspace=&query=&from=&to= (or &timespan=) and runs that query:
+// other pages link here ("open in hunting").
 
 import { api, ApiError } from "./api.js";
 import { drawChart, VISUALIZATIONS } from "./chart.js";
 import { KqlEditor } from "./editor.js";
 import { ResultsGrid } from "./hunting-grid.js";
-import { say } from "./format.js";
+import { element, say } from "./format.js";
 
 const form = document.getElementById("hunt");
 const picker = document.getElementById("workspace");
 const range = document.getElementById("range");
 const errorLine = document.getElementById("kql-error");
 const limits = document.getElementById("limits");
+const savedTable = document.getElementById("saved");
 let schema = { tables: [], functions: [] };
+let exactRange = null; // a start/end given in the URL, sent as given until the inputs change
 
 const catalog = {
   tables: () => schema.tables.map((t) => t.name),
@@ -51,6 +56,7 @@ async function loadSchema() {
 // The picked range as the API's timespan: an ISO 8601 duration, or start/end for a custom range.
 function timespan() {
   if (range.value !== "custom") return range.value;
+  if (exactRange) return `${exactRange.from}/${exactRange.to}`;
   const start = document.getElementById("range-start").value;
   const end = document.getElementById("range-end").value;
   if (!start || !end) throw new ApiError("choose both ends of the custom time range");
@@ -117,8 +123,127 @@ function fillWorkspaces() {
   if (choices.length === 0) say("This tenant has no workspace to query.", true);
 }
 
+function setQuery(text) {
+  editor.textarea.value = text;
+  editor.markError(null); // repaints the highlighted copy
+}
+
+function tellSaved(message, isError = false) {
+  const status = document.getElementById("saved-status");
+  status.textContent = message;
+  status.classList.toggle("error", isError);
+}
+
+function savedRow(saved) {
+  const open = element("button", { type: "button", text: "Open", "aria-label": `Open ${saved.name}` });
+  open.addEventListener("click", () => { setQuery(saved.query); tellSaved(`Opened "${saved.name}".`); run(); });
+  const actions = [open];
+  if (saved.editable) {
+    const remove = element("button", { type: "button", text: "Delete", "aria-label": `Delete ${saved.name}` });
+    remove.addEventListener("click", () => removeSaved(saved));
+    actions.push(" ", remove);
+  }
+  const tr = element("tr", {}, [element("td", { text: saved.name, className: "saved-name" }),
+    element("td", { text: saved.description }), element("td", { text: saved.owner }),
+    element("td", { text: saved.shared ? "Everyone in the tenant" : "Only you" }), element("td", {}, actions)]);
+  tr.dataset.id = saved.id;
+  return tr;
+}
+
+async function loadSaved() {
+  savedTable.setAttribute("aria-busy", "true");
+  savedTable.tBodies[0].replaceChildren();
+  if (!picker.value) return;
+  try {
+    const body = await api(`/api/savedQueries?workspace=${encodeURIComponent(picker.value)}`);
+    savedTable.tBodies[0].replaceChildren(...body.value.map(savedRow));
+    if (body.value.length === 0) tellSaved("No saved queries in this workspace yet.");
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    tellSaved(`Saved queries are unavailable: ${error.message}`, true);
+  } finally {
+    savedTable.setAttribute("aria-busy", "false");
+  }
+}
+
+async function saveCurrent(event) {
+  event.preventDefault();
+  const body = {
+    name: document.getElementById("saved-name").value, query: editor.text,
+    description: document.getElementById("saved-description").value,
+    shared: document.getElementById("saved-shared").checked,
+  };
+  try {
+    await api(`/api/savedQueries?workspace=${encodeURIComponent(picker.value)}`, { method: "POST", body });
+    tellSaved(`Saved "${body.name}".`);
+    await loadSaved();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const detail = error.body?.error?.details?.[0];
+    tellSaved(`The query was not saved: ${error.message}`, true);
+    if (detail?.line) editor.markError(detail.line, detail.column ?? 1, detail.message);
+  }
+}
+
+async function removeSaved(saved) {
+  try {
+    await api(`/api/savedQueries/${encodeURIComponent(saved.id)}`, { method: "DELETE" });
+    tellSaved(`Deleted "${saved.name}".`);
+    await loadSaved();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    tellSaved(`The query was not deleted: ${error.message}`, true);
+  }
+}
+
+// "YYYY-MM-DDTHH:MM" in UTC for a datetime-local input, or "" for a text that is no time.
+function inputTime(text) {
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 16);
+}
+
+function customRange(from, to) {
+  if (!inputTime(from) || !inputTime(to)) { say("The link's time range is not a pair of ISO 8601 times.", true); return; }
+  range.value = "custom";
+  document.getElementById("custom-range").hidden = false;
+  document.getElementById("range-start").value = inputTime(from);
+  document.getElementById("range-end").value = inputTime(to);
+  exactRange = { from, to };
+}
+
+function pickRange(params) {
+  const span = params.get("timespan");
+  if (params.get("from") && params.get("to")) customRange(params.get("from"), params.get("to"));
+  else if (span?.includes("/")) customRange(...span.split("/", 2));
+  else if (span && [...range.options].some((o) => o.value === span)) range.value = span;
+  else if (span) { range.add(new Option(`Last ${span}`, span), range.options.length - 1); range.value = span; }
+}
+
+// ?workspace=ID|name&query=KQL&from=ISO&to=ISO (or &timespan=ISO duration or start/end): true
+// when a query was given (it then runs at once).
+function applyLink() {
+  const params = new URLSearchParams(location.search);
+  const workspace = params.get("workspace");
+  if (workspace) {
+    const match = [...picker.options].find((o) => o.value === workspace || o.textContent === workspace);
+    if (match) picker.value = match.value;
+    else say(`The link names a workspace that is not one of this tenant's (${workspace}).`, true);
+  }
+  pickRange(params);
+  if (params.get("query")) setQuery(params.get("query"));
+  return Boolean(params.get("query")) && (!workspace || picker.value === workspace
+    || picker.selectedOptions[0]?.textContent === workspace);
+}
+
 form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
 range.addEventListener("change", () => { document.getElementById("custom-range").hidden = range.value !== "custom"; });
-picker.addEventListener("change", loadSchema);
+for (const input of ["range-start", "range-end"]) {
+  document.getElementById(input).addEventListener("input", () => { exactRange = null; });
+}
+picker.addEventListener("change", () => { loadSchema(); loadSaved(); });
+document.getElementById("save-query").addEventListener("submit", saveCurrent);
 fillWorkspaces();
+const runNow = applyLink();
 loadSchema();
+loadSaved();
+if (runNow) run();
