@@ -19,6 +19,7 @@ from watchkeeper.api.routes import (
     cloud,
     console,
     console_dashboards,
+    console_rules,
     data_collector,
     detections,
     graph_alerts,
@@ -67,6 +68,7 @@ ROUTERS = (
     workbooks,
     console_dashboards,
     rules,
+    console_rules,
 )
 
 
