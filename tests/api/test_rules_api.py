@@ -6,6 +6,7 @@ the rule file's tests; role checks (a read-only app cannot change a rule); and t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -59,7 +60,7 @@ def call(client: httpx.Client, platform: Platform, method: str, path: str, *, te
     )
 
 
-def listed(client: httpx.Client, platform: Platform, tenant: str = "a") -> dict[str, dict[str, object]]:
+def listed(client: httpx.Client, platform: Platform, tenant: str = "a") -> dict[str, dict[str, Any]]:
     answer = call(client, platform, "GET", "/api/rules", tenant=tenant)
     assert answer.status_code == 200, answer.text
     return {r["ruleId"]: r for r in answer.json()["value"]}
