@@ -255,3 +255,14 @@ def test_every_builtin_tile_compiles_against_the_sentinel_tables() -> None:
 
     for dashboard in builtin_dashboards():
         assert parse_document(dashboard.definition, Catalog.sentinel()).tiles
+
+
+def test_a_document_over_the_size_limit_is_refused_unread(platform: Platform) -> None:
+    from watchkeeper.workbooks.validation import MAX_DOCUMENT
+
+    huge = "# padding\n" * (MAX_DOCUMENT // 10 + 1)
+    response = call(
+        platform, "POST", "/api/dashboards", content=huge, headers={"Content-Type": "application/yaml"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].endswith("the document is larger than 256 KB")

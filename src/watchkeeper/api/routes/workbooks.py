@@ -101,9 +101,13 @@ def _permitted() -> Iterator[None]:
 
 async def _body(request: Request) -> Any:
     """The request's JSON or YAML document (by its Content-Type; JSON when none is given)."""
+    too_large = WorkbookInvalid([Problem("body", f"the document is larger than {MAX_DOCUMENT // 1024} KB")])
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_DOCUMENT:  # refused before it is read
+        raise too_large
     raw = await request.body()
     if len(raw) > MAX_DOCUMENT:
-        raise WorkbookInvalid([Problem("body", f"the document is larger than {MAX_DOCUMENT // 1024} KB")])
+        raise too_large
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media_type not in ("application/json", *_YAML_TYPES):
         raise InvalidRequestError(
