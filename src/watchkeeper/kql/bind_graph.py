@@ -29,6 +29,7 @@ from watchkeeper.kql.plan import (
     UnionAll,
 )
 from watchkeeper.kql.scope import ExprContext, Scope
+from watchkeeper.schema.types import KqlType
 
 if TYPE_CHECKING:
     from watchkeeper.kql.binder import Binder
@@ -105,7 +106,11 @@ def _edges(
 ) -> Relation:
     """The input rows with the hidden edge columns: ``$src``, ``$dst``, ``$eid`` (a row number
     that tells two equal rows apart, for ``cycles=unique_edges``) and ``$part``."""
-    eid = b.scalar(ast.Call(op.span, "row_number", ()), ExprContext(scope, rel.schema, window=True))
+    # row_number() - 1: a signed number on ClickHouse too (its row_number is unsigned, and a padded
+    # path's missing hops are signed nulls)
+    number = ast.Call(op.span, "row_number", ())
+    first = ast.Literal(op.span, 1, KqlType.LONG)
+    eid = b.scalar(ast.Binary(op.span, "-", number, first), ExprContext(scope, rel.schema, window=True))
     items: list[tuple[str, BExpr]] = [(c.name, BColumn(c.type, c)) for c in rel.schema.columns]
     items += [(SRC, BColumn(src.type, src)), (DST, BColumn(dst.type, dst)), (EID, eid)]
     if part is not None:

@@ -1,85 +1,68 @@
-"""Binding of ``graph-match`` and ``graph-shortest-paths`` (Kusto's references) into joins and unions.
+"""Binding of ``graph-match`` and ``graph-shortest-paths`` (Kusto's references) into a join chain.
 
-A pattern with fixed-length edges is a chain of inner joins: each edge occurrence is a copy of the
-edge relation joined on the previous node's id, each node a variable needs is a copy of the node
-relation. A variable-length edge ``-[e*1..3]->`` expands into one such chain per length, and the
-pattern into the union of every combination of lengths, so the engines never recurse and every
-path is bounded: an edge's upper bound may be at most :data:`MAX_HOPS` and a pattern at most
-:data:`MAX_EXPANSIONS` combinations (both reported when exceeded).
-
-Names follow the expansion: the property ``name`` of node variable ``a`` is the column ``a.name``;
-hop ``i`` of ``e`` is ``e#i`` and its inner node ``e#ni``. ``where`` and ``project`` are rewritten
-for each expansion before binding: ``all(e, P)`` is ``P`` of every hop joined with ``and``,
-``any`` with ``or``, ``map(e, X)`` and a property of a variable-length edge are ``pack_array`` of
-the hops' values, and ``inner_nodes(e)`` gives the same over the inner nodes.
+A pattern is a chain of inner joins: each edge occurrence is a copy of the edge relation joined on
+the previous node's id, and a node is a copy of the node relation only where a clause reads it (an
+edge's ends are nodes of the graph by construction). A variable-length edge ``-[e*1..3]->`` is the
+union of its paths of each length (the path of ``k`` hops is the path of ``k - 1`` hops joined with
+one more edge, so the SQL builds each prefix once), padded to the longest, with the hop count in
+``e.$len``; the engines never recurse and every path is bounded: an edge's upper bound may be at
+most :data:`MAX_HOPS` (reported when exceeded).
 
 ``cycles`` (Kusto: ``unique_edges`` by default) is checked over the whole match: no edge twice;
-``none`` also keeps a variable-length edge's path from visiting a node twice.
+``none`` also keeps a variable-length edge's path from visiting a node twice. How clauses read the
+chain's columns is :mod:`bind_graph_rewrite`'s.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from watchkeeper.errors import SourceSpan
 from watchkeeper.kql import ast
-from watchkeeper.kql.bind_graph import DST, EID, HIDDEN, NID, PART, SRC, Graph, project
+from watchkeeper.kql.bind_graph import DST, EID, NID, PART, SRC, Graph, project
+from watchkeeper.kql.bind_graph_rewrite import Rewriter, Var
 from watchkeeper.kql.naming import expression_name
 from watchkeeper.kql.parse_graph import GraphEdge, GraphMatch, GraphNode
-from watchkeeper.kql.plan import BColumn, BExpr, Column, Filter, Join, Projection, Relation, Schema, UnionAll
+from watchkeeper.kql.plan import (
+    BColumn,
+    BExpr,
+    BLiteral,
+    Column,
+    Filter,
+    Join,
+    Projection,
+    Relation,
+    Schema,
+    UnionAll,
+)
 from watchkeeper.kql.scope import ExprContext, Scope
 from watchkeeper.schema.types import KqlType
 
 if TYPE_CHECKING:
+    from watchkeeper.errors import SourceSpan
     from watchkeeper.kql.binder import Binder
 
-__all__ = ["MAX_EXPANSIONS", "MAX_HOPS", "graph_match"]
+__all__ = ["MAX_HOPS", "graph_match"]
 
 MAX_HOPS = 10
 """Largest upper bound of one variable-length edge."""
-MAX_EXPANSIONS = 256
-"""Most fixed-length patterns one pattern may expand into (the product of its edges' ranges)."""
 
 FROM, TO = "$from", "$to"
 START, END, LENGTH = "$start", "$end", "$length"
-_SEQUENCE_FUNCTIONS = ("all", "any", "map")
-
-
-@dataclass
-class _Var:
-    """What a pattern variable is in one expansion: its slot (node or single edge), or its hops
-    and inner nodes (variable-length edge)."""
-
-    kind: str  # "node" | "edge"
-    slots: list[str]
-    inner: list[str] = field(default_factory=list)
-    variable: bool = False
 
 
 def graph_match(b: Binder, graph: Graph, op: GraphMatch, scope: Scope) -> Relation:
     """The rows of every match of the pattern (the shortest ones for ``graph-shortest-paths``)."""
-    edges = [e for e in op.elements if isinstance(e, GraphEdge)]
     _check_names(b, op)
-    ranges = [range(e.hops[0], e.hops[1] + 1) if e.hops else range(1, 2) for e in edges]
-    for edge in edges:
-        if edge.hops and (edge.hops[0] < 1 or edge.hops[1] > MAX_HOPS):
+    for edge in op.elements:
+        if isinstance(edge, GraphEdge) and edge.hops and (edge.hops[0] < 1 or edge.hops[1] > MAX_HOPS):
             raise b.unsupported(f"a variable-length edge's length must lie within 1..{MAX_HOPS}", edge)
-    total = 1
-    for hops in ranges:
-        total *= len(hops)
-    if total > MAX_EXPANSIONS:
-        raise b.unsupported(
-            f"this pattern expands into {total} fixed-length paths; the limit is {MAX_EXPANSIONS}", op
-        )
-    used = _names_used(op)
-    legs = [_Expansion(b, graph, op, scope, used).bind(lengths) for lengths in itertools.product(*ranges)]
-    union = _union(b, legs, op)
+    rel = _Chain(b, graph, op, scope, _names_used(op)).bind()
     if op.shortest:
-        union = _shortest(b, union, op, scope, graph.partitioned)
-    visible = [(c.name, BColumn(c.type, c)) for c in union.schema.columns if not c.name.startswith("$")]
-    return project(union, visible)
+        rel = _shortest(b, rel, op, scope, graph.partitioned)
+    visible = [(c.name, BColumn(c.type, c)) for c in rel.schema.columns if not c.name.startswith("$")]
+    return project(rel, visible)
 
 
 def _check_names(b: Binder, op: GraphMatch) -> None:
@@ -112,8 +95,16 @@ def _names_used(op: GraphMatch) -> set[str]:
     return found
 
 
-class _Expansion:
-    """One fixed-length expansion of a pattern: its join chain, then where and project."""
+def _inner_nodes_of(node: Any) -> str | None:
+    """``e`` for ``inner_nodes(e)``, else None."""
+    if isinstance(node, ast.Call) and node.name == "inner_nodes" and node.args:
+        target = node.args[0]
+        return target.name if isinstance(target, ast.Name) else None
+    return None
+
+
+class _Chain:
+    """The join chain of a pattern, then its where and project."""
 
     def __init__(self, b: Binder, graph: Graph, op: GraphMatch, scope: Scope, used: set[str]) -> None:
         self.b, self.graph, self.op, self.scope, self.used = b, graph, op, scope, used
@@ -121,29 +112,30 @@ class _Expansion:
         self.cols: dict[str, dict[str, Column]] = {}
         self.key: str | None = None  # the column (KQL name) holding the current node's id
         self.part: str | None = None
-        self.env: dict[str, _Var] = {}
+        self.env: dict[str, Var] = {}
         self.node_keys: list[str | None] = []
-        self.edge_ids: list[str] = []
-        self.paths: list[list[str]] = []  # node id columns along each variable-length edge
+        self.edge_ids: list[tuple[str, ast.Expr | None]] = []  # ($eid column, when the hop is there)
         self.checks: list[ast.Expr] = []
-        self.hops = 0
+        self.lengths: list[str | int] = []
 
-    def bind(self, lengths: tuple[int, ...]) -> Relation:
-        edge_lengths = iter(lengths)
+    def bind(self) -> Relation:
         for element in self.op.elements:
             if isinstance(element, GraphNode):
                 self.node(element)
+            elif element.hops is None:
+                self.edge(element)
             else:
-                self.edge(element, next(edge_lengths))
+                self.variable_edge(element)
         assert self.rel is not None
-        rel = self.filtered(self.rel)
-        return self.projected(rel)
+        return self.projected(self.filtered(self.rel))
 
     # ------------------------------------------------------------ the join chain
 
-    def copy(self, base: Relation, slot: str) -> dict[str, Column]:
-        """A copy of ``base`` whose columns are named ``slot.column``, joined to the chain on the
-        current node id (and partition)."""
+    def attach(
+        self, left: Relation | None, base: Relation, slot: str, key: str | None, part: str | None
+    ) -> tuple[Relation, dict[str, Column]]:
+        """``left`` joined with a copy of ``base`` whose columns are named ``slot.column``, on
+        ``key`` (and ``part``) equal to the copy's node id or edge start."""
         n = len(self.cols)
         # only the properties some clause names: a long chain carries no other column
         kept = [c for c in base.schema.columns if c.name.startswith("$") or c.name in self.used]
@@ -151,24 +143,12 @@ class _Expansion:
         copy = Projection(Schema(cols), base, tuple(BColumn(c.type, c) for c in kept))
         by_name = {c.name.split(".", 1)[1]: c for c in cols}
         self.cols[slot] = by_name
-        if self.rel is None:
-            self.rel = copy
-            return by_name
-        start = by_name[NID] if NID in by_name else by_name[FROM]
-        on = [(self.column(self.key), start)]
-        if self.part is not None:
-            on.append((self.column(self.part), by_name[PART]))
-        left = self.rel
-        schema = Schema(left.schema.columns + cols)
-        self.rel = Join(schema, left, copy, "inner", tuple(on), cols)
-        return by_name
-
-    def column(self, name: str | None) -> Column:
-        assert name is not None
-        assert self.rel is not None
-        found = self.rel.schema.find(name)
-        assert found is not None
-        return found
+        if left is None or key is None:
+            return copy, by_name
+        on = [(_find(left, key), by_name[NID] if NID in by_name else by_name[FROM])]
+        if part is not None:
+            on.append((_find(left, part), by_name[PART]))
+        return Join(Schema(left.schema.columns + cols), left, copy, "inner", tuple(on), cols), by_name
 
     def node(self, element: GraphNode) -> None:
         name = element.name
@@ -177,65 +157,113 @@ class _Expansion:
             self.node_keys.append(self.key)
             return
         if name is not None and (name in self.used or _repeated(self.op, name)):
-            self.copy(self.graph.nodes, name)
+            self.rel, _ = self.attach(self.rel, self.graph.nodes, name, self.key, self.part)
             self.key = f"{name}.{NID}"
             self.part = f"{name}.{PART}" if self.graph.partitioned else None
-            self.env[name] = _Var("node", [name])
+            self.env[name] = Var("node", [name])
         elif name is not None:
-            self.env[name] = _Var("node", [])  # nothing reads it: known through its edges only
+            self.env[name] = Var("node", [])  # nothing reads it: known through its edges only
         self.node_keys.append(self.key)
 
-    def edge(self, element: GraphEdge, length: int) -> None:
-        oriented = _oriented(self.b, self.graph, element.direction, self.scope)
+    def edge(self, element: GraphEdge) -> None:
         name = element.name or f"_e{len(self.edge_ids)}"
-        var = _Var("edge", [], variable=element.hops is not None)
-        path: list[str] = []
-        for hop in range(1, length + 1):
+        oriented = _oriented(self.b, self.graph, element.direction, self.scope, element.span)
+        self.rel, cols = self.attach(self.rel, oriented, name, self.key, self.part)
+        self.follow(cols[FROM].name, cols[TO].name, cols.get(PART))
+        self.edge_ids.append((cols[EID].name, None))
+        self.lengths.append(1)
+        self.env[name] = Var("edge", [name])
+
+    def follow(self, start: str, end: str, part: Column | None) -> None:
+        """The chain has reached ``end`` from ``start`` (which names the node before, if that
+        node was not joined)."""
+        if self.node_keys and self.node_keys[-1] is None:
+            self.node_keys[-1] = start
+        self.key = end
+        self.part = part.name if part is not None else None
+
+    def variable_edge(self, element: GraphEdge) -> None:
+        assert element.hops is not None
+        low, high = element.hops
+        name = element.name or f"_e{len(self.edge_ids)}"
+        var = Var("edge", [f"{name}#{hop}" for hop in range(1, high + 1)], length=f"{name}.$len")
+        paths = self.paths(element, name, var)
+        legs = [leg for hop, leg in enumerate(paths, start=1) if hop >= low]
+        union = _padded_union(legs, name, low)
+        start = f"{name}#1.{FROM}"
+        if self.rel is None or self.key is None:
+            self.rel = union
+        else:
+            on = [(_find(self.rel, self.key), _find(union, start))]
+            if self.part is not None:
+                on.append((_find(self.rel, self.part), _find(union, f"{name}#1.{PART}")))
+            self.rel = Join(Schema(self.rel.schema.columns + union.schema.columns), self.rel, union, "inner",
+                            tuple(on), union.schema.columns)  # fmt: skip
+        self.follow(start, f"{name}.$end", _find(union, f"{name}.$part") if self.graph.partitioned else None)
+        self.edge_ids += [(f"{slot}.{EID}", _at_least(self.op.span, var.length, hop))
+                          for hop, slot in enumerate(var.slots, start=1)]  # fmt: skip
+        self.lengths.append(f"{name}.$len")
+        self.env[name] = var
+
+    def paths(self, element: GraphEdge, name: str, var: Var) -> list[Relation]:
+        """The paths of 1, 2, ... hops of one variable-length edge, each extending the one before;
+        each with the cycle checks that stay within it."""
+        oriented = _oriented(self.b, self.graph, element.direction, self.scope, element.span)
+        assert element.hops is not None
+        rel: Relation | None = None
+        key = part = None
+        nodes: list[str] = []
+        eids: list[str] = []
+        out: list[Relation] = []
+        for hop in range(1, element.hops[1] + 1):
             if hop > 1 and f"{name}#inner" in self.used:
                 inner = f"{name}#n{hop - 1}"
-                self.copy(self.graph.nodes, inner)
-                self.key = f"{inner}.{NID}"
-                self.part = f"{inner}.{PART}" if self.graph.partitioned else None
+                rel, cols = self.attach(rel, self.graph.nodes, inner, key, part)
                 var.inner.append(inner)
-            slot = f"{name}#{hop}" if var.variable else name
-            cols = self.copy(oriented, slot)
-            if self.key is None:  # the node before this edge was not joined: this edge starts it
-                self.node_keys[-1] = cols[FROM].name
-            if hop == 1:
-                path.append(cols[FROM].name)
-            self.key, self.part = cols[TO].name, cols[PART].name if self.graph.partitioned else None
-            path.append(self.key)
-            self.edge_ids.append(cols[EID].name)
-            var.slots.append(slot)
-            self.hops += 1
-        if var.variable:
-            self.paths.append(path)
-        self.env[name] = var
+            rel, cols = self.attach(rel, oriented, f"{name}#{hop}", key, part)
+            nodes += [cols[FROM].name] if hop == 1 else []
+            key, part = cols[TO].name, (cols[PART].name if self.graph.partitioned else None)
+            nodes.append(key)
+            eids.append(cols[EID].name)
+            out.append(self.within(rel, eids, nodes))
+            rel = out[-1]
+        return out
+
+    def within(self, rel: Relation, eids: list[str], nodes: list[str]) -> Relation:
+        """``rel`` (a path whose last hop was just added) without the paths that break ``cycles``."""
+        span = self.op.span
+        checks: list[ast.Expr] = []
+        if self.op.cycles != "all":
+            checks += [_differ(span, eids[-1], other) for other in eids[:-1]]
+        if self.op.cycles == "none":
+            checks += [_differ(span, nodes[-1], other) for other in nodes[:-1]]
+        return self.filter(rel, checks) if checks else rel
 
     # ------------------------------------------------------------ where and project
 
-    def filtered(self, rel: Relation) -> Relation:
-        conditions = list(self.checks) + self.cycle_checks()
-        if self.op.where is not None:
-            conditions.append(self.rewrite(self.op.where, None))
-        if not conditions:
-            return rel
+    def filter(
+        self, rel: Relation, conditions: Sequence[ast.Expr], where: ast.Expr | None = None
+    ) -> Relation:
         predicate = conditions[0]
         for more in conditions[1:]:
             predicate = ast.Binary(self.op.span, "and", predicate, more)
         bound = self.b.scalar(predicate, ExprContext(self.scope, rel.schema))
         if bound.type not in (KqlType.BOOL, KqlType.UNKNOWN):
-            raise self.b.error(f"where needs a boolean condition, not a {bound.type}", self.op.where)
+            raise self.b.error(f"where needs a boolean condition, not a {bound.type}", where or self.op)
         return Filter(rel.schema, rel, bound)
 
-    def cycle_checks(self) -> list[ast.Expr]:
-        checks: list[ast.Expr] = []
+    def filtered(self, rel: Relation) -> Relation:
+        conditions = list(self.checks)
         if self.op.cycles != "all":
-            checks += [_differ(self.op.span, x, y) for x, y in itertools.combinations(self.edge_ids, 2)]
-        if self.op.cycles == "none":
-            for path in self.paths:
-                checks += [_differ(self.op.span, x, y) for x, y in itertools.combinations(path, 2)]
-        return checks
+            for (x, x_there), (y, y_there) in itertools.combinations(self.edge_ids, 2):
+                if x.split("#")[0].split(".")[0] != y.split("#")[0].split(".")[0]:  # within a path: done
+                    conditions.append(_unless(self.op.span, [x_there, y_there], _differ(self.op.span, x, y)))
+        if self.op.where is not None:
+            conditions.append(self.rewriter().rewrite(self.op.where))
+        return self.filter(rel, conditions, self.op.where) if conditions else rel
+
+    def rewriter(self) -> Rewriter:
+        return Rewriter(self.b, self.graph, self.env, self.cols)
 
     def projected(self, rel: Relation) -> Relation:
         items: list[tuple[str, BExpr]] = []
@@ -246,7 +274,7 @@ class _Expansion:
             name = item.names[0] if item.names else expression_name(item.expr) or f"Column{i}"
             if any(name == n for n, _ in items):
                 raise self.b.error(f"project produces the column '{name}' twice", item)
-            items.append((name, self.b.scalar(self.rewrite(item.expr, None), ctx)))
+            items.append((name, self.b.scalar(self.rewriter().rewrite(item.expr), ctx)))
         if self.op.shortest:
             items += self.shortest_keys(rel)
         return project(rel, items)
@@ -255,91 +283,56 @@ class _Expansion:
         keys = [(START, self.node_keys[0]), (END, self.node_keys[-1])]
         if self.graph.partitioned:
             keys.append((PART, self.part))
-        out: list[tuple[str, BExpr]] = []
-        for name, column_name in keys:
-            column = rel.schema.find(column_name or "")
-            assert column is not None
-            out.append((name, BColumn(column.type, column)))
-        ctx = ExprContext(self.scope, rel.schema)
-        out.append((LENGTH, self.b.scalar(ast.Literal(self.op.span, self.hops, KqlType.LONG), ctx)))
-        return out
-
-    # ------------------------------------------------------------ rewriting variables to columns
-
-    def rewrite(self, node: Any, element: str | None) -> Any:
-        """``node`` with variables replaced by this expansion's columns; bare names inside
-        ``map/any/all`` are properties of ``element``."""
-        if isinstance(node, tuple):
-            return tuple(self.rewrite(n, element) for n in node)
-        if not isinstance(node, ast.Node):
-            return node
-        if isinstance(node, ast.Name):
-            return self.name(node, element)
-        if (
-            isinstance(node, ast.Member)
-            and isinstance(node.target, ast.Name)
-            and node.target.name in self.env
-        ):
-            return self.property(node.target.name, node.name, node)
-        if isinstance(node, ast.Call) and node.name in _SEQUENCE_FUNCTIONS and len(node.args) == 2:
-            slots = self.sequence(node.args[0])
-            if slots is not None:
-                return self.over(node, slots, element)
-        if isinstance(node, ast.Call) and node.name == "inner_nodes":
-            raise self.b.error("inner_nodes() is read through map(), any() or all()", node)
-        changes = {
-            f: self.rewrite(getattr(node, f), element) for f in node.__dataclass_fields__ if f != "span"
-        }
-        return replace(node, **changes)
-
-    def name(self, node: ast.Name, element: str | None) -> ast.Expr:
-        if element is not None and node.name in self.cols[element]:
-            return ast.Name(node.span, f"{element}.{node.name}")
-        if node.name in self.env:
-            raise self.b.error(
-                f"'{node.name}' is a pattern variable: read its properties as {node.name}.name", node
+        out: list[tuple[str, BExpr]] = [(name, _ref(_find(rel, column or ""))) for name, column in keys]
+        span = self.op.span
+        total: ast.Expr = ast.Literal(span, 0, KqlType.LONG)
+        for length in self.lengths:
+            hops = (
+                ast.Literal(span, length, KqlType.LONG) if isinstance(length, int) else ast.Name(span, length)
             )
-        return node
-
-    def property(self, var_name: str, prop: str, node: ast.Node) -> ast.Expr:
-        var = self.env[var_name]
-        known = self.graph.node_properties() if var.kind == "node" else self.graph.edge_properties()
-        if prop in HIDDEN or not any(c.name == prop for c in known):
-            raise self.b.error(f"the {var.kind} '{var_name}' has no property '{prop}'", node)
-        if not var.variable:
-            return ast.Name(node.span, f"{var.slots[0]}.{prop}")
-        return _array(node.span, [ast.Name(node.span, f"{slot}.{prop}") for slot in var.slots])
-
-    def sequence(self, arg: ast.Expr) -> list[str] | None:
-        """The slots ``map/any/all`` run over: an edge variable's hops or ``inner_nodes(e)``."""
-        if isinstance(arg, ast.Name) and arg.name in self.env and self.env[arg.name].kind == "edge":
-            return self.env[arg.name].slots
-        if isinstance(arg, ast.Call) and arg.name == "inner_nodes" and len(arg.args) == 1:
-            target = arg.args[0]
-            if isinstance(target, ast.Name) and target.name in self.env and self.env[target.name].variable:
-                return self.env[target.name].inner
-            raise self.b.error("inner_nodes() takes a variable-length edge of the pattern", arg)
-        return None
-
-    def over(self, call: ast.Call, slots: list[str], element: str | None) -> ast.Expr:
-        values = [self.rewrite(call.args[1], slot) for slot in slots]
-        if call.name == "map":
-            return _array(call.span, values)
-        joiner = "and" if call.name == "all" else "or"
-        if not values:
-            return ast.Literal(call.span, joiner == "and", KqlType.BOOL)
-        out: ast.Expr = values[0]
-        for value in values[1:]:
-            out = ast.Binary(call.span, joiner, out, value)
+            total = ast.Binary(span, "+", total, hops)
+        out.append((LENGTH, self.b.scalar(total, ExprContext(self.scope, rel.schema))))
         return out
 
 
-def _inner_nodes_of(node: Any) -> str | None:
-    """``e`` for ``inner_nodes(e)``, else None."""
-    if isinstance(node, ast.Call) and node.name == "inner_nodes" and node.args:
-        target = node.args[0]
-        return target.name if isinstance(target, ast.Name) else None
-    return None
+def _padded_union(legs: list[Relation], name: str, low: int) -> Relation:
+    """The paths of each length as one relation with the longest one's columns (absent hops
+    empty), plus ``name.$len``, ``name.$end`` (the last node's id) and ``name.$part``."""
+    longest = legs[-1].schema.columns
+    end_type = next(c.type for c in longest if c.name.endswith(f".{TO}"))
+    extra = [
+        Column(f"{name}.$len", KqlType.LONG, f"{_sql(name)}_len"),
+        Column(f"{name}.$end", end_type, f"{_sql(name)}_end"),
+    ]
+    part = next((c for c in longest if c.name.endswith(f".{PART}")), None)
+    if part is not None:
+        extra.append(Column(f"{name}.$part", part.type, f"{_sql(name)}_part"))
+    schema = Schema(longest + tuple(extra))
+    inputs = []
+    for hops, leg in enumerate(legs, start=low):
+        mine = {c.name: c for c in leg.schema.columns}
+        items: list[BExpr | None] = [_ref(mine[c.name]) if c.name in mine else None for c in longest]
+        last = f"{name}#{hops}."
+        items.append(BLiteral(KqlType.LONG, hops))
+        items.append(_ref(mine[last + TO]))
+        if part is not None:
+            items.append(_ref(mine[last + PART]))
+        inputs.append((leg, tuple(items)))
+    return UnionAll(schema, tuple(inputs))
+
+
+def _sql(name: str) -> str:
+    return "v_" + "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _find(rel: Relation, name: str) -> Column:
+    found = rel.schema.find(name)
+    assert found is not None, name
+    return found
+
+
+def _ref(column: Column) -> BColumn:
+    return BColumn(column.type, column)
 
 
 def _repeated(op: GraphMatch, name: str | None) -> bool:
@@ -354,13 +347,28 @@ def _differ(span: SourceSpan, left: str, right: str) -> ast.Expr:
     return ast.Binary(span, "!=", ast.Name(span, left), ast.Name(span, right))
 
 
-def _array(span: Any, values: list[ast.Expr]) -> ast.Expr:
-    if not values:
-        return ast.Literal(span, [], KqlType.DYNAMIC)
-    return ast.Call(span, "pack_array", tuple(values))
+def _at_least(span: SourceSpan, length: str | None, hops: int) -> ast.Expr | None:
+    """Whether hop ``hops`` of a padded path is there (hop 1 always is)."""
+    if length is None or hops == 1:
+        return None
+    return ast.Binary(span, ">=", ast.Name(span, length), ast.Literal(span, hops, KqlType.LONG))
 
 
-def _oriented(b: Binder, graph: Graph, direction: str, scope: Scope) -> Relation:
+def _unless(span: SourceSpan, present: list[ast.Expr | None], check: ast.Expr) -> ast.Expr:
+    """``check`` where every hop it reads is there."""
+    out = check
+    for there in present:
+        if there is not None:
+            out = ast.Binary(span, "or", _negated(span, there), out)
+    return out
+
+
+def _negated(span: SourceSpan, there: ast.Expr) -> ast.Expr:
+    assert isinstance(there, ast.Binary)
+    return ast.Binary(span, "<", there.left, there.right)
+
+
+def _oriented(b: Binder, graph: Graph, direction: str, scope: Scope, span: SourceSpan) -> Relation:
     """The edges with ``$from``/``$to`` in the pattern's direction (both ways for ``-[e]-``, a
     self-loop once); one relation per graph and direction, so the SQL computes it once."""
     if direction in graph.oriented:
@@ -368,63 +376,33 @@ def _oriented(b: Binder, graph: Graph, direction: str, scope: Scope) -> Relation
     edges = graph.edges
     columns = {c.name: c for c in edges.schema.columns}
     ends = (SRC, DST) if direction != "in" else (DST, SRC)
-    items = [(c.name, BColumn(c.type, c)) for c in edges.schema.columns]
+    items = [(c.name, _ref(c)) for c in edges.schema.columns]
     rel: Relation = project(
-        edges,
-        [*items, *((k, BColumn(columns[e].type, columns[e])) for k, e in zip((FROM, TO), ends, strict=True))],
+        edges, [*items, *((k, _ref(columns[e])) for k, e in zip((FROM, TO), ends, strict=True))]
     )
     if direction == "any":
-        loop = ast.Binary(scope_span(), "!=", ast.Name(scope_span(), SRC), ast.Name(scope_span(), DST))
+        loop = ast.Binary(span, "!=", ast.Name(span, SRC), ast.Name(span, DST))
         others = Filter(edges.schema, edges, b.scalar(loop, ExprContext(scope, edges.schema)))
-        back = (
-            *(e for _, e in items),
-            BColumn(columns[DST].type, columns[DST]),
-            BColumn(columns[SRC].type, columns[SRC]),
-        )
-        forward = (*(BColumn(c.type, c) for c in edges.schema.columns), back[-1], back[-2])
+        plain = tuple(e for _, e in items)
+        forward = (*plain, _ref(columns[SRC]), _ref(columns[DST]))
+        back = (*plain, _ref(columns[DST]), _ref(columns[SRC]))
         rel = UnionAll(rel.schema, ((edges, forward), (others, back)))
     graph.oriented[direction] = rel
     return rel
 
 
-def scope_span() -> SourceSpan:
-    return SourceSpan(0, 0)
-
-
-def _union(b: Binder, legs: list[Relation], op: GraphMatch) -> Relation:
-    first = legs[0].schema
-    for leg in legs[1:]:
-        for mine, theirs in zip(first.columns, leg.schema.columns, strict=True):
-            if mine.type is not theirs.type:
-                raise b.error(
-                    f"the column '{mine.name}' is {mine.type} for one path length and {theirs.type} "
-                    "for another; convert it explicitly",
-                    op,
-                )
-    if len(legs) == 1:
-        return legs[0]
-    inputs = tuple((leg, tuple(BColumn(c.type, c) for c in leg.schema.columns)) for leg in legs)
-    return UnionAll(first, inputs)
-
-
-def _shortest(b: Binder, union: Relation, op: GraphMatch, scope: Scope, partitioned: bool) -> Relation:
+def _shortest(b: Binder, rel: Relation, op: GraphMatch, scope: Scope, partitioned: bool) -> Relation:
     """Keep, for each start and end node, the matches of the fewest hops (one of them for
     ``output=any``, Kusto's default)."""
-    keys = [START, END, *([PART] if partitioned else [])]
-    by = tuple(ast.Assign(op.span, (), ast.Name(op.span, k)) for k in keys)
     from watchkeeper.kql.bind_operators import bind_operator
 
+    keys = [START, END, *([PART] if partitioned else [])]
+    by = tuple(ast.Assign(op.span, (), ast.Name(op.span, k)) for k in keys)
     if op.output == "any":
         pick = ast.Call(op.span, "arg_min", (ast.Name(op.span, LENGTH), ast.Star(op.span)))
-        summarized = bind_operator(
-            b, union, ast.Summarize(op.span, (ast.Assign(op.span, (), pick),), by), scope
-        )
-        return summarized
+        return bind_operator(b, rel, ast.Summarize(op.span, (ast.Assign(op.span, (), pick),), by), scope)
     least = ast.Call(op.span, "min", (ast.Name(op.span, LENGTH),))
-    agg = bind_operator(
-        b, union, ast.Summarize(op.span, (ast.Assign(op.span, ("$least",), least),), by), scope
-    )
-    pairs = [(union.schema.find(k), agg.schema.find(k)) for k in keys]
-    pairs.append((union.schema.find(LENGTH), agg.schema.find("$least")))
-    on = tuple((x, y) for x, y in pairs if x is not None and y is not None)
-    return Join(union.schema, union, agg, "leftsemi", on, ())
+    agg = bind_operator(b, rel, ast.Summarize(op.span, (ast.Assign(op.span, ("$least",), least),), by), scope)
+    on = [(_find(rel, k), _find(agg, k)) for k in keys]
+    on.append((_find(rel, LENGTH), _find(agg, "$least")))
+    return Join(rel.schema, rel, agg, "leftsemi", tuple(on), ())
