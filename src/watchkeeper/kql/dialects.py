@@ -390,7 +390,9 @@ class Dialect:
         return exp.Filter(this=agg, expression=exp.Where(this=cond))
 
     def count_if(self, cond: exp.Expression) -> exp.Expression:
-        return fn("count_if", cond)
+        # DuckDB's count_if over no rows is null where Kusto's countif is 0; the coalesce is per
+        # group, not per row
+        return fn("coalesce", fn("count_if", cond), exp.Literal.number(0))
 
     def count_distinct(self, value: exp.Expression) -> exp.Expression:
         return exp.Count(this=exp.Distinct(expressions=[value]))
