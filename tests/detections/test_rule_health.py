@@ -15,7 +15,7 @@ import pytest
 
 from watchkeeper.audit import Actor
 from watchkeeper.detections.library import find_rule
-from watchkeeper.detections.run_summary import summarize_runs
+from watchkeeper.detections.run_summary import latest_runs, summarize_runs
 from watchkeeper.directory import WorkspaceRead, create_tenant, create_workspace
 from watchkeeper.flows import ingest_batch
 from watchkeeper.flows.detections import import_rules, run_rules_over
@@ -172,6 +172,7 @@ def test_run_summaries_give_the_latest_run_recent_hits_and_the_failing_streak(
         later = summarize_runs(session, tenant_id=workspace.tenant_id, rule_refs=list(ids.values()),
                                since=datetime.now(UTC) + timedelta(minutes=1))  # fmt: skip
         other = summarize_runs(session, tenant_id="another-tenant", rule_refs=list(ids.values()), since=since)
+        newest = latest_runs(session, tenant_id=workspace.tenant_id, rule_ref=ids[GOOD], limit=2)
     good, broken = summaries[ids[GOOD]], summaries[ids[BROKEN]]
     assert (good.rows_since, good.runs_since, good.failing_streak) == (6, 3, 0)
     assert good.last is not None
@@ -181,3 +182,6 @@ def test_run_summaries_give_the_latest_run_recent_hits_and_the_failing_streak(
     assert "NoSuchColumn" in (broken.last.error or "")
     assert (later[ids[GOOD]].rows_since, later[ids[GOOD]].failing_streak) == (0, 0)
     assert all(s.last is None and s.runs_since == 0 for s in other.values())  # scoped to the tenant
+    assert len(newest) == 2
+    assert newest[0].started_at >= newest[1].started_at
+    assert newest[0].id == good.last.id

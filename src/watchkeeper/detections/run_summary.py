@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.detections.runs import RuleRun
 
-__all__ = ["RunSummary", "summarize_runs"]
+__all__ = ["RunSummary", "latest_runs", "summarize_runs"]
 
 SKIPPED = "skipped"
 
@@ -95,3 +95,10 @@ def _failing_streaks(session: Session, tenant_id: str, refs: list[str]) -> dict[
         .group_by(RuleRun.rule_ref)
     )
     return {ref: int(n) for ref, n in session.execute(query)}
+
+
+def latest_runs(session: Session, *, tenant_id: str, rule_ref: str, limit: int) -> list[RuleRun]:
+    """The rule's last ``limit`` runs by when they started, newest first (a retro-hunt over an old
+    window is as recent as it was run, not as its window)."""
+    query = select(RuleRun).where(*_runs(tenant_id, [rule_ref]))
+    return list(session.scalars(query.order_by(RuleRun.started_at.desc()).limit(limit)))

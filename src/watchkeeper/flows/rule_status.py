@@ -19,8 +19,8 @@ from typing import Any
 from watchkeeper.audit import Actor, record
 from watchkeeper.detections.durations import iso_duration
 from watchkeeper.detections.library import RuleRead, find_rule, list_rules, set_enabled
-from watchkeeper.detections.run_summary import RunSummary, summarize_runs
-from watchkeeper.detections.runs import RuleRun, recent_runs
+from watchkeeper.detections.run_summary import RunSummary, latest_runs, summarize_runs
+from watchkeeper.detections.runs import RuleRun
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.directory import WorkspaceRead
 from watchkeeper.flows.detections import RuleRunOutcome, run_rule
@@ -103,8 +103,8 @@ def rule_detail(runtime: Runtime, workspace: WorkspaceRead, ref: str) -> dict[st
         return None
     (status,) = _statuses(runtime, workspace, [rule])
     with runtime.database.session() as session:
-        runs = recent_runs(session, tenant_id=workspace.tenant_id, rule_ref=rule.id, limit=LATEST_RUNS)
-        latest = [run_json(run) for run in sorted(runs, key=lambda r: r.started_at, reverse=True)]
+        latest = [run_json(run) for run in latest_runs(session, tenant_id=workspace.tenant_id, rule_ref=rule.id,
+                                                       limit=LATEST_RUNS)]  # fmt: skip
     r = rule.rule
     return status.to_json() | {
         "query": r.query, "description": r.description, "triggerOperator": r.trigger_operator,
