@@ -107,6 +107,39 @@ def test_sliding_window_counts_match_the_definition(
     assert result(ws, query) == expected
 
 
+def engagement_reference(
+    rows: list[Event], start: datetime, end: datetime, inner: timedelta, outer: timedelta
+) -> set[tuple[Any, ...]]:
+    """Per inner window w and region: ids in w, ids in the outer window ending with w, the ratio."""
+    out = set()
+    w = start
+    while w <= end:
+        for region in ("eu", "us"):
+            mine = [(bin_at(e.at, inner, start), e.user) for e in rows if e.region == region]
+            outside = {u for b, u in mine if w - outer < b <= w}
+            inside = {u for b, u in mine if b == w}
+            if outside:
+                out.add((w, len(inside), len(outside), len(inside) / len(outside), region))
+        w += inner
+    return out
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events, st.integers(0, 5), st.integers(0, 9), st.integers(1, 2), st.integers(1, 6))
+def test_activity_engagement_matches_the_definition(
+    ws: Workspace, rows: list[Event], first: int, days: int, inner: int, outer: int
+) -> None:
+    start, end = BASE + first * DAY, BASE + (first + days) * DAY
+    query = (f"{table(rows)} | evaluate activity_engagement(User, At, {kql_time(start)}, {kql_time(end)}, "
+             f"{inner}d, {outer}d, Region)")  # fmt: skip
+    got = {(t, i, o, round(r, 9), g) for t, i, o, r, g in result(ws, query)}
+    expected = {
+        (t, i, o, round(r, 9), g)
+        for t, i, o, r, g in engagement_reference(rows, start, end, inner * DAY, outer * DAY)
+    }
+    assert got == expected
+
+
 # ---------------------------------------------------------------------------- rolling_percentile
 
 
@@ -161,6 +194,40 @@ def test_activity_counts_metrics_match_the_definition(
     query = (f"{table(rows)} | evaluate activity_counts_metrics(User, At, {kql_time(start)}, {kql_time(end)}, "
              f"{size}d, Region)")  # fmt: skip
     assert result(ws, query) == activity_reference(rows, start, end, size * DAY)
+
+
+def metrics_reference(
+    rows: list[Event], start: datetime, end: datetime, size: timedelta
+) -> set[tuple[Any, ...]]:
+    """Per window and region: ids, ids not in the previous window, and the share of the previous
+    window's ids seen again (NaN, shown as None here, without previous ids)."""
+    ids: dict[tuple[datetime, str], set[str]] = defaultdict(set)
+    for e in rows:
+        if e.at >= start and bin_at(e.at, size, start) <= end:
+            ids[(bin_at(e.at, size, start), e.region)].add(e.user)
+    out = set()
+    for (w, region), users in ids.items():
+        before = ids.get((w - size, region), set())
+        rate = len(users & before) / len(before) if before else None
+        out.add((w, len(users), len(users - before), rate, None if rate is None else 1 - rate, region))
+    return out
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events, st.integers(-2, 4), st.integers(0, 12), st.integers(1, 3))
+def test_activity_metrics_match_the_definition(
+    ws: Workspace, rows: list[Event], first: int, days: int, size: int
+) -> None:
+    start, end = BASE + first * DAY, BASE + (first + days) * DAY
+    query = (f"{table(rows)} | evaluate activity_metrics(User, At, {kql_time(start)}, {kql_time(end)}, "
+             f"{size}d, Region)")  # fmt: skip
+    got = {
+        (*row[:3], *(None if math.isnan(x) else round(x, 9) for x in row[3:5]), row[5])
+        for row in result(ws, query)
+    }
+    expected = {(*row[:3], *(None if x is None else round(x, 9) for x in row[3:5]), row[5])
+                for row in metrics_reference(rows, start, end, size * DAY)}  # fmt: skip
+    assert got == expected
 
 
 # ---------------------------------------------------------------------------- active_users_count
@@ -228,12 +295,41 @@ LOGINS = "datatable(User:string, At:datetime) ['a', datetime(2024-01-01)]"
         ("rolling_percentile(At, 50, At, 1d, 0)", "BinsPerWindow must be a whole number"),
         ("dcount_intersect(User)", "takes 2 to 16 hll() values"),
         ("schema_merge()", "the input has no column 'ColumnName'"),
+        ("activity_metrics(User, At, 'fortnight')", "'week', 'month' or 'year'"),
+        ("activity_engagement(User, At, 'week', 7d)", "InnerActivityWindow must be of type timespan"),
+        (
+            "new_activity_metrics(User, At, datetime(2024-01-01), datetime(2024-01-09), 1d, datatable(x:long)[1])",
+            "the Lookback table has no column 'User'",
+        ),
     ],
 )
 def test_bad_arguments_are_named(call: str, message: str) -> None:
     with Workspace.open(None) as workspace, pytest.raises(KqlError) as caught:
         workspace.query(f"{LOGINS} | evaluate {call}")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "reason"),
+    [
+        (
+            "funnel_sequence(User, At, datetime(2024-01-01), datetime(2024-01-09), 1d, 1d, User, dynamic(['a']))",
+            "it returns three tables",
+        ),
+        (
+            "funnel_sequence_completion(User, At, datetime(2024-01-01), datetime(2024-01-09), 1d, User, dynamic(['a']), "
+            "dynamic([1h]))",
+            "sequence matching",
+        ),
+        (
+            "session_count(User, At, datetime(2024-01-01), datetime(2024-01-09), 1d, 1d)",
+            "documented only by a chart",
+        ),
+    ],
+)
+def test_plugins_without_a_faithful_form_are_refused_with_the_reason(plugin: str, reason: str) -> None:
+    with Workspace.open(None) as workspace, pytest.raises(UnsupportedError, match=reason):
+        workspace.query(f"{LOGINS} | evaluate {plugin}")
 
 
 def test_infer_storage_schema_is_refused_without_revealing_the_storage_key() -> None:

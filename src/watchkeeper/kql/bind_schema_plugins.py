@@ -85,7 +85,7 @@ def _schema_merge(b: Binder, rel: Relation, call: ast.Call, scope: Scope) -> Rel
     inner = scope.child()
     inner.define("__wk_in", project_columns(rel, items))
     inner.define("__wk_p_preserve", preserve)
-    return b.tabular(template(_SCHEMA_MERGE.replace("{clr_case}", _clr_case())), inner)
+    return b.tabular(template(_SCHEMA_MERGE.replace("{clr_case}", _clr_case())).results[0], inner)
 
 
 def _named(call: ast.Call, name: str) -> ast.Expr | None:
