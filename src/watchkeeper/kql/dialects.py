@@ -24,7 +24,8 @@ from watchkeeper.schema.types import DUCKDB_TYPES, KqlType
 __all__ = ["NATIVE_LIST", "Dialect", "DuckDBDialect", "data_type", "fn", "json_path"]
 
 # the ``meta`` key of a dynamic array's JSON encoding that holds the SQL list it encodes, set where
-# the list's elements read back the same from either (numbers, text): see Dialect.result_list
+# the list's elements read back the same from either (numbers, text) or where the result layer
+# writes them as the JSON would (datetimes, see watchkeeper.store.result): see Dialect.result_list
 NATIVE_LIST = "wk_native_list"
 
 
@@ -281,7 +282,8 @@ class Dialect:
     def result_list(self, values: exp.Expression) -> exp.Expression | None:
         """A dynamic array of the final result as the SQL list it encodes (see ``NATIVE_LIST``):
         DuckDB hands lists over as Python lists, and encoding hundreds of elements as JSON text
-        on every row costs more than the query; None where the engine should send the JSON."""
+        on every row costs more than the query (a list of datetimes comes out as datetimes,
+        which the result layer writes as Kusto's text); None where the engine should send the JSON."""
         return exp.Coalesce(this=values, expressions=[exp.Array(expressions=[])])
 
     def result_datetime(self, value: exp.Expression) -> exp.Expression:

@@ -162,23 +162,35 @@ def _series_outer(lw: Lowerer, rel: p.MakeSeries, inner: exp.Select, bounds: _Bo
             this=exp.Bracket(this=col(f"__wk_m{i}", outer), expressions=[x.copy()]), expressions=[fill]
         )
         outputs.append(_aliased(_series(d, _over_bins(lw, count, value)), item.columns[0].sql))
-    outputs.append(
-        _aliased(_series(d, _over_bins(lw, count, _axis_point(lw, rel, lo, x))), rel.axis_column.sql)
-    )
+    axis = _series(d, _over_bins(lw, count, _axis_point(lw, rel, lo, x)), _native_axis(lw, rel, lo, count))
+    outputs.append(_aliased(axis, rel.axis_column.sql))
     select = exp.select(*outputs).from_(grouped.subquery(outer))
     names = [c.sql for c in rel.schema.columns]
     # the expressions themselves: an operator merging into this SELECT must not read its aliases
     return Lowered(select, names, {o.alias: o.this for o in outputs if isinstance(o, exp.Alias)})
 
 
-def _series(d: Dialect, values: exp.Expression) -> exp.Expression:
-    """A series as a dynamic array, remembering the SQL list it encodes: its elements are numbers
-    or text (datetimes and timespans as Kusto shows them), which read back the same from the list
-    as from its JSON, so a series that goes straight to the result can skip the encoding
-    (:meth:`~watchkeeper.kql.dialects.Dialect.result_list`)."""
+def _series(d: Dialect, values: exp.Expression, native: exp.Expression | None = None) -> exp.Expression:
+    """A series as a dynamic array, remembering the SQL list it encodes (``native``: the same
+    series with native datetimes instead of their text), so a series that goes straight to the
+    result can skip the encoding (:meth:`~watchkeeper.kql.dialects.Dialect.result_list`)."""
     encoded = d.list_to_json(values)
-    encoded.meta[NATIVE_LIST] = values
+    encoded.meta[NATIVE_LIST] = values if native is None else native
     return encoded
+
+
+def _native_axis(
+    lw: Lowerer, rel: p.MakeSeries, lo: exp.Expression, count: exp.Expression
+) -> exp.Expression | None:
+    """A datetime axis as a list of the engine's own datetimes, in the form the engine hands over
+    fastest (:meth:`~watchkeeper.kql.dialects.Dialect.result_datetime`): building Kusto's text
+    for every bin of every row costs more than the query, so the result layer writes it
+    (:mod:`watchkeeper.store.result`); None for other axes (numbers, timespans: as their JSON)."""
+    if rel.axis.type is not _T.DATETIME:
+        return None
+    d, x = lw.dialect, exp.column("_x")
+    step = int(rel.step.value) // 10  # type: ignore[attr-defined]
+    return _over_bins(lw, count, d.add_micros(d.result_datetime(lo.copy()), mul(x, num(step))))
 
 
 def _over_bins(lw: Lowerer, count: exp.Expression, body: exp.Expression) -> exp.Expression:
