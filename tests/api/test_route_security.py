@@ -35,6 +35,8 @@ PUBLIC = SHARED_KEY | {
     "console-login-page",
     "console-login",
     "console-logout",
+    # the tenant switch acts on the session only (its CSRF token, the user's delegations checked)
+    "console-switch-tenant",
     "console-asset",
 }
 

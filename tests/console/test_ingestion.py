@@ -13,12 +13,13 @@ row that storing it then would have left, since a test cannot wait three days.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.console.conftest import ACTOR, NOW, PASSWORD, Console, screenshot
+from tests.console.conftest import ACTOR, PASSWORD, Console, screenshot
 from tests.console.test_console import sign_in
 from watchkeeper.directory import create_tenant, create_user, create_workspace
 from watchkeeper.ingest.parsers.base import Parsed
@@ -31,22 +32,22 @@ HOSTILE = "<img src=x onerror=\"document.title='owned'\">" + "A" * 600
 STOPPED = "DeviceNetworkEvents"
 
 
-def _parsed_a() -> Parsed:
+def _parsed_a(now: datetime) -> Parsed:
     parsed = Parsed()
     for n in range(SIGNINS):
-        parsed.add("SigninLogs", {"TimeGenerated": (NOW - timedelta(minutes=10)).isoformat(),
+        parsed.add("SigninLogs", {"TimeGenerated": (now - timedelta(minutes=10)).isoformat(),
                                   "UserPrincipalName": f"user{n}@contoso.com", "ResultType": "0"})  # fmt: skip
     for n in range(SYSLOG):
-        parsed.add("Syslog", {"TimeGenerated": (NOW - timedelta(hours=2)).isoformat(), "Computer": "web-01",
+        parsed.add("Syslog", {"TimeGenerated": (now - timedelta(hours=2)).isoformat(), "Computer": "web-01",
                               "ProcessID": 100 + n, "SyslogMessage": f"message {n}"})  # fmt: skip
-    parsed.add("Syslog", {"TimeGenerated": NOW.isoformat(), "Computer": "web-02", "ProcessID": "sshd[812]"})
+    parsed.add("Syslog", {"TimeGenerated": now.isoformat(), "Computer": "web-02", "ProcessID": "sshd[812]"})
     parsed.reject("collector:514", HOSTILE, "not an RFC 5424 or RFC 3164 syslog message")
     return parsed
 
 
-def _stopped_usage() -> list[dict[str, Any]]:
+def _stopped_usage(now: datetime) -> list[dict[str, Any]]:
     """The Usage rows a DeviceNetworkEvents batch stored three days ago left (and nothing since)."""
-    at = NOW - timedelta(days=3)
+    at = now - timedelta(days=3)
     return [{"TimeGenerated": at, "DataType": STOPPED, "Records": 500, "Quantity": 0.25, "QuantityUnit": "MBytes",
              "StartTime": at - timedelta(minutes=5), "EndTime": at - timedelta(minutes=1),
              "AvgLatencyInSeconds": 180.0, "TotalBatches": 1, "IsBillable": True}]  # fmt: skip
@@ -62,19 +63,26 @@ def _tenant(console: Console, key: str) -> Any:
     return console.runtime.workspaces.get(workspace)
 
 
+@dataclass
+class Ingested:
+    console: Console
+    now: datetime  # when the module's batches were sent (the lag is measured from their events)
+
+
 @pytest.fixture(scope="module")
-def ingested(console: Console) -> Console:
+def ingested(console: Console) -> Ingested:
     """Tenant ingest-a: sign-ins 10 minutes old, syslog 2 hours old, two refused records, a table
     silent for three days; tenant ingest-b: one custom table of its own."""
+    now = datetime.now(UTC).replace(microsecond=0)
     first = _tenant(console, "ingest-a")
-    tally = first.ingest_parsed(_parsed_a(), source="collector:514", input_format="syslog")
+    tally = first.ingest_parsed(_parsed_a(now), source="collector:514", input_format="syslog")
     assert tally.rejected == 2
     assert tally.tables == {"SigninLogs": SIGNINS, "Syslog": SYSLOG}
-    first.ingest("Usage", _stopped_usage())
+    first.ingest("Usage", _stopped_usage(now))
     second = _tenant(console, "ingest-b")
-    only_b = Parsed(tables={"TenantBOnly_CL": [{"TimeGenerated": NOW.isoformat(), "Secret_s": "b"}]})
+    only_b = Parsed(tables={"TenantBOnly_CL": [{"TimeGenerated": now.isoformat(), "Secret_s": "b"}]})
     second.ingest_parsed(only_b, source="b-app", input_format="json")
-    return console
+    return Ingested(console, now)
 
 
 def open_ingestion(page: Any, console: Console, tenant: str) -> None:
@@ -91,8 +99,8 @@ def table_rows(page: Any) -> dict[str, list[str]]:
     return {r.get_attribute("data-table"): r.locator("td").all_inner_texts() for r in rows.all()}
 
 
-def test_tables_show_rows_megabytes_lag_and_a_stopped_table(page: Any, ingested: Console) -> None:
-    open_ingestion(page, ingested, "ingest-a")
+def test_tables_show_rows_megabytes_lag_and_a_stopped_table(page: Any, ingested: Ingested) -> None:
+    open_ingestion(page, ingested.console, "ingest-a")
     shown = table_rows(page)
     assert sorted(shown) == sorted(["SigninLogs", "Syslog", STOPPED])
     rows, mb, last_event, last_stored, avg_lag, max_lag, status = shown["SigninLogs"]
@@ -100,7 +108,7 @@ def test_tables_show_rows_megabytes_lag_and_a_stopped_table(page: Any, ingested:
     assert float(mb) > 0
     assert re.fullmatch(r"(9\.\d|10\.\d) min", avg_lag)
     assert avg_lag == max_lag
-    assert last_event == (NOW - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M UTC")
+    assert last_event == (ingested.now - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M UTC")
     assert last_stored.endswith("UTC")
     assert shown["Syslog"][0] == str(SYSLOG)
     assert re.fullmatch(r"(1|2)\.\d h", shown["Syslog"][4])
@@ -114,8 +122,8 @@ def test_tables_show_rows_megabytes_lag_and_a_stopped_table(page: Any, ingested:
     screenshot(page, "ingestion")
 
 
-def test_rejected_records_are_counted_by_reason_with_examples_as_text(page: Any, ingested: Console) -> None:
-    open_ingestion(page, ingested, "ingest-a")
+def test_rejected_records_are_counted_by_reason_with_examples_as_text(page: Any, ingested: Ingested) -> None:
+    open_ingestion(page, ingested.console, "ingest-a")
     expect(page.locator("#rejected")).to_have_attribute("aria-busy", "false")
     rejected = [r.locator("td").all_inner_texts() for r in page.locator("#rejected tbody tr").all()]
     reasons = {(table, source, reason) for table, source, reason, count, _ in rejected if count == "1"}
@@ -138,8 +146,8 @@ def test_rejected_records_are_counted_by_reason_with_examples_as_text(page: Any,
     screenshot(page, "ingestion-rejected")
 
 
-def test_a_tenant_b_user_sees_only_tenant_b_tables(page: Any, ingested: Console) -> None:
-    open_ingestion(page, ingested, "ingest-b")
+def test_a_tenant_b_user_sees_only_tenant_b_tables(page: Any, ingested: Ingested) -> None:
+    open_ingestion(page, ingested.console, "ingest-b")
     assert list(table_rows(page)) == ["TenantBOnly_CL"]
     expect(page.locator("#rejected tbody")).to_have_text("No record was rejected in this range.")
     assert page.locator("#workspace option").count() == 1

@@ -109,8 +109,10 @@ class RoleCheck:
             raise AuthError(401, "InvalidAuthenticationToken", str(exc)) from None
 
     def _console_user(self, request: Request, runtime: Runtime, cookie: str) -> Principal:
-        """A console session's user, with the user's roles; a request that may change something
-        must carry the session's CSRF token (the cookie alone could be a forged request's)."""
+        """A console session's user in the session's active tenant, with the roles held there (at
+        home the user's own; in a customer tenant only the delegated ones, the delegation read
+        again on every request); a request that may change something must carry the session's
+        CSRF token (the cookie alone could be a forged request's)."""
         with runtime.database.session() as session:
             user = find_session(session, token=cookie, now=utc_now())
         if user is None:

@@ -1,5 +1,6 @@
 """``wk tenants``, ``wk workspaces``, ``wk apps`` and ``wk users``: the directory, from the server's
-shell. Every change is audited (actor: the operator's OS account)."""
+shell. Every change is audited (actor: the operator's OS account). ``wk users grant``/``revoke``
+give a managing tenant's user roles in a customer tenant (delegated access, audited in both)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ from watchkeeper.directory import (
     list_tenants,
     list_workspaces,
 )
+from watchkeeper.directory.delegations import (
+    DelegationRead,
+    delegations_into,
+    grant_delegation,
+    revoke_delegation,
+)
+from watchkeeper.directory.service import list_users
 from watchkeeper.runtime import Runtime
 
 __all__ = ["apps", "tenants", "users", "workspaces"]
@@ -147,3 +155,66 @@ def users_create(
             user = create_user(session, tenant_id=tenant_id, username=username, password=secret,
                                roles=role or [], actor=Actor.cli())  # fmt: skip
     emit({"id": user.id, "username": user.username, "tenantId": user.tenant_id, "roles": user.roles}, fmt)
+
+
+CustomerOption = Annotated[str, typer.Option("--customer", "-c", help="The customer tenant's id (or name).")]
+
+
+def _delegation_row(found: DelegationRead) -> dict[str, object]:
+    return {"user": found.username, "tenant": found.managing_tenant, "customer": found.customer_tenant,
+            "roles": found.roles, "createdBy": found.created_by, "createdAt": found.created_at.isoformat()}  # fmt: skip
+
+
+@users.command("grant")
+def users_grant(
+    username: str,
+    tenant: TenantOption,
+    customer: CustomerOption,
+    role: Annotated[
+        list[str], typer.Option("--role", "-r", help="A role to hold in the customer tenant (repeat).")
+    ],
+    data_dir: DataDirOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Give a user of --tenant (the managing tenant) roles in --customer: the console's tenant switcher
+    then offers it. Granting again replaces the roles. Audited in both tenants."""
+    with open_runtime(data_dir) as runtime:
+        managing, customer_id = _tenant_id(runtime, tenant), _tenant_id(runtime, customer)
+        with runtime.database.session() as session:
+            found = grant_delegation(session, managing_tenant_id=managing, username=username,
+                                     customer_tenant_id=customer_id, roles=role, actor=Actor.cli())  # fmt: skip
+    emit(_delegation_row(found), fmt)
+
+
+@users.command("revoke")
+def users_revoke(
+    username: str, tenant: TenantOption, customer: CustomerOption, data_dir: DataDirOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Take a user's access to --customer away; a console session there is back home at its next
+    request. Audited in both tenants."""
+    with open_runtime(data_dir) as runtime:
+        managing, customer_id = _tenant_id(runtime, tenant), _tenant_id(runtime, customer)
+        with runtime.database.session() as session:
+            found = revoke_delegation(session, managing_tenant_id=managing, username=username,
+                                      customer_tenant_id=customer_id, actor=Actor.cli())  # fmt: skip
+    emit({**_delegation_row(found), "revoked": True}, fmt)
+
+
+@users.command("list")
+def users_list(
+    tenant: TenantOption, data_dir: DataDirOption = None, fmt: FormatOption = Format.table
+) -> None:
+    """A tenant's console users with their roles, then the delegations it gave its users into
+    customer tenants and those other tenants' users hold into it (``tenant`` is the user's own)."""
+    with open_runtime(data_dir) as runtime:
+        tenant_id = _tenant_id(runtime, tenant)
+        with runtime.database.session() as session:
+            own, delegated = (
+                list_users(session, tenant_id=tenant_id),
+                delegations_into(session, tenant_id=tenant_id),
+            )
+    rows = [{"user": u.username, "tenant": tenant, "customer": "", "roles": u.roles, "disabled": u.disabled}
+            for u in own]  # fmt: skip
+    rows += [{**_delegation_row(d), "disabled": False} for d in delegated]
+    emit(rows, fmt, columns=["user", "tenant", "customer", "roles", "disabled"])

@@ -6,6 +6,7 @@ from the public API with the session. Values placed into a shell are HTML-escape
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from importlib.resources import files
 from string import Template
@@ -34,12 +35,30 @@ def asset(name: str) -> bytes | None:
     return files("watchkeeper.console").joinpath("static", name).read_bytes()
 
 
+def _tenant_switch(tenants: Sequence[tuple[str, str]], active: str, csrf: str) -> str:
+    """The nav's tenant switcher (a form posting to ``/console/tenant``) for a user who may work in
+    more than one tenant; nothing for the others."""
+    if not tenants:
+        return ""
+    options = "".join(
+        f'<option value="{escape(tid)}"{" selected" if tid == active else ""}>{escape(name)}</option>'
+        for tid, name in tenants
+    )
+    return Template(_text("templates", "tenant-switch.html")).substitute(options=options, csrf=escape(csrf))
+
+
 def render_page(template: str, *, title: str, user: str | None = None, csrf: str = "",
-                script: str = "", **values: str) -> str:  # fmt: skip
-    """The page ``template`` (a file under ``templates/``) inside the layout; every value escaped."""
+                script: str = "", tenant_choices: Sequence[tuple[str, str]] = (), active_tenant: str = "",
+                **values: str) -> str:  # fmt: skip
+    """The page ``template`` (a file under ``templates/``) inside the layout; every value escaped.
+    ``tenant_choices`` (id, name) are the tenants a signed-in user may switch between,
+    ``active_tenant`` the one the user works in."""
     body = Template(_text("templates", template)).substitute({k: escape(v) for k, v in values.items()})
+    switch = _tenant_switch(tenant_choices, active_tenant, csrf)
     nav = (
-        Template(_text("templates", "nav.html")).substitute(user=escape(user), csrf=escape(csrf))
+        Template(_text("templates", "nav.html")).substitute(
+            user=escape(user), csrf=escape(csrf), switch=switch
+        )
         if user
         else ""
     )

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import Actor, record
-from watchkeeper.console.models import ConsoleSession, SessionUser, SignInFailure
-from watchkeeper.directory import UserAccount, UserRead, authenticate_user, find_tenant
+from watchkeeper.console.models import ConsoleSession, SessionUser, SignInFailure, TenantChoice
+from watchkeeper.directory import Tenant, UserAccount, UserRead, authenticate_user, find_tenant
+from watchkeeper.directory.delegations import delegation_for, delegations_of
 
 __all__ = [
     "CSRF_HEADER",
@@ -32,6 +33,7 @@ __all__ = [
     "find_session",
     "sign_in",
     "sign_out",
+    "switch_tenant",
 ]
 
 SESSION_COOKIE = "wk_console"
@@ -122,14 +124,60 @@ def _start(session: Session, user: UserRead, now: datetime, request_id: str | No
 
 
 def find_session(session: Session, *, token: str, now: datetime) -> SessionUser | None:
-    """The user a session cookie's token speaks for, if the session is live and the user enabled."""
+    """The user a session cookie's token speaks for, if the session is live and the user enabled,
+    in the session's active tenant. The delegation into a customer tenant is read again each time:
+    once revoked, the session is back in the user's own tenant (and the audit log says so)."""
     row = session.get(ConsoleSession, _digest(token))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(UserAccount, row.user_id)
     if user is None or user.disabled or user.tenant_id != row.tenant_id:
         return None
-    return SessionUser(row.tenant_id, user.id, user.username, frozenset(user.roles), row.csrf_token)
+    return _session_user(session, row, user)
+
+
+def _session_user(session: Session, row: ConsoleSession, user: UserAccount) -> SessionUser:
+    home = session.get(Tenant, row.tenant_id)
+    delegations = delegations_of(session, user_id=user.id)
+    choices = tuple(TenantChoice(d.customer_tenant_id, d.customer_tenant) for d in delegations)
+    if choices:
+        choices = (TenantChoice(row.tenant_id, home.name if home else row.tenant_id), *choices)
+    base = SessionUser(row.tenant_id, user.id, user.username, frozenset(user.roles), row.csrf_token,
+                       row.tenant_id, home.name if home else "", choices)  # fmt: skip
+    active = next((d for d in delegations if d.customer_tenant_id == row.active_tenant_id), None)
+    if row.active_tenant_id is not None and active is None:
+        record(session, actor=Actor("user", user.username, row.tenant_id, None), action="console.switch_tenant",
+               outcome="success", target=row.active_tenant_id,
+               detail={"reason": "the delegation was revoked: back in the user's own tenant"})  # fmt: skip
+        row.active_tenant_id = None
+    if active is None:
+        return base
+    return replace(base, tenant_id=active.customer_tenant_id, roles=frozenset(active.roles))
+
+
+def switch_tenant(
+    session: Session, *, token: str, tenant_id: str, now: datetime, request_id: str | None
+) -> SessionUser | None:
+    """Make ``tenant_id`` the session's active tenant: the user's own, or a customer tenant the user
+    holds a delegation into now. None (and an audited denial) for any other tenant or a dead
+    session; the session stays where it was."""
+    user = find_session(session, token=token, now=now)
+    if user is None:
+        return None
+    home = user.home_tenant_id or user.tenant_id
+    allowed = tenant_id == home or delegation_for(session, user_id=user.user_id, customer_tenant_id=tenant_id)
+    actor = Actor("user", user.username, home, request_id)
+    if not allowed:
+        record(session, actor=actor, action="console.switch_tenant", outcome="denied", target=tenant_id[:64],
+               detail={"reason": "no delegation into that tenant", "from": user.tenant_id})  # fmt: skip
+        return None
+    row = session.get(ConsoleSession, _digest(token))
+    assert row is not None  # find_session found it in this transaction
+    row.active_tenant_id = None if tenant_id == home else tenant_id
+    for audited in {home, tenant_id}:  # the customer tenant sees who came in; home where its user went
+        record(session, actor=actor, action="console.switch_tenant", outcome="success", target=tenant_id,
+               tenant_id=audited, detail={"from": user.tenant_id, "to": tenant_id})  # fmt: skip
+    return find_session(session, token=token, now=now)
 
 
 def sign_out(session: Session, *, token: str, request_id: str | None) -> SessionUser | None:

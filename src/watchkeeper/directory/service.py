@@ -38,6 +38,7 @@ __all__ = [
     "find_workspace",
     "list_apps",
     "list_tenants",
+    "list_users",
     "list_workspaces",
 ]
 
@@ -204,6 +205,12 @@ def create_user(
     record(session, actor=actor, action="user.create", outcome="success", target=user.id,
            tenant_id=tenant_id, detail={"username": username, "roles": user.roles})  # fmt: skip
     return UserRead.model_validate(user)
+
+
+def list_users(session: Session, *, tenant_id: str) -> list[UserRead]:
+    """A tenant's console users, by username."""
+    query = select(UserAccount).where(UserAccount.tenant_id == tenant_id).order_by(UserAccount.username)
+    return [UserRead.model_validate(u) for u in session.scalars(query)]
 
 
 def authenticate_user(session: Session, *, tenant_id: str, username: str, password: str) -> UserRead | None:

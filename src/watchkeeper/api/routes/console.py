@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from watchkeeper.api.deps import RuntimeDep
+from watchkeeper.api.deps import RuntimeDep, request_origin
 from watchkeeper.api.errors import protocol_router, request_ids
 from watchkeeper.console import (
     ASSETS,
@@ -34,6 +34,7 @@ from watchkeeper.console import (
     sign_in,
     sign_out,
 )
+from watchkeeper.console.service import switch_tenant
 from watchkeeper.directory import list_workspaces
 from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.runtime import Runtime
@@ -99,13 +100,15 @@ def to_login(request: Request) -> RedirectResponse:
 
 
 def shell(user: SessionUser, template: str, *, title: str, script: str, **values: str) -> HTMLResponse:
-    """A page shell for a signed-in user: the template (values escaped), the nav and the page's module."""
-    return _html(render_page(template, title=title, user=user.username, csrf=user.csrf_token, script=script,
-                             **values))  # fmt: skip
+    """A page shell for a signed-in user: the template (values escaped), the nav (with the tenant
+    switcher when the user may work in other tenants) and the page's module."""
+    tenants = [(choice.id, choice.name) for choice in user.choices]
+    return _html(render_page(template, title=title, user=user.caller, csrf=user.csrf_token, script=script,
+                             tenant_choices=tenants, active_tenant=user.tenant_id, **values))  # fmt: skip
 
 
 def workspace_choices(runtime: Runtime, user: SessionUser) -> str:
-    """The user's own tenant's workspaces as JSON (``[{"id", "name"}]``) for a page's workspace picker."""
+    """The active tenant's workspaces as JSON (``[{"id", "name"}]``) for a page's workspace picker."""
     with runtime.database.session() as session:
         found = list_workspaces(session, tenant_id=user.tenant_id)
     return json.dumps([{"id": w.id, "name": w.name} for w in found])
@@ -169,6 +172,45 @@ def logout(request: Request, runtime: RuntimeDep, csrf: FormText = "") -> Redire
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/console/tenant", operation_id="console-switch-tenant", response_class=RedirectResponse)
+def switch_tenant_route(
+    request: Request, runtime: RuntimeDep, tenant: FormText = "", csrf: FormText = ""
+) -> Response:
+    """Work in another tenant: the user's own or a customer tenant the user holds a delegation into
+    (checked here, and again on every request after). Needs the session's CSRF token; back to the
+    page the switch was made on. Any other tenant is refused (403) and audited."""
+    user = signed_in(request, runtime)
+    token = request.cookies.get(SESSION_COOKIE)
+    if user is None or not token:
+        return to_login(request)
+    if not csrf_matches(user.csrf_token, csrf or None):
+        return _refused(
+            request, "The switch came without this session's token; reload the page and try again."
+        )
+    with runtime.database.session() as session:
+        switched = switch_tenant(session, token=token, tenant_id=tenant[:64], now=utc_now(),
+                                 request_id=request_ids(request)[0])  # fmt: skip
+    if switched is None:
+        return _refused(request, "You have no access to that tenant.")
+    return RedirectResponse(_same_page(request), status_code=303)
+
+
+def _refused(request: Request, message: str) -> HTMLResponse:
+    page = render_page("error.html", title="Not allowed", message=message, request_id=request_ids(request)[0])
+    return _html(page, 403)
+
+
+def _same_page(request: Request) -> str:
+    """The console page the request came from (its Referer, when it is this server's), to reload it."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    same = f"{referer.scheme}://{referer.netloc}".lower() == request_origin(request)
+    return (
+        _local_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+        if same
+        else _local_next("")
+    )
 
 
 @router.get("/console/incidents", operation_id="console-page-incidents", response_class=HTMLResponse)
