@@ -127,13 +127,10 @@ def test_a_graph_must_be_consumed_by_a_graph_operator(ws: Workspace) -> None:
     assert "line 3" in str(err)
 
 
-def test_mark_components_is_refused_with_its_reason(ws: Workspace) -> None:
-    err = _error(
-        ws, EDGES + "| make-graph s --> d with_node_id=n\n| graph-mark-components\n| graph-to-table nodes"
-    )
-    assert isinstance(err, UnsupportedError)
-    assert "graph-mark-components" in str(err)
-    assert "line 3" in str(err)
+def test_mark_components_does_not_overwrite_a_property(ws: Workspace) -> None:
+    err = _error(ws, EDGES + "| make-graph s --> d with_node_id=n\n| graph-mark-components with_component_id=n\n"
+                 "| graph-to-table nodes")  # fmt: skip
+    assert "the nodes already have a property 'n'" in str(err)
 
 
 def test_path_length_limits_are_reported(ws: Workspace) -> None:

@@ -28,6 +28,7 @@ from watchkeeper.kql.plan import (
     Schema,
     UnionAll,
 )
+from watchkeeper.kql.plan_graph import GraphComponents
 from watchkeeper.kql.scope import ExprContext, Scope
 from watchkeeper.schema.types import KqlType
 
@@ -62,11 +63,7 @@ def make_graph(b: Binder, rel: Relation, op: MakeGraph, scope: Scope) -> Relatio
     graph = _build(b, rel, op, scope)
     for step in op.steps:
         if isinstance(step, GraphMarkComponents):
-            raise b.unsupported(
-                "graph-mark-components (connected components need an unbounded iteration that the "
-                "SQL engines here cannot express)",
-                step,
-            )
+            graph = _mark_components(b, graph, step, scope)
         if isinstance(step, GraphToTable):
             return _to_table(b, graph, step)
         if isinstance(step, GraphMatch):
@@ -74,6 +71,40 @@ def make_graph(b: Binder, rel: Relation, op: MakeGraph, scope: Scope) -> Relatio
 
             return graph_match(b, graph, step, scope)
     raise b.error("make-graph must be followed by a graph operator that returns rows", op)
+
+
+def _mark_components(b: Binder, graph: Graph, op: GraphMarkComponents, scope: Scope) -> Graph:
+    """``graph-mark-components``: the nodes get the property ``op.column``, their component's
+    number (weak: connected ignoring direction; strong: each node reaches every other)."""
+    from watchkeeper.kql.bind_graph_match import FROM, TO, oriented
+
+    if graph.nodes.schema.find(op.column) is not None:
+        raise b.error(f"the nodes already have a property '{op.column}'", op)
+    keys = [NID, *([PART] if graph.partitioned else [])]
+    nodes = project(graph.nodes, [(k, _ref(_find(graph.nodes, k))) for k in keys])
+    edges = oriented(b, graph, "out" if op.kind == "strong" else "any", scope, op.span)
+    ends = [FROM, TO, *([PART] if graph.partitioned else [])]
+    adjacency = project(edges, [(k, _ref(_find(edges, k))) for k in ends])
+    names = SqlNames()
+    columns = [names.column(_sql_safe(k), c.type) for k, c in zip(keys, nodes.schema.columns, strict=True)]
+    number = Column(op.column, KqlType.LONG, names.column(_sql_safe(op.column), KqlType.LONG).sql)
+    schema = Schema((*(Column(k, c.type, c.sql) for k, c in zip(keys, columns, strict=True)), number))
+    marks = GraphComponents(schema, nodes, adjacency, op.kind == "strong")
+    on = tuple((_find(graph.nodes, k), _find(marks, k)) for k in keys)
+    joined = Join(Schema(graph.nodes.schema.columns + marks.schema.columns), graph.nodes, marks, "inner", on,
+                  marks.schema.columns)  # fmt: skip
+    items = [(c.name, _ref(c)) for c in graph.nodes.schema.columns] + [(op.column, _ref(number))]
+    return Graph(graph.edges, project(joined, items), graph.partitioned)
+
+
+def _find(rel: Relation, name: str) -> Column:
+    found = rel.schema.find(name)
+    assert found is not None, name
+    return found
+
+
+def _ref(column: Column) -> BColumn:
+    return BColumn(column.type, column)
 
 
 def _build(b: Binder, rel: Relation, op: MakeGraph, scope: Scope) -> Graph:

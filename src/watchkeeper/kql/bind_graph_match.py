@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from watchkeeper.errors import SourceSpan
     from watchkeeper.kql.binder import Binder
 
-__all__ = ["MAX_HOPS", "graph_match"]
+__all__ = ["FROM", "MAX_HOPS", "TO", "graph_match", "oriented"]
 
 MAX_HOPS = 10
 """Largest upper bound of one variable-length edge."""
@@ -167,8 +167,8 @@ class _Chain:
 
     def edge(self, element: GraphEdge) -> None:
         name = element.name or f"_e{len(self.edge_ids)}"
-        oriented = _oriented(self.b, self.graph, element.direction, self.scope, element.span)
-        self.rel, cols = self.attach(self.rel, oriented, name, self.key, self.part)
+        edges = oriented(self.b, self.graph, element.direction, self.scope, element.span)
+        self.rel, cols = self.attach(self.rel, edges, name, self.key, self.part)
         self.follow(cols[FROM].name, cols[TO].name, cols.get(PART))
         self.edge_ids.append((cols[EID].name, None))
         self.lengths.append(1)
@@ -208,7 +208,7 @@ class _Chain:
     def paths(self, element: GraphEdge, name: str, var: Var) -> list[Relation]:
         """The paths of 1, 2, ... hops of one variable-length edge, each extending the one before;
         each with the cycle checks that stay within it."""
-        oriented = _oriented(self.b, self.graph, element.direction, self.scope, element.span)
+        edges = oriented(self.b, self.graph, element.direction, self.scope, element.span)
         assert element.hops is not None
         rel: Relation | None = None
         key = part = None
@@ -220,7 +220,7 @@ class _Chain:
                 inner = f"{name}#n{hop - 1}"
                 rel, cols = self.attach(rel, self.graph.nodes, inner, key, part)
                 var.inner.append(inner)
-            rel, cols = self.attach(rel, oriented, f"{name}#{hop}", key, part)
+            rel, cols = self.attach(rel, edges, f"{name}#{hop}", key, part)
             nodes += [cols[FROM].name] if hop == 1 else []
             key, part = cols[TO].name, (cols[PART].name if self.graph.partitioned else None)
             nodes.append(key)
@@ -368,7 +368,7 @@ def _negated(span: SourceSpan, there: ast.Expr) -> ast.Expr:
     return ast.Binary(span, "<", there.left, there.right)
 
 
-def _oriented(b: Binder, graph: Graph, direction: str, scope: Scope, span: SourceSpan) -> Relation:
+def oriented(b: Binder, graph: Graph, direction: str, scope: Scope, span: SourceSpan) -> Relation:
     """The edges with ``$from``/``$to`` in the pattern's direction (both ways for ``-[e]-``, a
     self-loop once); one relation per graph and direction, so the SQL computes it once."""
     if direction in graph.oriented:

@@ -29,6 +29,8 @@ class ClickHouseDialect(ClickHouseFunctions):
     name = "clickhouse"
     sqlglot_dialect = SQLGLOT_NAME
     supports_lateral = False
+    # recursive CTEs append only (UNION ALL): graph-mark-components needs UNION's distinct rows
+    recursive_union_distinct = False
 
     def type(self, kql_type: KqlType) -> exp.DataType:
         return data_type(CLICKHOUSE_TYPES[kql_type], "clickhouse")

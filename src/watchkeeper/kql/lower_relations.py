@@ -405,4 +405,5 @@ _RELATIONS.update(
     }
 )
 
+from watchkeeper.kql import lower_graph as _lower_graph  # noqa: E402, F401  (registers graph-mark-components)
 from watchkeeper.kql import lower_scan as _lower_scan  # noqa: E402, F401  (registers the scan lowering)
