@@ -17,7 +17,7 @@ from watchkeeper.kql.parser import parse
 __all__ = [
     "ACTIVE_USERS_COUNT", "ACTIVITY_COUNTS_METRICS", "ACTIVITY_ENGAGEMENT", "ACTIVITY_METRICS", "NEW_ACTIVITY_METRICS",
     "ROLLING_PERCENTILE", "SLIDING_WINDOW_COUNTS",
-    "calendar_bins", "fixed_bins", "order_text", "template",
+    "bins", "calendar_bins", "fixed_bins", "order_text", "template",
 ]  # fmt: skip
 
 # Bins of a record are b0 = its own bin, then b0 + k steps while b - lookback < b0 (the window of
@@ -176,6 +176,11 @@ def calendar_bins(unit: str) -> dict[str, str]:
         "bin_cohort": f"startof{unit}(__wk_p_cohort)",
         "windows": f"range __wk_k from 0 to {count} step 1 | project __wk_t = datetime_add('{unit}', __wk_k, {first})",
     }
+
+
+def bins(unit: str) -> dict[str, str]:
+    """The fragments for ``unit``: ``fixed`` (a step of ``__wk_p_bin``), week, month or year."""
+    return fixed_bins() if unit == "fixed" else calendar_bins(unit)
 
 
 def order_text(dims: int, times: tuple[str, ...] = ("__wk_b",)) -> str:

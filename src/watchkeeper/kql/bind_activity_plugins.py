@@ -17,8 +17,7 @@ from watchkeeper.kql.analytics_templates import (
     ACTIVITY_ENGAGEMENT,
     ACTIVITY_METRICS,
     NEW_ACTIVITY_METRICS,
-    calendar_bins,
-    fixed_bins,
+    bins,
     order_text,
 )
 from watchkeeper.kql.bind_operators import project_columns
@@ -47,10 +46,6 @@ _FIRST = "toscalar(__wk_in | summarize min(__wk_ts))"
 _LAST = "toscalar(__wk_in | summarize max(__wk_ts))"
 
 
-def _bins(unit: str) -> dict[str, str]:
-    return fixed_bins() if unit == "fixed" else calendar_bins(unit)
-
-
 def _bounds(pc: PluginCall, ts: BExpr, given: bool, unit: str) -> tuple[dict[str, Param], int]:
     """Start and End (arguments 3 and 4) when ``given``, else the data's first bin and last record;
     and the index of the argument after them."""
@@ -76,7 +71,7 @@ def _activity_metrics(b: Binder, rel: Relation, call: ast.Call, scope: Scope) ->
     unit, step = pc.step(4 if given else 2, "Window", ts)
     bounds, after = _bounds(pc, ts, given, unit)
     dims = pc.dims(after + 1)
-    text = ACTIVITY_METRICS.format(dims=dims_text(dims), order=order_text(len(dims)), **_bins(unit))
+    text = ACTIVITY_METRICS.format(dims=dims_text(dims), order=order_text(len(dims)), **bins(unit))
     items = [("__wk_id", ident), ("__wk_ts", ts), ("__wk_g", pc.group_key(dims)), *dim_items(dims)]
     out = pc.run(text, items, {**step, **bounds})
     metrics = [(n, n) for n in ("dcount_values", "dcount_newvalues", "retention_rate", "churn_rate")]
@@ -99,7 +94,7 @@ def _activity_engagement(b: Binder, rel: Relation, call: ast.Call, scope: Scope)
     outer = pc.constant(inner + 1, "OuterActivityWindow", _WINDOW)
     bounds, _ = _bounds(pc, ts, given, "fixed")
     dims = pc.dims(inner + 2)
-    text = ACTIVITY_ENGAGEMENT.format(dims=dims_text(dims), order=order_text(len(dims)), **fixed_bins())
+    text = ACTIVITY_ENGAGEMENT.format(dims=dims_text(dims), order=order_text(len(dims)), **bins("fixed"))
     items = [("__wk_id", ident), ("__wk_ts", ts), *dim_items(dims)]
     out = pc.run(text, items, {**step, "lookback": outer, **bounds})
     metrics = [(n, n) for n in ("dcount_activities_inner", "dcount_activities_outer", "activity_ratio")]
@@ -128,11 +123,11 @@ def _new_activity_metrics(b: Binder, rel: Relation, call: ast.Call, scope: Scope
     if pc.is_constant(5) and last > 5:
         params["cohort"] = pc.constant(5, "Cohort", _BOUND)
     dims = pc.dims(6 if "cohort" in params else 5, last)
-    bins = _bins(unit)
+    fragments = bins(unit)
     text = NEW_ACTIVITY_METRICS.format(
         dims=dims_text(dims), order_cohorts=order_text(len(dims), ("__wk_f", "__wk_t")),
         lookback="__wk_lookback" if tables else "__wk_in | where false | project __wk_id",
-        cohort=f"__wk_own == {bins['bin_cohort']}" if "cohort" in params else "true", **bins,
+        cohort=f"__wk_own == {fragments['bin_cohort']}" if "cohort" in params else "true", **fragments,
     )  # fmt: skip
     items = [("__wk_id", ident), ("__wk_ts", ts), ("__wk_g", pc.group_key(dims)), *dim_items(dims)]
     out = pc.run(text, items, params, tables)

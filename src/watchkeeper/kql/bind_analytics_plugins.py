@@ -7,6 +7,9 @@ sliding window" sample: each record is copied into every bin whose window holds 
 The pipelines are fixed KQL texts (:mod:`analytics_templates`) over names of our own: the input is
 first projected to ``__wk_id``, ``__wk_ts``, ``__wk_d0``... and the plugin's scalar arguments are
 bound as ``__wk_p_*`` names, so user text is never spliced into a query.
+
+:data:`ANALYTICS_PLUGINS` also holds the retention plugins (:mod:`bind_activity_plugins`) and the
+schema plugins (:mod:`bind_schema_plugins`): ``evaluate`` looks plugins up there.
 """
 
 from __future__ import annotations
@@ -20,8 +23,7 @@ from watchkeeper.kql.analytics_templates import (
     ACTIVITY_COUNTS_METRICS,
     ROLLING_PERCENTILE,
     SLIDING_WINDOW_COUNTS,
-    calendar_bins,
-    fixed_bins,
+    bins,
     order_text,
 )
 from watchkeeper.kql.bind_activity_plugins import ACTIVITY_PLUGINS
@@ -42,10 +44,6 @@ _T = KqlType
 _BOUND = (_T.DATETIME, *NUMBERS)
 
 
-def _bins(unit: str) -> dict[str, str]:
-    return fixed_bins() if unit == "fixed" else calendar_bins(unit)
-
-
 # ---------------------------------------------------------------------------- sliding_window_counts
 
 
@@ -63,7 +61,7 @@ def _sliding_window_counts(b: Binder, rel: Relation, call: ast.Call, scope: Scop
     lookback = pc.constant(4, "LookbackWindow", (_T.TIMESPAN, *NUMBERS))
     unit, step = pc.step(5, "Bin", ts)
     dims = pc.dims(6)
-    text = SLIDING_WINDOW_COUNTS.format(dims=dims_text(dims), order=order_text(len(dims)), **_bins(unit))
+    text = SLIDING_WINDOW_COUNTS.format(dims=dims_text(dims), order=order_text(len(dims)), **bins(unit))
     items = [("__wk_id", ident), ("__wk_ts", ts), *dim_items(dims)]
     out = pc.run(text, items, {"start": start, "end": end, "lookback": lookback, **step})
     return renamed(out, [(ts_name, "__wk_b"), *dim_names(dims), ("Count", "Count"), ("dcount", "dcount")])
@@ -85,7 +83,7 @@ def _activity_counts_metrics(b: Binder, rel: Relation, call: ast.Call, scope: Sc
     pc.timeline(ts, start)
     unit, step = pc.step(4, "Step", ts)
     dims = pc.dims(5)
-    text = ACTIVITY_COUNTS_METRICS.format(dims=dims_text(dims), order=order_text(len(dims)), **_bins(unit))
+    text = ACTIVITY_COUNTS_METRICS.format(dims=dims_text(dims), order=order_text(len(dims)), **bins(unit))
     items = [("__wk_id", ident), ("__wk_ts", ts), ("__wk_g", pc.group_key(dims)), *dim_items(dims)]
     out = pc.run(text, items, {"start": start, "end": end, **step})
     metrics = [(n, n) for n in ("count", "dcount", "new_dcount", "aggregated_dcount")]
@@ -115,7 +113,7 @@ def _active_users_count(b: Binder, rel: Relation, call: ast.Call, scope: Scope) 
     active = pc.constant(6, "ActivePeriodsCount", NUMBERS)
     unit, step = pc.step(7, "Bin", ts)
     dims = pc.dims(8)
-    text = ACTIVE_USERS_COUNT.format(dims=dims_text(dims), order=order_text(len(dims)), **_bins(unit))
+    text = ACTIVE_USERS_COUNT.format(dims=dims_text(dims), order=order_text(len(dims)), **bins(unit))
     items = [("__wk_id", ident), ("__wk_ts", ts), ("__wk_g", pc.group_key(dims)), *dim_items(dims)]
     params = {"start": start, "end": end, "lookback": lookback, "period": period, "active": active, **step}
     out = pc.run(text, items, params)
