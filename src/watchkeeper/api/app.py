@@ -28,6 +28,8 @@ from watchkeeper.api.routes import (
     home,
     hunting,
     identity,
+    incident_events,
+    incident_tasks,
     kusto,
     log_analytics,
     logs_ingestion,
@@ -69,6 +71,8 @@ ROUTERS = (
     console_dashboards,
     rules,
     console_rules,
+    incident_tasks,
+    incident_events,
 )
 
 

@@ -7,7 +7,9 @@
   ``userEvidence``, ``ip`` -> ``ipEvidence``, ... :data:`EVIDENCE`), then the alert's own
   ``properties["evidence"]`` verbatim (alerts of other products). Entity types Graph has no
   evidence for (``iotdevice``, ``submission-mail``) are left out of ``evidence``; they stay in the
-  ``SecurityAlert`` table's ``Entities``.
+  ``SecurityAlert`` table's ``Entities``. ``additionalData`` (Graph's open dictionary) names the
+  alert's ``workspaceId`` and, for a rule's alert, the rule's ``query`` and the window it ran
+  over (``queryStartDateTime``, ``queryEndDateTime``): what reproduces the alert in hunting.
 * Rule alerts report serviceSource ``microsoftSentinel``, detectionSource ``scheduledAlerts`` or
   ``nrtAlerts`` and productName ``watchkeeper``; alerts of other products report their own
   (``properties``). These members follow ``unknownFutureValue`` in Graph's evolvable enums, so they
@@ -133,10 +135,20 @@ def alert_json(alert: AlertRead, context: AlertContext) -> dict[str, Any]:
         "createdDateTime": iso(alert.created_at), "lastUpdateDateTime": iso(alert.updated_at),
         "resolvedDateTime": iso(alert.resolved_at), "firstActivityDateTime": iso(alert.first_activity),
         "lastActivityDateTime": iso(alert.last_activity), "systemTags": [],
-        "customDetails": alert.custom_details,
+        "customDetails": alert.custom_details, "additionalData": _additional_data(alert),
         "comments": [comment_json(c) for c in context.comments.get(alert.id, ())],
         "evidence": alert_evidence(alert),
     }  # fmt: skip
+
+
+def _additional_data(alert: AlertRead) -> dict[str, Any]:
+    """Graph's open ``additionalData``: the workspace the alert is in and, for a rule's alert, the
+    rule's query and the window it ran over (what reproduces the alert in hunting)."""
+    data: dict[str, Any] = {"workspaceId": alert.workspace_id}
+    if alert.query and "providerAlertId" not in alert.properties:
+        data |= {"ruleName": alert.rule_name, "query": alert.query, "queryStartDateTime": iso(alert.window_start),
+                 "queryEndDateTime": iso(alert.window_end)}  # fmt: skip
+    return data
 
 
 def _category(alert: AlertRead) -> str | None:
