@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,14 +70,24 @@ def reference_paths(
     return found
 
 
-def _query(edges: list[Edge], direction: str, lo: int, hi: int, cycles: str) -> str:
+CONDITIONS: dict[str, Callable[[str, list[str]], bool]] = {
+    "": lambda a, labels: True,
+    'all(e, label == "x")': lambda a, labels: all(x == "x" for x in labels),
+    'any(e, label == "y")': lambda a, labels: any(x == "y" for x in labels),
+    'a.id == "a"': lambda a, labels: a == "a",
+    'a.id != "b" and all(e, label != "y")': lambda a, labels: a != "b" and "y" not in labels,
+}
+
+
+def _query(edges: list[Edge], direction: str, lo: int, hi: int, cycles: str, where: str = "") -> str:
     rows = ", ".join(json.dumps(v) for edge in edges for v in edge)
     arrow = {"out": "-[e*{}..{}]->", "in": "<-[e*{}..{}]-", "any": "-[e*{}..{}]-"}[direction].format(lo, hi)
     return (
         f"datatable(s:string, d:string, label:string) [{rows}]\n"
         "| make-graph s --> d with_node_id=id\n"
         f"| graph-match cycles={cycles} (a){arrow}(b)\n"
-        '  project a = a.id, b = b.id, labels = strcat_array(map(e, label), ",")'
+        + (f"  where {where}\n" if where else "")
+        + '  project a = a.id, b = b.id, labels = strcat_array(map(e, label), ",")'
     )
 
 
@@ -86,20 +96,29 @@ graphs = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     edges=graphs,
     direction=st.sampled_from(["out", "in", "any"]),
     bounds=st.sampled_from([(1, 1), (1, 2), (2, 3), (1, 3)]),
     cycles=st.sampled_from(["unique_edges", "none", "all"]),
+    where=st.sampled_from(sorted(CONDITIONS)),
 )
 def test_variable_length_matches_equal_a_depth_first_search(
-    ws: Workspace, edges: list[Edge], direction: str, bounds: tuple[int, int], cycles: str
+    ws: Workspace, edges: list[Edge], direction: str, bounds: tuple[int, int], cycles: str, where: str
 ) -> None:
     lo, hi = bounds
-    result = ws.query(_query(edges, direction, lo, hi, cycles))
+    result = ws.query(_query(edges, direction, lo, hi, cycles, where))
     assert result.column_names == ["a", "b", "labels"]
-    assert Counter(tuple(row) for row in result.rows) == reference_paths(edges, direction, lo, hi, cycles)
+    keep = CONDITIONS[where]
+    expected = Counter(
+        {
+            k: n
+            for k, n in reference_paths(edges, direction, lo, hi, cycles).items()
+            if keep(k[0], k[2].split(","))
+        }
+    )
+    assert Counter(tuple(row) for row in result.rows) == expected
 
 
 def test_shortest_paths_any_gives_one_shortest_path_per_pair(ws: Workspace) -> None:

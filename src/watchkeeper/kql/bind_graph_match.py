@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_graph import DST, EID, NID, PART, SRC, Graph, project
-from watchkeeper.kql.bind_graph_rewrite import Rewriter, Var
+from watchkeeper.kql.bind_graph_rewrite import Rewriter, Var, plan_variables, split_where
 from watchkeeper.kql.naming import expression_name
 from watchkeeper.kql.parse_graph import GraphEdge, GraphMatch, GraphNode
 from watchkeeper.kql.plan import (
@@ -112,7 +112,9 @@ class _Chain:
         self.cols: dict[str, dict[str, Column]] = {}
         self.key: str | None = None  # the column (KQL name) holding the current node's id
         self.part: str | None = None
-        self.env: dict[str, Var] = {}
+        self.env, self.properties = plan_variables(graph, op.elements, used)
+        self.pushed, self.rest = split_where(self.rewriter(), op.where)
+        self.seen: set[str] = set()
         self.node_keys: list[str | None] = []
         self.edge_ids: list[tuple[str, ast.Expr | None]] = []  # ($eid column, when the hop is there)
         self.checks: list[ast.Expr] = []
@@ -140,9 +142,11 @@ class _Chain:
         # only the properties some clause names: a long chain carries no other column
         kept = [c for c in base.schema.columns if c.name.startswith("$") or c.name in self.used]
         cols = tuple(Column(f"{slot}.{c.name}", c.type, f"s{n}_{j}") for j, c in enumerate(kept))
-        copy = Projection(Schema(cols), base, tuple(BColumn(c.type, c) for c in kept))
+        copy: Relation = Projection(Schema(cols), base, tuple(BColumn(c.type, c) for c in kept))
         by_name = {c.name.split(".", 1)[1]: c for c in cols}
         self.cols[slot] = by_name
+        if slot in self.pushed:
+            copy = self.filter(copy, self.pushed[slot], self.op.where)
         if left is None or key is None:
             return copy, by_name
         on = [(_find(left, key), by_name[NID] if NID in by_name else by_name[FROM])]
@@ -152,17 +156,16 @@ class _Chain:
 
     def node(self, element: GraphNode) -> None:
         name = element.name
-        if name is not None and name in self.env:  # the pattern comes back to a node it named
+        if name is not None and name in self.seen:  # the pattern comes back to a node it named
             self.checks.append(_same(element.span, f"{name}.{NID}", self.key))
             self.node_keys.append(self.key)
             return
-        if name is not None and (name in self.used or _repeated(self.op, name)):
+        if name is not None and self.env[name].slots:
             self.rel, _ = self.attach(self.rel, self.graph.nodes, name, self.key, self.part)
             self.key = f"{name}.{NID}"
             self.part = f"{name}.{PART}" if self.graph.partitioned else None
-            self.env[name] = Var("node", [name])
-        elif name is not None:
-            self.env[name] = Var("node", [])  # nothing reads it: known through its edges only
+        if name is not None:
+            self.seen.add(name)
         self.node_keys.append(self.key)
 
     def edge(self, element: GraphEdge) -> None:
@@ -172,7 +175,6 @@ class _Chain:
         self.follow(cols[FROM].name, cols[TO].name, cols.get(PART))
         self.edge_ids.append((cols[EID].name, None))
         self.lengths.append(1)
-        self.env[name] = Var("edge", [name])
 
     def follow(self, start: str, end: str, part: Column | None) -> None:
         """The chain has reached ``end`` from ``start`` (which names the node before, if that
@@ -186,7 +188,8 @@ class _Chain:
         assert element.hops is not None
         low, high = element.hops
         name = element.name or f"_e{len(self.edge_ids)}"
-        var = Var("edge", [f"{name}#{hop}" for hop in range(1, high + 1)], length=f"{name}.$len")
+        hops = [f"{name}#{hop}" for hop in range(1, high + 1)]
+        var = self.env[name] if element.name else Var("edge", hops, length=f"{name}.$len")
         paths = self.paths(element, name, var)
         legs = [leg for hop, leg in enumerate(paths, start=1) if hop >= low]
         union = _padded_union(legs, name, low)
@@ -203,7 +206,6 @@ class _Chain:
         self.edge_ids += [(f"{slot}.{EID}", _at_least(self.op.span, var.length, hop))
                           for hop, slot in enumerate(var.slots, start=1)]  # fmt: skip
         self.lengths.append(f"{name}.$len")
-        self.env[name] = var
 
     def paths(self, element: GraphEdge, name: str, var: Var) -> list[Relation]:
         """The paths of 1, 2, ... hops of one variable-length edge, each extending the one before;
@@ -216,10 +218,8 @@ class _Chain:
         eids: list[str] = []
         out: list[Relation] = []
         for hop in range(1, element.hops[1] + 1):
-            if hop > 1 and f"{name}#inner" in self.used:
-                inner = f"{name}#n{hop - 1}"
-                rel, cols = self.attach(rel, self.graph.nodes, inner, key, part)
-                var.inner.append(inner)
+            if hop > 1 and var.inner:
+                rel, cols = self.attach(rel, self.graph.nodes, var.inner[hop - 2], key, part)
             rel, cols = self.attach(rel, edges, f"{name}#{hop}", key, part)
             nodes += [cols[FROM].name] if hop == 1 else []
             key, part = cols[TO].name, (cols[PART].name if self.graph.partitioned else None)
@@ -258,12 +258,11 @@ class _Chain:
             for (x, x_there), (y, y_there) in itertools.combinations(self.edge_ids, 2):
                 if x.split("#")[0].split(".")[0] != y.split("#")[0].split(".")[0]:  # within a path: done
                     conditions.append(_unless(self.op.span, [x_there, y_there], _differ(self.op.span, x, y)))
-        if self.op.where is not None:
-            conditions.append(self.rewriter().rewrite(self.op.where))
+        conditions += self.rest
         return self.filter(rel, conditions, self.op.where) if conditions else rel
 
     def rewriter(self) -> Rewriter:
-        return Rewriter(self.b, self.graph, self.env, self.cols)
+        return Rewriter(self.b, self.graph, self.env, self.properties)
 
     def projected(self, rel: Relation) -> Relation:
         items: list[tuple[str, BExpr]] = []

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from watchkeeper.kql import ast
 from watchkeeper.kql.bind_graph import HIDDEN, Graph
-from watchkeeper.kql.plan import Column
 from watchkeeper.schema.types import KqlType
 
 if TYPE_CHECKING:
     from watchkeeper.errors import SourceSpan
     from watchkeeper.kql.binder import Binder
 
-__all__ = ["Rewriter", "Var"]
+__all__ = ["Rewriter", "Var", "plan_variables", "split_where"]
 
 _SEQUENCE_FUNCTIONS = ("all", "any", "map")
 
@@ -46,7 +45,7 @@ class Rewriter:
     b: Binder
     graph: Graph
     env: dict[str, Var]
-    cols: dict[str, dict[str, Column]]
+    properties: dict[str, frozenset[str]]  # by slot
 
     def rewrite(self, node: Any, element: str | None = None) -> Any:
         """``node`` with variables replaced by chain columns; bare names inside
@@ -75,7 +74,7 @@ class Rewriter:
         return replace(node, **changes)
 
     def name(self, node: ast.Name, element: str | None) -> ast.Expr:
-        if element is not None and node.name in self.cols[element] and node.name not in HIDDEN:
+        if element is not None and node.name in self.properties[element]:
             return ast.Name(node.span, f"{element}.{node.name}")
         if node.name in self.env:
             raise self.b.error(
@@ -146,3 +145,85 @@ def _sliced(span: SourceSpan, values: list[ast.Expr], length: str | None, fewer:
         return cut
     empty = ast.Literal(span, [], KqlType.DYNAMIC)
     return ast.Call(span, "iff", (_compare(span, ">", length, fewer), cut, empty))
+
+
+def plan_variables(
+    graph: Graph, elements: tuple[Any, ...], used: set[str]
+) -> tuple[dict[str, Var], dict[str, frozenset[str]]]:
+    """The slots each named variable will have in the chain (a node is joined only when a clause
+    reads it or the pattern names it twice), and the properties of every slot."""
+    from watchkeeper.kql.parse_graph import GraphEdge, GraphNode
+
+    nodes = frozenset(c.name for c in graph.node_properties())
+    edges = frozenset(c.name for c in graph.edge_properties())
+    env: dict[str, Var] = {}
+    properties: dict[str, frozenset[str]] = {}
+    for element in elements:
+        name = element.name
+        if name is None or name in env:
+            continue
+        if isinstance(element, GraphNode):
+            twice = sum(1 for e in elements if isinstance(e, GraphNode) and e.name == name) > 1
+            env[name] = Var("node", [name] if name in used or twice else [])
+        elif isinstance(element, GraphEdge) and element.hops is None:
+            env[name] = Var("edge", [name])
+        else:
+            high = element.hops[1]
+            inner = [f"{name}#n{i}" for i in range(1, high)] if f"{name}#inner" in used else []
+            hops = [f"{name}#{i}" for i in range(1, high + 1)]
+            env[name] = Var("edge", hops, inner, f"{name}.$len")
+        var = env[name]
+        properties.update(dict.fromkeys(var.slots, nodes if var.kind == "node" else edges))
+        properties.update(dict.fromkeys(var.inner, nodes))
+    return env, properties
+
+
+def split_where(rw: Rewriter, where: ast.Expr | None) -> tuple[dict[str, list[ast.Expr]], list[ast.Expr]]:
+    """The where clause's conjuncts that read one node or edge copy only, by copy (filtered
+    before the join: ``all(e, P)`` is ``P`` on every hop), and the rest, rewritten."""
+    pushed: dict[str, list[ast.Expr]] = {}
+    rest: list[ast.Expr] = []
+    for conjunct in _conjuncts(where):
+        moved = _pushed(rw, conjunct)
+        if moved is None:
+            rest.append(rw.rewrite(conjunct))
+            continue
+        for slot, condition in moved:
+            pushed.setdefault(slot, []).append(condition)
+    return pushed, rest
+
+
+def _pushed(rw: Rewriter, conjunct: ast.Expr) -> list[tuple[str, ast.Expr]] | None:
+    if isinstance(conjunct, ast.Call) and conjunct.name == "all" and len(conjunct.args) == 2:
+        sequence = rw.sequence(conjunct.args[0])
+        if sequence is not None:
+            moved = [(slot, rw.rewrite(conjunct.args[1], slot)) for slot in sequence[0]]
+            return moved if all(_slots_read(c) <= {slot} for slot, c in moved) else None
+    rewritten = rw.rewrite(conjunct)
+    slots = _slots_read(rewritten)
+    if len(slots) == 1 and next(iter(slots)) in rw.properties:
+        return [(next(iter(slots)), rewritten)]
+    return None
+
+
+def _conjuncts(where: ast.Expr | None) -> list[ast.Expr]:
+    if where is None:
+        return []
+    if isinstance(where, ast.Binary) and where.op == "and":
+        return _conjuncts(where.left) + _conjuncts(where.right)
+    return [where]
+
+
+def _slots_read(expr: Any) -> set[str]:
+    """The copies a rewritten expression reads (``slot.property`` names)."""
+    found: set[str] = set()
+    stack: list[Any] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and "." in node.name:
+            found.add(node.name.split(".", 1)[0])
+        elif isinstance(node, ast.Node):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if f != "span")
+        elif isinstance(node, tuple):
+            stack.extend(node)
+    return found
