@@ -170,3 +170,9 @@ def test_comma_separated_patterns_are_refused(ws: Workspace) -> None:
         ws, EDGES + "| make-graph s --> d with_node_id=n\n| graph-match (a)-->(b), (b)-->(c) project a.n"
     )
     assert "comma-separated" in str(err)
+
+
+def test_a_graph_operator_needs_make_graph_before_it(ws: Workspace) -> None:
+    err = _error(ws, EDGES + "| graph-match (a)-->(b) project a.n")
+    assert "graph-match reads a graph: write it after make-graph in the same pipeline" in str(err)
+    assert "line 2, column 3" in str(err)

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from watchkeeper.kql.parse_operators import OperatorParser
 
 __all__ = [
-    "GraphEdge", "GraphMarkComponents", "GraphMatch", "GraphNode", "GraphToTable", "MakeGraph",
-    "parse_make_graph",
+    "GRAPH_OPERATORS", "GraphEdge", "GraphMarkComponents", "GraphMatch", "GraphNode", "GraphToTable",
+    "MakeGraph", "graph_operator_alone", "parse_make_graph",
 ]  # fmt: skip
 
 GRAPH_OPERATORS = ("graph-match", "graph-shortest-paths", "graph-mark-components", "graph-to-table")
@@ -116,6 +116,14 @@ def parse_make_graph(p: OperatorParser) -> ast.Operator:
     else:
         steps = _graph_steps(p, inner=False)
     return MakeGraph(p.span_from(start), source, target, tuple(nodes), node_id, partition, tuple(steps))
+
+
+def graph_operator_alone(p: OperatorParser) -> ast.Operator:
+    """A graph operator that no ``make-graph`` precedes in its pipeline."""
+    raise p.fail(
+        f"{p.tok.text} reads a graph: write it after make-graph in the same pipeline (a graph "
+        "cannot be kept in a let or a table)"
+    )
 
 
 def _nodes_table(p: OperatorParser) -> tuple[ast.Expr, str]:

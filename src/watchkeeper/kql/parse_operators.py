@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from watchkeeper.errors import UnsupportedError
 from watchkeeper.kql import ast
 from watchkeeper.kql.parse_expressions import ExpressionParser
-from watchkeeper.kql.parse_graph import parse_make_graph
+from watchkeeper.kql.parse_graph import GRAPH_OPERATORS, graph_operator_alone, parse_make_graph
 from watchkeeper.kql.parse_scan import parse_scan
 from watchkeeper.kql.tokens import Token, TokenKind
 from watchkeeper.schema.types import KqlType
@@ -551,10 +551,10 @@ OPERATORS: dict[str, Callable[[OperatorParser], ast.Operator]] = {
     "render": OperatorParser._op_render,
     "scan": parse_scan,
     "make-graph": parse_make_graph,
+    **dict.fromkeys(GRAPH_OPERATORS, graph_operator_alone),
 }
 
 _UNSUPPORTED_OPERATORS = frozenset(
-    {"fork", "facet", "search", "find", "reduce", "graph-match", "consume",
-     "top-hitters", "project-smart", "lookup-fuzzy", "as-of", "graph-merge", "graph-to-table",
-     "graph-shortest-paths", "graph-mark-components", "scan-ahead"}
+    {"fork", "facet", "search", "find", "reduce", "consume",
+     "top-hitters", "project-smart", "lookup-fuzzy", "as-of", "graph-merge", "scan-ahead"}
 )  # fmt: skip
