@@ -89,7 +89,7 @@ def _mark_components(b: Binder, graph: Graph, op: GraphMarkComponents, scope: Sc
     columns = [names.column(_sql_safe(k), c.type) for k, c in zip(keys, nodes.schema.columns, strict=True)]
     number = Column(op.column, KqlType.LONG, names.column(_sql_safe(op.column), KqlType.LONG).sql)
     schema = Schema((*(Column(k, c.type, c.sql) for k, c in zip(keys, columns, strict=True)), number))
-    marks = GraphComponents(schema, nodes, adjacency, op.kind == "strong")
+    marks = GraphComponents(schema, nodes, adjacency, op.kind == "strong", op.span)
     on = tuple((_find(graph.nodes, k), _find(marks, k)) for k in keys)
     joined = Join(Schema(graph.nodes.schema.columns + marks.schema.columns), graph.nodes, marks, "inner", on,
                   marks.schema.columns)  # fmt: skip

@@ -41,7 +41,7 @@ def _and(*conditions: exp.Expression) -> exp.Expression:
 
 def _components(lw: Lowerer, rel: GraphComponents) -> Lowered:
     if not getattr(lw.dialect, "recursive_union_distinct", True):
-        raise UnsupportedError(UNSUPPORTED_REASON)
+        raise UnsupportedError(UNSUPPORTED_REASON, rel.span)
     nodes = [c.sql for c in rel.nodes.schema.columns]
     pairs = [c.sql for c in rel.adjacency.schema.columns]
     parted = len(nodes) > 1

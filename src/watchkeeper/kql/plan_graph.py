@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from watchkeeper.errors import SourceSpan
 from watchkeeper.kql.plan import Relation
 
 __all__ = ["GraphComponents"]
@@ -20,3 +21,4 @@ class GraphComponents(Relation):
     nodes: Relation
     adjacency: Relation
     strong: bool
+    span: SourceSpan | None = field(default=None, compare=False)  # the operator, for errors
