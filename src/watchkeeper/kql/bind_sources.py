@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from watchkeeper.errors import KqlError, UnsupportedError
 from watchkeeper.kql import ast
+from watchkeeper.kql.functions.registry import lookup
 from watchkeeper.kql.naming import SqlNames
 from watchkeeper.kql.parse_expressions import SCOPE_FUNCTIONS
 from watchkeeper.kql.plan import (
@@ -232,6 +233,9 @@ def tabular_call(b: Binder, expr: ast.Call, scope: Scope) -> Relation:
         return bind_watchlist(b, expr, scope)
     if expr.name in b.functions:
         return expand_stored_function(b, b.functions[expr.name], expr, expr, scope)
+    if lookup(expr.name) is not None:  # a scalar function where a table belongs: `asin(0.5)` alone
+        raise b.error(f"{expr.name}() gives a value, not a table: a query that shows it is "
+                      f"print {expr.name}(...)", expr.name_span)  # fmt: skip
     if b.open_tables:
         return b.table_scan(expr.name, expr)
     raise b.error(f"unknown function '{expr.name}'", expr.name_span)

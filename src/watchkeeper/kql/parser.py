@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from watchkeeper.errors import UnsupportedError
+from watchkeeper.errors import KqlSyntaxError, UnsupportedError
 from watchkeeper.kql import ast
-from watchkeeper.kql.parse_operators import OPERATORS, OperatorParser
+from watchkeeper.kql.parse_declare import DeclareParser
+from watchkeeper.kql.parse_operators import OPERATORS
 from watchkeeper.kql.tokens import Token, TokenKind
-from watchkeeper.schema.types import KqlType
 
 __all__ = ["OPERATORS", "parse"]
 
@@ -25,7 +25,7 @@ def parse(text: str) -> ast.Query:
     return _Parser(text).query()
 
 
-class _Parser(OperatorParser):
+class _Parser(DeclareParser):
     def query(self) -> ast.Query:
         start = self.tok
         lets: list[ast.Let] = []
@@ -40,6 +40,8 @@ class _Parser(OperatorParser):
                 options.append(self.set_statement())
             elif self.tok.is_word("declare") and self.peek().is_word("query_parameters"):
                 lets.extend(self.declare_parameters())
+            elif self.tok.is_word("declare") and self.peek().is_word("pattern"):
+                self.declare_pattern()
             elif self.tok.is_word("declare", "alias", "restrict"):
                 raise UnsupportedError(f"'{self.tok.text}' statement", self.tok.span, self.text)
             else:
@@ -51,16 +53,23 @@ class _Parser(OperatorParser):
         return ast.Query(self.span_from(start), tuple(lets), tuple(results), tuple(options))
 
     def declare_parameters(self) -> list[ast.Let]:
-        """``declare query_parameters(name:type [= default], ...)``: the defaults become ``let``s
-        (a caller that supplies parameter values binds them instead)."""
-        start = self.advance()
+        """``declare query_parameters(name:type [= default], ...)``: the defaults become ``let``s.
+
+        No request passes parameter values here (the Kusto route refuses ``properties.Parameters``
+        with that reason), so a parameter without a default has no value: a clear error, as Kusto
+        gives for a parameter the request leaves out."""
+        self.advance()
         self.advance()
         lets: list[ast.Let] = []
         for param in self.params():
-            # without a default and without a caller-supplied value, the parameter is a typed null
-            value = param.default or ast.Literal(param.span, None, param.type or KqlType.STRING)
-            lets.append(ast.Let(param.span, param.name, value))
-        del start
+            if param.default is None:
+                raise KqlSyntaxError(
+                    f"query parameter '{param.name}' has no value: the request passes none and the "
+                    f"declaration gives no default ({param.name}:type = default)",
+                    param.span,
+                    self.text,
+                )
+            lets.append(ast.Let(param.span, param.name, param.default))
         return lets
 
     def set_statement(self) -> tuple[str, Any]:
@@ -151,6 +160,8 @@ class _Parser(OperatorParser):
         return source
 
     def tabular_source(self) -> ast.Expr:
+        if self.at_pattern():
+            return self.pattern_invocation()
         tok, nxt = self.tok, self.peek()
         if tok.kind is TokenKind.IDENT:
             handler = _SOURCES.get(tok.text)
@@ -225,6 +236,8 @@ class _Parser(OperatorParser):
     def union_leg(self) -> ast.Expr:
         """A table name (wildcards allowed: ``Security*``), function call, or let name."""
         start = self.tok
+        if self.at_pattern():
+            return self.pattern_invocation()
         if self.tok.kind is TokenKind.IDENT and self.peek().is_punct("*"):
             name = self.advance().text
             self.advance()

@@ -15,6 +15,7 @@ from watchkeeper.kql.functions import (  # noqa: F401  (importing registers the 
     geo_measures,
     geo_ops,
     geo_wkt,
+    hash_combine,
     ip,
     ip_search,
     ipv6,
