@@ -334,10 +334,6 @@ def _ref(column: Column) -> BColumn:
     return BColumn(column.type, column)
 
 
-def _repeated(op: GraphMatch, name: str | None) -> bool:
-    return name is not None and sum(1 for e in op.elements if isinstance(e, GraphNode) and e.name == name) > 1
-
-
 def _same(span: SourceSpan, left: str, right: str | None) -> ast.Expr:
     return ast.Binary(span, "==", ast.Name(span, left), ast.Name(span, right or ""))
 
