@@ -326,7 +326,8 @@ def _ago(b: Binder, expr: ast.Call, ctx: ExprContext) -> BExpr:
         raise b.error("ago() expects one timespan argument", expr)
     span = bind(b, expr.args[0], ctx)
     if isinstance(span, BLiteral) and isinstance(span.value, int):
-        return b.moment("now", b.now - timedelta(microseconds=span.value // 10), -(span.value // 10))
+        micros = -span.value // 10  # rounding down, as datetime - timespan does
+        return b.moment("now", b.now + timedelta(microseconds=micros), micros)
     now = b.moment("now", b.now)
     return b.make_call(b.operator_spec("-", expr), [now, span], expr)
 

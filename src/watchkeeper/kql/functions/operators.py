@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from watchkeeper.kql.functions.registry import LowerContext, operator
 from watchkeeper.kql.functions.sqlparts import like_escape, lit, not_, term_regex
+from watchkeeper.kql.functions.timeparts import ticks_to_micros
 from watchkeeper.kql.plan import BCall, BExpr, BLiteral, BSubquery
 from watchkeeper.schema.types import KqlType
 
@@ -73,7 +74,7 @@ def _fold_sub(a: object, b: object) -> object:
         delta = a - b
         return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
     if isinstance(a, datetime) and isinstance(b, int):
-        return a - timedelta(microseconds=b // 10)
+        return a + timedelta(microseconds=-b // 10)  # rounding down, as _micros
     return a - b  # type: ignore[operator]
 
 
@@ -83,11 +84,15 @@ def _fold_mul(a: object, b: object) -> object:
     return a * b  # type: ignore[operator]
 
 
-def _micros(ctx: LowerContext, arg: BExpr, lowered: exp.Expression) -> exp.Expression:
-    """Ticks -> microseconds; constant ticks are divided here."""
+def _micros(
+    ctx: LowerContext, arg: BExpr, lowered: exp.Expression, *, negate: bool = False
+) -> exp.Expression:
+    """Ticks (negated for a subtraction) -> microseconds, rounding down: a datetime moved by a span
+    finer than a microsecond lands on the microsecond at or before the exact instant, so
+    ``End - 1tick`` is before ``End`` (an exclusive bound stays exclusive); constants divided here."""
     if isinstance(arg, BLiteral) and isinstance(arg.value, int):
-        return exp.Literal.number(arg.value // 10)
-    return ctx.dialect.int_div(lowered, exp.Literal.number(10))
+        return exp.Literal.number((-arg.value if negate else arg.value) // 10)
+    return ticks_to_micros(ctx.dialect, exp.Neg(this=exp.Paren(this=lowered)) if negate else lowered)
 
 
 def _ticks_between(ctx: LowerContext, a: exp.Expression, b: exp.Expression) -> exp.Expression:
@@ -112,8 +117,7 @@ def _sub(ctx: LowerContext, call: BCall, args: list[exp.Expression]) -> exp.Expr
     if left.type is _T.DATETIME and right.type is _T.DATETIME:
         return _ticks_between(ctx, args[0], args[1])
     if left.type is _T.DATETIME and right.type is _T.TIMESPAN:
-        micros = _micros(ctx, right, args[1])
-        return ctx.dialect.add_micros(args[0], exp.Neg(this=exp.Paren(this=micros)))
+        return ctx.dialect.add_micros(args[0], _micros(ctx, right, args[1], negate=True))
     return exp.Sub(this=args[0], expression=args[1])
 
 
