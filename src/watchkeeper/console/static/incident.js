@@ -1,8 +1,14 @@
 // One incident: GET /v1.0/security/incidents/{id}?$expand=alerts for the summary, alerts, their
-// evidence (entities) and comments; PATCH for changes; POST .../comments to comment.
+// evidence (entities) and comments; PATCH for changes; POST .../comments to comment. Tasks come from
+// /api/incidents/{id}/tasks (incident-tasks.js); the entity graph expands an entity with a KQL
+// lookup through /v1/workspaces/{id}/query (entity-graph.js, incident-lookup.js).
 
 import { api, ApiError, currentUser } from "./api.js";
+import { EntityGraph, accountName } from "./entity-graph.js";
 import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
+import { alertHuntingUrl, huntingUrl } from "./hunting-link.js";
+import { IncidentTasks } from "./incident-tasks.js";
+import { LOOKUP_KINDS, lookUp } from "./incident-lookup.js";
 
 const id = document.getElementById("incident").dataset.incidentId;
 const path = `/v1.0/security/incidents/${encodeURIComponent(id)}`;
@@ -51,14 +57,18 @@ function alertCard(alert) {
     const [kind, facts] = evidenceLabel(evidence);
     return element("li", {}, [element("span", { text: kind, className: "entity-kind" }), document.createTextNode(` ${facts}`)]);
   });
-  return element("article", { className: "alert" }, [
-    element("h3", { text: alert.title }),
+  const hunting = alertHuntingUrl(alert);
+  return element("article", { className: "alert", "data-alert-id": alert.id }, [
+    element("h3", {}, [element("a", { text: alert.title, href: `/console/alerts/${encodeURIComponent(alert.id)}` })]),
     element("p", { className: "meta" }, [
       badge("severity", alert.severity, SEVERITY),
       document.createTextNode(` ${when(alert.createdDateTime)} · ${alert.status}`
         + (alert.mitreTechniques?.length ? ` · ${alert.mitreTechniques.join(", ")}` : "")),
     ]),
     element("p", { text: alert.description ?? "" }),
+    hunting ? element("p", {}, [element("a", { text: "Open in hunting", href: hunting, className: "hunt-link",
+      "aria-label": `Open the query of ${alert.title} in hunting` })])
+      : element("p", { className: "meta", text: "This alert carries no query to open in hunting." }),
     entities.length ? element("ul", { className: "entities", "aria-label": `Entities of ${alert.title}` }, entities)
       : element("p", { text: "No entities." }),
   ]);
@@ -85,6 +95,11 @@ function show(item, { keepEdits = false } = {}) {
   document.getElementById("description").textContent = item.description ?? "";
   document.getElementById("alerts").replaceChildren(...(item.alerts ?? []).map(alertCard));
   document.getElementById("timeline").replaceChildren(...timeline(item));
+  const alertIds = (item.alerts ?? []).map((a) => a.id).join(",");
+  if (graph.alertIds !== alertIds) { // a change or comment keeps the graph as the user expanded it
+    graph.alertIds = alertIds;
+    graph.load(item);
+  }
   if (keepEdits) return; // a comment keeps what the user is changing in the form
   change.elements.status.value = item.status === "redirected" ? "resolved" : item.status;
   change.elements.owner.value = item.assignedTo ?? "";
@@ -128,6 +143,68 @@ async function act(action, success, options) {
   }
 }
 
+// ---------------------------------------------------------------------------- entity graph
+
+const HOUR = 3600 * 1000;
+const related = document.getElementById("related");
+const graph = new EntityGraph({
+  container: document.getElementById("graph"), list: document.getElementById("graph-list"),
+  expandable: (kind) => LOOKUP_KINDS.includes(kind),
+  onExpand: (node) => expand(node),
+  onOpen: (node) => location.assign(`/console/alerts/${encodeURIComponent(node.id)}`),
+});
+
+// The incident's activity window (its alerts' first to last activity), an hour wider on each side.
+function incidentWindow(item) {
+  const times = (item.alerts ?? []).flatMap((a) => [a.firstActivityDateTime, a.lastActivityDateTime, a.createdDateTime])
+    .filter(Boolean).map((t) => new Date(t).getTime());
+  if (!times.length) times.push(new Date(item.createdDateTime).getTime());
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+  return { from: iso(Math.min(...times) - HOUR), to: iso(Math.max(...times) + HOUR) };
+}
+
+function workspaceOf(item) {
+  return (item.alerts ?? []).map((a) => a.additionalData?.workspaceId).find(Boolean) ?? null;
+}
+
+function showRelated(node, found, added, window, workspace) {
+  const counts = found.counts.map(([table, events]) => element("li", { text: `${table}: ${events} event${events === 1 ? "" : "s"}` }));
+  const fresh = added.length ? `New in the graph: ${added.map((n) => `${n.kind} ${n.label}`).join(", ")}.`
+    : "No entities that are not in the graph already.";
+  related.replaceChildren(
+    element("h3", { text: `Related events of ${node.kind} ${node.label}` }),
+    element("p", { className: "meta", text: `${when(window.from)} to ${when(window.to)}` }),
+    element("ul", { className: "counts", "aria-label": "Events per table" }, counts),
+    element("p", { className: "related-new", text: fresh }),
+    ...(found.partial ? [element("p", { className: "error", text: `Partial result: ${found.partial}` })] : []),
+    element("p", {}, [element("a", { text: "Open this lookup in hunting", className: "hunt-link",
+      href: huntingUrl({ workspace, query: found.query, from: window.from, to: window.to }) })]),
+  );
+}
+
+async function expand(node) {
+  const workspace = workspaceOf(incident);
+  if (!workspace) {
+    related.replaceChildren(element("p", { text: "This incident's alerts name no workspace: related events cannot be looked up." }));
+    return;
+  }
+  const window = incidentWindow(incident);
+  related.replaceChildren(element("p", { text: `Looking up related events of ${node.kind} ${node.label}…` }));
+  related.setAttribute("aria-busy", "true");
+  try {
+    const value = node.kind === "account" ? accountName(node.value) : node.value;
+    const found = await lookUp(workspace, node.kind, value, `${window.from}/${window.to}`);
+    showRelated(node, found, graph.grow(node.key, found.related), window, workspace);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    related.replaceChildren(element("p", { className: "error", text: `The lookup failed: ${error.message}` }));
+  } finally {
+    related.setAttribute("aria-busy", "false");
+  }
+}
+
+// ---------------------------------------------------------------------------- changes and comments
+
 change.addEventListener("submit", (event) => {
   event.preventDefault();
   const body = changes();
@@ -145,4 +222,4 @@ document.getElementById("comment").addEventListener("submit", (event) => {
     .then((done) => { if (done) text.value = ""; });
 });
 
-load();
+load().then(() => { if (incident) new IncidentTasks(id).load(); }); // the tasks of an incident that was found

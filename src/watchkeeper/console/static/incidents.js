@@ -1,6 +1,8 @@
 // The incidents queue: GET /v1.0/security/incidents with $filter/$orderby built from the filters,
-// bulk changes as one PATCH per incident (Graph has no batch update of incidents), and polling
-// of the same list every 15 seconds for live updates.
+// bulk changes as one PATCH per incident (Graph has no batch update of incidents), and live updates:
+// the server-sent events of GET /api/incidents/events re-read the list (same filters) as soon as an
+// incident is created or changed; the list is also re-read every 15 seconds, which is all that is
+// left when the stream cannot be opened or has ended.
 
 import { api, ApiError, odataString } from "./api.js";
 import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
@@ -17,6 +19,8 @@ let known = null; // ids seen on the last load: new ones are announced
 // and the table says it is busy until that one has
 let issued = 0;
 const table = document.getElementById("incidents");
+const arrived = new Set(); // incidents the stream said were created since the list was last drawn
+let refreshTimer = null;
 
 function filterClauses(form) {
   const clauses = [];
@@ -83,7 +87,7 @@ async function load() {
     document.getElementById("empty").hidden = incidents.length > 0;
     document.getElementById("refreshed").textContent = `${incidents.length} shown, refreshed ${new Date().toLocaleTimeString()}`;
     showLimit(incidents.length, data["@odata.count"]);
-    if (fresh.length) say(`${fresh.length} new incident${fresh.length > 1 ? "s" : ""} arrived`);
+    announce(fresh.length);
     showSelection();
   } catch (error) {
     if (mine !== issued) return;
@@ -92,6 +96,50 @@ async function load() {
   } finally {
     if (mine === issued) table.setAttribute("aria-busy", "false");
   }
+}
+
+// "N new incidents arrived": those the stream announced, or the new rows of a re-read list.
+function announce(newRows) {
+  const count = Math.max(arrived.size, newRows);
+  const hidden = arrived.size > newRows ? ` (${newRows} shown with these filters)` : "";
+  arrived.clear();
+  if (count) say(`${count} new incident${count > 1 ? "s" : ""} arrived${hidden}`);
+}
+
+function liveMode(mode, text) {
+  const note = document.getElementById("live-mode");
+  note.dataset.mode = mode;
+  note.textContent = text;
+}
+
+// A burst of events (a rule run creating many incidents) is one re-read of the list.
+function refreshSoon() {
+  if (refreshTimer !== null) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    load();
+  }, 300);
+}
+
+function watch() {
+  if (typeof EventSource === "undefined") return liveMode("polling", `Refreshed from the API every ${REFRESH_SECONDS} seconds`);
+  const source = new EventSource("/api/incidents/events");
+  source.addEventListener("open", () => liveMode("live", "Live: updated as incidents are created or changed"));
+  source.addEventListener("incident", (event) => {
+    const incident = JSON.parse(event.data);
+    if (incident.change === "created") arrived.add(incident.id);
+    refreshSoon();
+  });
+  const fallBack = (why) => {
+    source.close();
+    liveMode("polling", `Live updates stopped (${why}); refreshed from the API every ${REFRESH_SECONDS} seconds`);
+  };
+  source.addEventListener("end", () => fallBack("the session has ended"));
+  // EventSource reconnects by itself after a dropped connection; it gives up (CLOSED) on a refusal
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) fallBack("the server refused the stream");
+    else liveMode("reconnecting", "Live updates reconnecting…");
+  });
 }
 
 // The queue shows at most `limit` rows: say so when more match, and offer more up to MAX_ROWS.
@@ -149,3 +197,4 @@ document.getElementById("b-close").addEventListener("click", () => {
 
 load();
 setInterval(load, REFRESH_SECONDS * 1000);
+watch();
