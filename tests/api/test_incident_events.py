@@ -17,6 +17,7 @@ import pytest
 
 from tests.api.conftest import Platform
 from tests.api.test_graph_alerts import RULES, _draft, _rule, headers
+from watchkeeper.api.routes import incident_events
 from watchkeeper.api.routes.incident_events import POLL_SECONDS
 from watchkeeper.audit import Actor
 from watchkeeper.cases import raise_alerts
@@ -169,3 +170,18 @@ def test_the_stream_needs_an_incident_role(platform: Platform, client: httpx.Cli
     denied = client.get(STREAM, headers=headers(platform, "a", "reader"))
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "accessDenied"
+
+
+def test_a_quiet_stream_sends_heartbeat_comments(
+    platform: Platform, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the server runs in this process: its heartbeat interval is shortened here (15 s otherwise)
+    monkeypatch.setattr(incident_events, "HEARTBEAT_SECONDS", 0.1)
+    with client.stream("GET", STREAM, headers=headers(platform, "a"), timeout=WAIT) as response:
+        lines = response.iter_lines()
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if next(lines) == ": heartbeat":
+                break
+        else:
+            raise AssertionError("no heartbeat comment")

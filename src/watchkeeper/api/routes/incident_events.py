@@ -88,12 +88,13 @@ def _resume_point(request: Request) -> datetime:
     return moment if moment is not None and moment.tzinfo is not None and moment <= now else now
 
 
-def _still_signed_in(request: Request, runtime: Runtime, principal: Principal) -> bool:
-    """Whether the credential the stream was opened with is still good (session live, token unexpired)."""
+def _console_cookie(request: Request) -> str | None:
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and "authorization" not in request.headers:
-        with runtime.database.session() as session:
-            return find_session(session, token=cookie, now=utc_now()) is not None
+    return cookie if cookie and "authorization" not in request.headers else None
+
+
+def _token_good(request: Request, runtime: Runtime, principal: Principal) -> bool:
+    """Whether the Bearer token the stream was opened with is still good (unexpired)."""
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     try:
         runtime.tokens.verify(token, audiences={principal.audience})
@@ -110,9 +111,18 @@ def _event(incident: IncidentRead, context: AlertContext) -> str:
     return f"id: {moment}\nevent: incident\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
-def _poll(runtime: Runtime, tenant_id: str, cursor: _Cursor) -> list[IncidentRead]:
-    with runtime.database.session() as session:
-        found = changed_incidents(session, tenant_id=tenant_id, since=cursor.since(), limit=BATCH)
+def _poll(
+    request: Request, runtime: Runtime, principal: Principal, cursor: _Cursor
+) -> list[IncidentRead] | None:
+    """What changed since the cursor, or None when the stream's session or token has ended. A
+    read-only session: streams never wait for, or hold up, the state database's writers."""
+    cookie = _console_cookie(request)
+    if cookie is None and not _token_good(request, runtime, principal):
+        return None
+    with runtime.database.reading() as session:
+        if cookie is not None and find_session(session, token=cookie, now=utc_now()) is None:
+            return None
+        found = changed_incidents(session, tenant_id=principal.tenant_id, since=cursor.since(), limit=BATCH)
     return cursor.take(found)
 
 
@@ -122,10 +132,11 @@ async def _stream(request: Request, runtime: Runtime, principal: Principal) -> A
     yield f"retry: {RETRY_MS}\n: watching incidents\n\n"
     beat = time.monotonic()
     while not await request.is_disconnected():
-        if not await asyncio.to_thread(_still_signed_in, request, runtime, principal):
+        changed = await asyncio.to_thread(_poll, request, runtime, principal, cursor)
+        if changed is None:
             yield 'event: end\ndata: {"reason": "the session or access token has expired"}\n\n'
             return
-        for incident in await asyncio.to_thread(_poll, runtime, principal.tenant_id, cursor):
+        for incident in changed:
             yield _event(incident, context)
         if time.monotonic() - beat >= HEARTBEAT_SECONDS:
             beat = time.monotonic()

@@ -49,7 +49,7 @@ def _object(body: Any, what: str) -> dict[str, Any]:
 @router.get("/api/incidents/{incident_id}/tasks", operation_id="incident-tasks-list")
 def list_incident_tasks(runtime: RuntimeDep, principal: TaskReader, incident_id: str) -> dict[str, Any]:
     """The incident's tasks, oldest first."""
-    with runtime.database.session() as session:
+    with runtime.database.reading() as session:
         tasks = list_tasks(session, tenant_id=principal.tenant_id, ref=_ref(incident_id))
     if tasks is None:
         raise NotFoundError("incident", incident_id)
