@@ -17,7 +17,7 @@ from typing import Any
 from sqlglot import exp
 
 from watchkeeper.kql.functions.registry import LowerContext, scalar
-from watchkeeper.kql.functions.sqlparts import add, div, is_const, lit, mul, num, sub
+from watchkeeper.kql.functions.sqlparts import add, const, div, is_const, lit, mul, num, sub
 from watchkeeper.kql.plan import BCall
 from watchkeeper.schema.types import KqlType
 
@@ -146,11 +146,12 @@ FAMILIES: dict[str, dict[str, Unit]] = {
 def convert_units(family: str, value: float | None, source: str | None, target: str | None) -> float | None:
     """``value`` in unit ``source`` expressed in unit ``target`` (None for an unknown unit or null)."""
     units = FAMILIES[family]
-    a, b = units.get((source or "").lower()), units.get((target or "").lower())
+    source_name, target_name = (source or "").lower(), (target or "").lower()
+    a, b = units.get(source_name), units.get(target_name)
     if value is None or a is None or b is None:
         return None
-    base = math.degrees(math.asin(value)) if source.lower() == _TILT else value * a[0] + a[1]  # type: ignore[union-attr]
-    if target.lower() == _TILT:  # type: ignore[union-attr]
+    base = math.degrees(math.asin(value)) if source_name == _TILT else value * a[0] + a[1]
+    if target_name == _TILT:
         return math.sin(math.radians(base))
     return (base - b[1]) / b[0]
 
@@ -188,13 +189,14 @@ def _from_base(ctx: LowerContext, base: Sql, unit: Sql, units: dict[str, Unit]) 
 
 def _constant_units(ctx: LowerContext, call: BCall, value: Sql, units: dict[str, Unit]) -> Sql | None:
     """One multiply-add when both units are constant linear units (None when they are not)."""
-    names = [call.args[i].value if is_const(call.args[i]) else None for i in (1, 2)]  # type: ignore[attr-defined]
+    names = [const(call.args[i]) if is_const(call.args[i]) else None for i in (1, 2)]
     if not all(isinstance(n, str) for n in names):
         return None
-    a, b = (units.get(str(n).lower()) for n in names)
+    lowered = [str(n).lower() for n in names]
+    a, b = units.get(lowered[0]), units.get(lowered[1])
     if a is None or b is None:
         return ctx.dialect.null(_R)
-    if _TILT in (str(names[0]).lower(), str(names[1]).lower()):
+    if _TILT in lowered:
         return None
     scaled = mul(value, num(a[0] / b[0]))
     shift = (a[1] - b[1]) / b[0]
