@@ -245,3 +245,21 @@ def test_the_queue_shows_a_new_incident_within_seconds_without_reloading(
     screenshot(page, "incidents-live")
     with console.runtime.database.session() as session:
         assert find_incident(session, tenant_id=tenant_a[0], ref=console.incidents["a"][title]) is not None
+
+
+def test_the_queue_falls_back_to_polling_when_the_stream_is_refused(
+    page: Any, console: Console, tenant_a: tuple[str, str]
+) -> None:
+    page.clock.install()
+    # the stream answers as a proxy that does not pass server-sent events might: EventSource gives up
+    page.route("**/api/incidents/events", lambda route: route.fulfill(status=503, body="no streams here"))
+    sign_in(page, console, "a", "analyst")
+    expect(page.locator("#live-mode")).to_have_attribute("data-mode", "polling")
+    expect(page.locator("#live-mode")).to_contain_text("refreshed from the API every 15 seconds")
+    title = "Polled: disabled audit policy"
+    console.incidents["a"][title] = _raise(
+        console.runtime, *tenant_a, 701, title, "Informational", (), at=utc_now()
+    )
+    page.clock.run_for(16_000)  # the queue re-reads the list every 15 s
+    expect(page.locator("#incidents tbody tr", has_text=title)).to_be_visible()
+    expect(page.locator("#status")).to_have_text("1 new incident arrived")
