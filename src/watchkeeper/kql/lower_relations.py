@@ -314,7 +314,9 @@ def _sort(lw: Lowerer, rel: p.Sort) -> Lowered:
     ties = _ties(low, order)
     hidden = _kept_hidden(low, ties) + hidden
     select = select.select(*[_aliased(e, n) for n, e in outputs.items()], copy=False)
-    return Lowered(select, low.columns, {n: col(n, alias) for n in outputs}, order + ties, hidden, low.open)
+    # a computed key is an expression over the FROM, not a column of it (a later project reads it)
+    exprs = {n: col(n, alias) if n in low.outputs else e.copy() for n, e in outputs.items()}
+    return Lowered(select, low.columns, exprs, order + ties, hidden, low.open)
 
 
 def _ties(low: Lowered, keys: list[OrderKey]) -> list[OrderKey]:
