@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import Actor, record
@@ -82,15 +84,21 @@ def sign_in(
         return SignIn(refusal=LOCKED)
     user = authenticate_user(session, tenant_id=found.id, username=username, password=password)
     if user is None:
-        return _failed(session, actor, failure or _new_failure(session, found.id, username), now)
+        return _failed(session, actor, _counted_failures(session, found.id, username), now)
     if failure is not None:
         session.delete(failure)
     return _start(session, user, now, request_id)
 
 
-def _new_failure(session: Session, tenant_id: str, username: str) -> SignInFailure:
-    failure = SignInFailure(tenant_id=tenant_id, username=username, failures=0, locked_until=None)
-    session.add(failure)
+def _counted_failures(session: Session, tenant_id: str, username: str) -> SignInFailure:
+    """The username's failure count, created if missing and locked until the transaction ends: on
+    PostgreSQL, concurrent wrong passwords then count one after the other instead of overwriting
+    each other (SQLite's sessions are already serialised)."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row = {"tenant_id": tenant_id, "username": username, "failures": 0, "locked_until": None}
+    session.execute(insert(SignInFailure).values(**row).on_conflict_do_nothing())
+    failure = session.get(SignInFailure, (tenant_id, username), with_for_update=True, populate_existing=True)
+    assert failure is not None  # inserted above, or by the transaction it waited for
     return failure
 
 
