@@ -1,10 +1,12 @@
-"""Tenant isolation and roles over the Graph security routes (issue #6), as one table.
+"""Tenant isolation and roles over the routes that address a resource by id (the Graph security
+routes of issue #6, and the console's API of issue #8), as one table.
 
-Each row of ``GRAPH_CASES`` says how to call one Graph operation and which of tenant a's resources it
+Each row of ``GRAPH_CASES`` says how to call one operation and which of tenant a's resources it
 addresses (an alert, an incident, a threat indicator or its external id, a security action, a
-subscription, a secure score snapshot, a control profile, an alert provider), or none for a route
-whose tenant comes from the token alone (lists and creates). ``test_isolation.py`` counts these rows
-with its own: a guarded route without a row in either table fails there.
+subscription, a secure score snapshot, a control profile, an alert provider, an analytics rule named
+within the caller's own workspace, a dashboard, a saved query, an incident's task), or none for a
+route whose tenant comes from the token alone (lists and creates). ``test_isolation.py`` counts these
+rows with its own: a guarded route without a row in either table fails there.
 
 The properties checked:
 
@@ -12,8 +14,12 @@ The properties checked:
 * tenant b, even with every role, gets ``404 itemNotFound`` for tenant a's resource, the same
   answer byte for byte (request ids and times normalised) as for an id of the same shape that
   exists nowhere, and nothing of tenant a in it; a write b attempts leaves a's resource as it was;
+* a task is reached only through its own incident: b naming a's task under b's own incident, under
+  a's, or under none gets the same "not found";
 * where a resource belongs to the app that made it (tiIndicators: ``OwnedBy``; subscriptions),
   another app of tenant a gets the same "not found";
+* a's dashboards and saved queries are shared (a's other apps see them), so b's "not found" is
+  tenant isolation, not privacy;
 * lists show b none of a's resources, not even when a ``$filter`` names a's id, and
   ``$expand=alerts`` on b's incidents never brings a's alerts; what b creates is b's;
 * control profiles have global ids: b reads and changes its own state of a control, never a's;
@@ -30,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import jwt
@@ -46,9 +53,10 @@ from tests.api.test_isolation import (
 from tests.notifications.receiver import running_receiver
 from watchkeeper.audit import Actor
 from watchkeeper.cases import list_alerts, raise_alerts
+from watchkeeper.cases.tasks import create_task
 from watchkeeper.detections.alerting import AlertDraft
 from watchkeeper.detections.library import find_rule, save_rules
-from watchkeeper.detections.models import DetectionRule, IncidentConfiguration
+from watchkeeper.detections.models import DetectionRule, IncidentConfiguration, RuleTest
 from watchkeeper.detections.scheduler import Window
 from watchkeeper.directory import ROLES, find_workspace
 from watchkeeper.directory import create_app as register_app
@@ -58,8 +66,17 @@ from watchkeeper.flows.posture import ControlChange, change_control, take_snapsh
 from watchkeeper.flows.providers import add_provider
 from watchkeeper.notifications import Owner, SubscriptionCreate
 from watchkeeper.notifications.service import create_subscription
+from watchkeeper.schema.catalog import Catalog
+from watchkeeper.workbooks import (
+    SavedQueryCreate,
+    Viewer,
+    create_dashboard,
+    create_saved_query,
+    parse_document,
+)
 
 GRAPH = "https://graph.microsoft.com/.default"
+LOG_ANALYTICS = "https://api.loganalytics.io/.default"  # the dashboards' and saved queries' API
 SYSTEM = Actor("system", "tests")
 NOW = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
 TI = "/beta/security/tiIndicators"
@@ -82,7 +99,8 @@ class GraphCase:
     control profiles); ``ok`` the owner's status and ``evidence`` what the owner's answer holds
     (the resource's id if not said). ``writes``: the operation changes the resource (the owner's
     call gets a fresh one; b's must change nothing). ``per_app``: the resource is the app's that
-    made it, not its tenant's; ``filters``: the list takes ``$filter``."""
+    made it, not its tenant's; ``filters``: the list takes ``$filter``. ``scope``: the API the
+    route's tokens are for. ``path`` may also name tenant a's incident as ``{a_incident}``."""
 
     operation: str
     method: str
@@ -96,6 +114,7 @@ class GraphCase:
     per_app: bool = False
     lists: str | None = None
     filters: bool = True
+    scope: str = GRAPH
 
     @property
     def id(self) -> str:
@@ -103,9 +122,10 @@ class GraphCase:
 
     def send(self, client: httpx.Client, ref: str, headers: dict[str, str], **params: str) -> httpx.Response:
         payload = {} if self.body is None else {"json": self.body(ref)}
-        return client.request(
-            self.method, self.path.format(ref=ref), params=params, headers=headers, **payload
-        )
+        # the path's own query (``?workspace=``) and ``params`` together (httpx's params replace it)
+        path, _, query = self.path.format(ref=ref, **_PARENTS).partition("?")
+        merged = dict(parse_qsl(query)) | params
+        return client.request(self.method, path, params=merged, headers=headers, **payload)
 
 
 # ---------------------------------------------------------------------------- how each route is called
@@ -139,6 +159,8 @@ def _target(_ref: str) -> dict[str, str]:
     return {"targetProduct": "Azure Sentinel", "expirationDateTime": _indicator()["expirationDateTime"]}
 
 
+# ``{a_incident}`` in a row's path: the incident tenant a's seeded tasks are on (set by ``seeds``)
+_PARENTS: dict[str, str] = {}
 # the notification URL of the receiver that answers the subscription handshake (set by ``_receiver``)
 _RECEIVER: dict[str, str] = {}
 
@@ -153,6 +175,13 @@ COMMENT = {"comment": "written by another tenant"}
 CONTROL_CHANGE = {"state": "Reviewed", "comment": "b reviewed it", "assignedTo": "b-owner@tenant-b.example",
                   "vendorInformation": {"provider": "SecureScore", "vendor": "Microsoft"}}  # fmt: skip
 V2, LEGACY, INCIDENTS = "/security/alerts_v2", "/security/alerts", "/security/incidents"
+# a rule by id within the caller's own workspace ``main`` (tenant a's workspace named by b: test_isolation.py)
+RULES, MAIN = "/api/rules", "?workspace=main"
+DASHBOARDS, SAVED = "/api/dashboards", "/api/savedQueries"
+DASHBOARD_BY_B = {"name": "Dashboard by another tenant",
+                  "tiles": [{"title": "Logons", "query": "SecurityEvent | count", "visualization": "stat"}]}  # fmt: skip
+TASKS, A_TASK = "/api/incidents/{ref}/tasks", "/api/incidents/{a_incident}/tasks/{ref}"
+TASK_CHANGE = {"title": "renamed by another tenant", "status": "Completed"}
 SUBSCRIPTION, CONTROLS_PATH = "/v1.0/subscriptions/{ref}", "/security/secureScoreControlProfiles"
 
 GRAPH_CASES: list[GraphCase] = [
@@ -182,6 +211,33 @@ GRAPH_CASES: list[GraphCase] = [
               ok=204),
     GraphCase("providers-post_alerts", "POST", "/api/providers/{ref}/alerts", _posted_alert, kind="provider",
               writes=True, ok=201, evidence='"created"'),
+    # analytics rules ("rule-off": a disabled one, for enable)
+    GraphCase("rules-get", "GET", RULES + "/{ref}" + MAIN, kind="rule"),
+    GraphCase("rules-enable", "POST", RULES + "/{ref}/enable" + MAIN, kind="rule-off", writes=True,
+              evidence='"enabled":true'),
+    GraphCase("rules-disable", "POST", RULES + "/{ref}/disable" + MAIN, kind="rule", writes=True,
+              evidence='"enabled":false'),
+    GraphCase("rules-run", "POST", RULES + "/{ref}/run" + MAIN, kind="rule", writes=True,
+              evidence='"status":"succeeded"'),
+    GraphCase("rules-tests", "GET", RULES + "/{ref}/tests" + MAIN, kind="rule", evidence="a-only rule test"),
+    GraphCase("rules-tests-run", "POST", RULES + "/{ref}/tests/run" + MAIN, kind="rule", evidence='"passed":true'),
+    # dashboards and saved queries (tenant a's are shared with its whole tenant)
+    GraphCase("workbooks-get-dashboard", "GET", DASHBOARDS + "/{ref}", kind="dashboard", scope=LOG_ANALYTICS),
+    GraphCase("workbooks-replace-dashboard", "PUT", DASHBOARDS + "/{ref}", lambda _: DASHBOARD_BY_B, kind="dashboard",
+              writes=True, scope=LOG_ANALYTICS),
+    GraphCase("workbooks-delete-dashboard", "DELETE", DASHBOARDS + "/{ref}", kind="dashboard", writes=True, ok=204,
+              scope=LOG_ANALYTICS),
+    GraphCase("workbooks-get-saved-query", "GET", SAVED + "/{ref}", kind="saved_query", scope=LOG_ANALYTICS),
+    GraphCase("workbooks-change-saved-query", "PUT", SAVED + "/{ref}", lambda _: {"name": "changed by another tenant"},
+              kind="saved_query", writes=True, scope=LOG_ANALYTICS),
+    GraphCase("workbooks-delete-saved-query", "DELETE", SAVED + "/{ref}", kind="saved_query", writes=True, ok=204,
+              scope=LOG_ANALYTICS),
+    # an incident's tasks: a's incident, a's task under a's incident (under b's own or none:
+    # test_a_task_is_reached_only_through_its_own_incident)
+    GraphCase("incident-tasks-list", "GET", TASKS, kind="incident"),
+    GraphCase("incident-tasks-create", "POST", TASKS, lambda _: {"title": "added by another tenant"}, kind="incident",
+              writes=True, ok=201),
+    GraphCase("incident-tasks-update", "PATCH", A_TASK, lambda _: TASK_CHANGE, kind="task", writes=True),
     # secure score: snapshots are the tenant's; control ids are global, each tenant has its own state
     *_both("graph-secure-scores-get", "GET", "/security/secureScores/{ref}", kind="score"),
     *_both("graph-secure-score-controls-get", "GET", CONTROLS_PATH + "/{ref}", kind="control", refused=None),
@@ -212,6 +268,11 @@ GRAPH_CASES: list[GraphCase] = [
     GraphCase("securityActions-list", "GET", ACTIONS, lists="action", refused=None),
     GraphCase("securityActions-blocklist", "GET", "/api/blocklist", lists="blocked", refused=None, filters=False),
     GraphCase("tiIndicators-list", "GET", TI, lists="indicator", refused=None, per_app=True),
+    GraphCase("rules-list", "GET", RULES + MAIN, lists="rule", refused=None, filters=False),
+    GraphCase("workbooks-list-dashboards", "GET", DASHBOARDS, lists="dashboard", refused=None, filters=False,
+              scope=LOG_ANALYTICS),
+    GraphCase("workbooks-list-saved-queries", "GET", SAVED + MAIN, lists="saved_query", refused=None, filters=False,
+              scope=LOG_ANALYTICS),
     # creates: what the token's tenant makes is its own
     GraphCase("subscriptions-create", "POST", "/v1.0/subscriptions", _subscription, refused=None, ok=201),
     GraphCase("securityActions-create", "POST", ACTIONS, lambda _: {
@@ -219,6 +280,11 @@ GRAPH_CASES: list[GraphCase] = [
     GraphCase("tiIndicators-create", "POST", TI, lambda _: _indicator(), refused=None, ok=201),
     GraphCase("tiIndicators-submit", "POST", TI + "/submitTiIndicators", lambda _: {"value": [_indicator()]},
               refused=None),
+    GraphCase("workbooks-create-dashboard", "POST", DASHBOARDS, lambda _: DASHBOARD_BY_B, refused=None, ok=201,
+              scope=LOG_ANALYTICS),
+    GraphCase("workbooks-create-saved-query", "POST", SAVED + MAIN,
+              lambda _: {"name": "b's own query", "query": "SecurityEvent | take 1"}, refused=None, ok=201,
+              scope=LOG_ANALYTICS),
 ]  # fmt: skip
 ADDRESSED = [case for case in GRAPH_CASES if case.kind is not None and case.refused is not None]
 CONTROL_CASES = [case for case in GRAPH_CASES if case.kind == "control"]
@@ -230,10 +296,13 @@ _CREATED_ID: dict[str, Callable[[dict[str, Any]], str]] = {
     "securityActions-create": lambda body: body["id"],
     "tiIndicators-create": lambda body: body["id"],
     "tiIndicators-submit": lambda body: body["value"][0]["id"],
+    "workbooks-create-dashboard": lambda body: body["id"],
+    "workbooks-create-saved-query": lambda body: body["id"],
 }
 # where the one who made it reads a resource a create made
 _READ_BACK = {"subscriptions-create": SUBSCRIPTION, "securityActions-create": ACTIONS + "/{ref}",
-              "tiIndicators-create": TI + "/{ref}", "tiIndicators-submit": TI + "/{ref}"}  # fmt: skip
+              "tiIndicators-create": TI + "/{ref}", "tiIndicators-submit": TI + "/{ref}",
+              "workbooks-create-dashboard": DASHBOARDS + "/{ref}", "workbooks-create-saved-query": SAVED + "/{ref}"}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- tenant a's resources
@@ -330,6 +399,53 @@ def _subscribe(platform: Platform) -> str:
         return create_subscription(session, owner=owner, spec=spec, actor=_app_actor(platform)).id
 
 
+def _a_viewer(platform: Platform) -> Viewer:
+    a = platform.tenants["a"]
+    return Viewer(a.id, a.apps["all"].client_id, False, _app_actor(platform))
+
+
+def _dashboard(platform: Platform) -> str:
+    """A dashboard of tenant a's ``all`` app, shared with its whole tenant."""
+    tile = {"title": "a-only tile", "query": "SecurityEvent | count", "visualization": "stat"}
+    document = parse_document({"name": "a-only dashboard", "tiles": [tile]}, Catalog.sentinel())
+    with platform.runtime.database.session() as session:
+        return create_dashboard(session, viewer=_a_viewer(platform), document=document, shared=True).id
+
+
+def _saved_query(platform: Platform) -> str:
+    """A saved query of tenant a's main workspace, shared with its whole tenant."""
+    body = SavedQueryCreate(name="a-only saved query", query="SecurityEvent | where Computer == 'a-only-query-host'",
+                            shared=True)  # fmt: skip
+    with platform.runtime.database.session() as session:
+        return create_saved_query(session, viewer=_a_viewer(platform), workspace_id=platform.workspace("a"),
+                                  body=body).id  # fmt: skip
+
+
+def _analytics_rule(platform: Platform, *, enabled: bool = True) -> str:
+    """A rule in tenant a's main workspace that finds nothing, with one test: its library id."""
+    probe = RuleTest(
+        name="a-only rule test", events=(("SecurityEvent", ({"Computer": "x"},)),), expect_alerts=0
+    )
+    rule = DetectionRule(rule_id=f"isolation-{uuid.uuid4().hex[:12]}", name="a-only analytics rule",
+                         source_format="sentinel", query="SecurityEvent | where Computer == 'a-only-rule-host'",
+                         enabled=enabled, tests=(probe,))  # fmt: skip
+    a, workspace = platform.tenants["a"].id, platform.workspace("a")
+    with platform.runtime.database.session() as session:
+        save_rules(session, tenant_id=a, workspace_id=workspace, rules=[rule], actor=SYSTEM)
+        stored = find_rule(session, tenant_id=a, workspace_id=workspace, ref=rule.rule_id)
+    assert stored is not None
+    return stored.id
+
+
+def _task(platform: Platform) -> str:
+    """A task on tenant a's seeded incident (``{a_incident}``)."""
+    with platform.runtime.database.session() as session:
+        made = create_task(session, tenant_id=platform.tenants["a"].id, ref=_PARENTS["a_incident"],
+                           title="a-only task title", actor=_app_actor(platform))  # fmt: skip
+    assert made is not None
+    return made.id
+
+
 _MAKERS: dict[str, Callable[[Platform], str]] = {
     "alert": lambda platform: _raise_alert(platform)[0],
     "incident": lambda platform: _raise_alert(platform)[1],
@@ -338,6 +454,11 @@ _MAKERS: dict[str, Callable[[Platform], str]] = {
     "action": _block,
     "subscription": _subscribe,
     "control": lambda _platform: "NetworkLogsCollected",  # the owner's own change, away from CONTROL
+    "rule": _analytics_rule,
+    "rule-off": lambda platform: _analytics_rule(platform, enabled=False),
+    "dashboard": _dashboard,
+    "saved_query": _saved_query,
+    "task": _task,
 }
 
 
@@ -349,6 +470,7 @@ def seeds(platform: Platform) -> Seeds:
         workspace = find_workspace(session, tenant_id=a.id, ref="main")
     assert workspace is not None
     alert, incident = _raise_alert(platform)
+    _PARENTS["a_incident"] = incident
     indicator = _submit(platform, externalId="a-only-external-id", url="http://a-only-indicator.example/x")
     action = _block(platform)
     provider = add_provider(runtime, SYSTEM, workspace, name="isolation-hook", kind="webhook", settings={},
@@ -359,10 +481,13 @@ def seeds(platform: Platform) -> Seeds:
     score = take_snapshot(runtime, _app_actor(platform), a.id).id
     ids = {"alert": alert, "incident": incident, "indicator": indicator.id, "external": "a-only-external-id",
            "action": action, "subscription": _subscribe(platform), "score": score, "provider": provider,
-           "control": CONTROL}  # fmt: skip
+           "control": CONTROL, "task": _task(platform), "rule": _analytics_rule(platform),
+           "rule-off": _analytics_rule(platform, enabled=False), "dashboard": _dashboard(platform),
+           "saved_query": _saved_query(platform)}  # fmt: skip
     values = ["a-only alert title", "a-only description", "a-only-host", "a-only-indicator.example",
               "a-only-client-state", "a-only-receiver.example", "a-only-owner@tenant-a.example",
-              "a-only control comment"]  # fmt: skip
+              "a-only control comment", "a-only task title", "a-only-rule-host", "a-only analytics rule",
+              "a-only dashboard", "a-only tile", "a-only saved query", "a-only-query-host"]  # fmt: skip
     b_alert, b_incident = _raise_alert(platform, "b", "b's own alert")
     return Seeds(platform, ids, values, {"alert": b_alert, "incident": b_incident})
 
@@ -406,8 +531,29 @@ def _nowhere(kind: str, ref: str) -> str:
     return str(uuid.uuid4())
 
 
-def _as(platform: Platform, tenant: str, app: str = "all") -> dict[str, str]:
-    return platform.headers(tenant, app, GRAPH)
+def _as(platform: Platform, tenant: str, app: str = "all", scope: str = GRAPH) -> dict[str, str]:
+    return platform.headers(tenant, app, scope)
+
+
+# kind -> where the owner reads it, and the API of that route's tokens
+_VIEWS = {"alert": ("/v1.0/security/alerts_v2/{ref}", GRAPH),
+          "incident": ("/v1.0/security/incidents/{ref}?$expand=alerts", GRAPH), "indicator": (TI + "/{ref}", GRAPH),
+          "action": (ACTIONS + "/{ref}", GRAPH), "subscription": (SUBSCRIPTION, GRAPH),
+          "control": (CONTROLS + "/{ref}", GRAPH), "score": ("/v1.0/security/secureScores/{ref}", GRAPH),
+          "rule": (RULES + "/{ref}" + MAIN, GRAPH), "rule-off": (RULES + "/{ref}" + MAIN, GRAPH),
+          "dashboard": (DASHBOARDS + "/{ref}", LOG_ANALYTICS), "saved_query": (SAVED + "/{ref}", LOG_ANALYTICS),
+          "task": ("/api/incidents/{a_incident}/tasks", GRAPH)}  # fmt: skip
+# what else the owner looks at besides the resource: its blocklist, an incident's tasks
+_ALSO = {"action": "/api/blocklist", "incident": TASKS}
+
+
+def _rule_view(answer: httpx.Response) -> str:
+    """A rule as its owner sees it, without what the scheduler's own runs of it change meanwhile."""
+    rule = answer.json()
+    for moving in ("lastRun", "last24Hours", "failingStreak"):
+        rule.pop(moving)
+    rule["latestRuns"] = [run for run in rule["latestRuns"] if run["kind"] != "scheduled"]
+    return json.dumps(rule)
 
 
 def _view(client: httpx.Client, seeds: Seeds, kind: str, ref: str) -> str:
@@ -420,14 +566,11 @@ def _view(client: httpx.Client, seeds: Seeds, kind: str, ref: str) -> str:
         return json.dumps(sorted(posted))
     if kind == "external":
         return client.get(TI, params={"$filter": f"externalId eq '{ref}'"}, headers=owner).text
-    path = {"alert": "/v1.0/security/alerts_v2/{ref}", "incident": "/v1.0/security/incidents/{ref}?$expand=alerts",
-            "indicator": TI + "/{ref}", "action": ACTIONS + "/{ref}", "subscription": SUBSCRIPTION,
-            "control": CONTROLS + "/{ref}",
-            "score": "/v1.0/security/secureScores/{ref}"}[kind]  # fmt: skip
-    answer = client.get(path.format(ref=ref), headers=owner)
+    path, scope = _VIEWS[kind]
+    answer = client.get(path.format(ref=ref, **_PARENTS), headers=_as(platform, "a", scope=scope))
     assert answer.status_code == 200, answer.text
-    blocklist = client.get("/api/blocklist", headers=owner).text if kind == "action" else ""
-    return answer.text + blocklist
+    also = client.get(_ALSO[kind].format(ref=ref), headers=owner).text if kind in _ALSO else ""
+    return (_rule_view(answer) if kind.startswith("rule") else answer.text) + also
 
 
 # ---------------------------------------------------------------------------- 1. the owner, then tenant b
@@ -437,7 +580,7 @@ def _view(client: httpx.Client, seeds: Seeds, kind: str, ref: str) -> str:
 def test_the_owner_reaches_its_resource(client: httpx.Client, seeds: Seeds, case: GraphCase) -> None:
     assert case.kind is not None
     ref = seeds.fresh(case.kind) if case.writes else seeds.ids[case.kind]
-    response = case.send(client, ref, _as(seeds.platform, "a"))
+    response = case.send(client, ref, _as(seeds.platform, "a", scope=case.scope))
     assert response.status_code == case.ok, response.text
     if case.ok != 204:
         assert (case.evidence or ref) in response.text
@@ -450,7 +593,7 @@ def test_another_tenant_learns_nothing_not_even_existence(
 ) -> None:
     assert case.refused is not None
     expected = case.refused if app == "all" else (403, "accessDenied")
-    _refused_alike(client, seeds, case, _as(seeds.platform, "b", app), expected)
+    _refused_alike(client, seeds, case, _as(seeds.platform, "b", app, case.scope), expected)
 
 
 @pytest.mark.parametrize("case", [c for c in ADDRESSED if c.per_app], ids=lambda c: c.id)
@@ -458,7 +601,7 @@ def test_another_app_of_the_same_tenant_gets_not_found_too(
     client: httpx.Client, seeds: Seeds, case: GraphCase
 ) -> None:
     assert case.refused is not None
-    _refused_alike(client, seeds, case, _as(seeds.platform, "a", TWIN), case.refused)
+    _refused_alike(client, seeds, case, _as(seeds.platform, "a", TWIN, case.scope), case.refused)
 
 
 def _refused_alike(
@@ -475,6 +618,45 @@ def _refused_alike(
     assert normalised(answer, theirs) == normalised(missing, nowhere)
     assert _leaks(seeds, answer, theirs) == []
     assert _view(client, seeds, case.kind, theirs) == before, "another's attempt changed the resource"
+
+
+def test_a_task_is_reached_only_through_its_own_incident(client: httpx.Client, seeds: Seeds) -> None:
+    """b naming a's task under b's own incident (one b may change), under a's incident or under none
+    gets what a task that exists nowhere gets, and a's task stays as it was."""
+    platform, task, own_incident = seeds.platform, seeds.ids["task"], seeds.b_ids["incident"]
+
+    def change(incident: str, ref: str) -> httpx.Response:
+        return client.patch(
+            f"/api/incidents/{incident}/tasks/{ref}", json=TASK_CHANGE, headers=_as(platform, "b")
+        )
+
+    before, nowhere = _view(client, seeds, "task", task), str(uuid.uuid4())
+    missing = normalised(change(own_incident, nowhere), nowhere)
+    for incident in (own_incident, seeds.ids["incident"], str(uuid.uuid4())):
+        answer = change(incident, task)
+        assert _outcome(answer) == NOT_FOUND, answer.text
+        assert normalised(answer, task) == missing
+        assert _leaks(seeds, answer, task) == []
+    assert _view(client, seeds, "task", task) == before, "another's attempt changed the task"
+    # b's own task under b's own incident does change: the refusals above are about whose task it is
+    made = client.post(
+        f"/api/incidents/{own_incident}/tasks", json={"title": "b's task"}, headers=_as(platform, "b")
+    )
+    assert made.status_code == 201, made.text
+    changed = change(own_incident, made.json()["id"])
+    assert (changed.status_code, changed.json()["status"]) == (200, "Completed"), changed.text
+
+
+@pytest.mark.parametrize("kind", ["dashboard", "saved_query"])
+def test_what_tenant_a_shares_stays_within_tenant_a(client: httpx.Client, seeds: Seeds, kind: str) -> None:
+    """Another app of tenant a reads a's shared dashboard and saved query: b's "not found" for them
+    comes from the tenant boundary, not from their being private."""
+    path, scope = _VIEWS[kind]
+    where = path.format(ref=seeds.ids[kind])
+    shared = client.get(where, headers=_as(seeds.platform, "a", TWIN, scope))
+    assert shared.status_code == 200, shared.text
+    assert seeds.ids[kind] in shared.text
+    assert _outcome(client.get(where, headers=_as(seeds.platform, "b", "all", scope))) == NOT_FOUND
 
 
 # ---------------------------------------------------------------------------- 2. global ids: control profiles
@@ -510,18 +692,18 @@ def test_a_list_shows_another_tenant_none_of_a_s_resources(
     assert case.lists is not None
     platform, evidence = seeds.platform, _listed_evidence(seeds, case.lists)
     by_id = {"$filter": f"id eq '{seeds.ids.get(case.lists)}'"} if case.filters else {}
-    mine = case.send(client, "", _as(platform, "a"), **by_id)
+    mine = case.send(client, "", _as(platform, "a", scope=case.scope), **by_id)
     assert mine.status_code == 200, mine.text
     assert evidence in mine.text
     others = [("b", "all"), ("a", TWIN)] if case.per_app else [("b", "all")]
     for tenant, app in others:
-        listed = case.send(client, "", _as(platform, tenant, app))
+        listed = case.send(client, "", _as(platform, tenant, app, case.scope))
         assert listed.status_code == 200, listed.text
         assert evidence not in listed.text
         if tenant == "b":
             assert _leaks(seeds, listed) == []
         if case.filters:
-            named = case.send(client, "", _as(platform, tenant, app), **by_id)
+            named = case.send(client, "", _as(platform, tenant, app, case.scope), **by_id)
             assert (named.status_code, named.json()["value"]) == (200, []), named.text
 
 
@@ -547,13 +729,13 @@ def test_expanding_another_tenants_incidents_never_brings_a_s_alerts(
 @pytest.mark.parametrize("case", CREATES, ids=lambda c: c.id)
 def test_what_another_tenant_creates_is_its_own(client: httpx.Client, seeds: Seeds, case: GraphCase) -> None:
     platform = seeds.platform
-    made = case.send(client, "", _as(platform, "b"))
+    made = case.send(client, "", _as(platform, "b", scope=case.scope))
     assert made.status_code == case.ok, made.text
     assert _leaks(seeds, made) == []
     created = _CREATED_ID[case.operation](made.json())
     where = _READ_BACK[case.operation].format(ref=created)
-    assert client.get(where, headers=_as(platform, "b")).status_code == 200
-    hidden = client.get(where, headers=_as(platform, "a"))
+    assert client.get(where, headers=_as(platform, "b", scope=case.scope)).status_code == 200
+    hidden = client.get(where, headers=_as(platform, "a", scope=case.scope))
     assert (hidden.status_code, hidden.json()["error"]["code"]) == NOT_FOUND
 
 
@@ -575,7 +757,7 @@ def test_a_token_without_the_role_is_refused(client: httpx.Client, seeds: Seeds,
     ref = _ref(seeds, case)
     before = _view(client, seeds, case.kind, ref) if case.writes and case.kind else ""
     for app in _apps_without(needed):
-        response = case.send(client, ref, _as(seeds.platform, "a", app))
+        response = case.send(client, ref, _as(seeds.platform, "a", app, case.scope))
         error = assert_graph_error(response, 403, "accessDenied")
         assert all(role in error["message"] for role in needed), error["message"]
         assert _leaks(seeds, response, ref) == []

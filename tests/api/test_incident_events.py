@@ -1,7 +1,7 @@
 """The live incident feed over HTTP (``GET /api/incidents/events``, server-sent events) read with
 httpx as a client would: a new incident and a change arrive within seconds, ``Last-Event-ID``
-resumes after the last event seen, a tenant's stream never carries another tenant's incidents, the
-stream ends with the console session, and the roles are checked."""
+resumes after the last event seen, a tenant's stream never carries another tenant's incidents (live
+or replayed), the stream ends with the console session, and the roles are checked."""
 
 from __future__ import annotations
 
@@ -135,6 +135,24 @@ def test_last_event_id_resumes_after_the_last_event_seen(platform: Platform, cli
     with stream(client, **auth, **{"Last-Event-ID": last_id}) as resumed:
         got = json.loads(resumed.until(lambda e: e.get("event") == "incident")["data"])
     assert got["id"] == missed  # the first event after the break; the one seen is not sent again
+
+
+def test_a_resumed_stream_replays_only_its_tenants_incidents(
+    platform: Platform, client: httpx.Client
+) -> None:
+    """``Last-Event-ID`` replays what changed while the client was away: another tenant's incidents of
+    that time are not among them (tenant a's is raised first, so it would come first)."""
+    auth = headers(platform, "b")
+    with stream(client, **auth) as events:
+        seen = new_incident(platform, "b", "replay-b-seen", "Seen by b before the break")
+        last_id = events.until(incident_event(seen))["id"]
+    theirs = new_incident(platform, "a", "replay-a", "Tenant a's while b was away")
+    missed = new_incident(platform, "b", "replay-b-missed", "Tenant b's while it was away")
+    with stream(client, **auth, **{"Last-Event-ID": last_id}) as resumed:
+        resumed.until(incident_event(missed))
+    replayed = [json.loads(e["data"])["id"] for e in resumed.seen if e.get("event") == "incident"]
+    assert theirs not in replayed
+    assert replayed[-1] == missed
 
 
 def _console_cookie(platform: Platform, client: httpx.Client) -> str:

@@ -14,6 +14,10 @@ The properties checked for every row:
   for a workspace that exists nowhere: b learns nothing, not even that the workspace exists;
 * a token without the route's role gets 403 and no token 401, both in Graph's error shape.
 
+Routes whose tenant comes from the token alone (the audit log, the incident feed) have a row without
+a refusal: only their roles are checked here, their contents by their own tests below and in
+``test_incident_events.py``.
+
 Then KQL that names other workspaces, tokens that are forged, expired, for another audience or
 unsigned, one tenant's credentials at another tenant's token endpoint, and the audit log.
 """
@@ -41,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.dependencies.models import Dependant
 
 from tests.api.conftest import APPS, LOG_ANALYTICS, Platform
-from tests.api.test_route_security import PUBLIC, api_routes
+from tests.api.test_route_security import CONSOLE_SHELL, PUBLIC, api_routes
 from watchkeeper.api.deps import RoleCheck
 
 DEFENDER = "https://api.securitycenter.microsoft.com/.default"
@@ -156,9 +160,61 @@ def _audit(client: httpx.Client, _ref: str, headers: dict[str, str]) -> httpx.Re
     return client.get("/api/audit", params={"$top": 1000}, headers=headers)
 
 
+RULE = "isolation-ws-rule"  # an analytics rule tenant a has in both its workspaces (``_analytics_rules``)
+
+
+def _rules(method: str, suffix: str = "") -> Send:
+    """A rules route of the workspace ``?workspace=`` names; ``suffix`` names tenant a's rule."""
+
+    def send(client: httpx.Client, ref: str, headers: dict[str, str]) -> httpx.Response:
+        return client.request(method, f"/api/rules{suffix}", params={"workspace": ref}, headers=headers)
+
+    return send
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _analytics_rules(platform: Platform) -> None:
+    """``RULE`` in tenant a's two workspaces, with a test its file carries; it finds nothing (no run
+    of it raises an alert)."""
+    from watchkeeper.audit import Actor
+    from watchkeeper.detections.library import save_rules
+    from watchkeeper.detections.models import DetectionRule, RuleTest
+
+    probe = RuleTest(
+        name="isolation rule test", events=(("SecurityEvent", ({"Computer": "x"},)),), expect_alerts=0
+    )
+    rule = DetectionRule(rule_id=RULE, name="isolation workspace rule", source_format="sentinel",
+                         query="SecurityEvent | where Computer == 'a-only-rule-host'", tables=("SecurityEvent",),
+                         tests=(probe,))  # fmt: skip
+    with platform.runtime.database.session() as session:
+        for workspace in platform.tenants["a"].workspaces.values():
+            save_rules(session, tenant_id=platform.tenants["a"].id, workspace_id=workspace, rules=[rule],
+                       actor=Actor("system", "tests"))  # fmt: skip
+
+
+EVENTS = "/api/incidents/events"
+
+
+def _events(client: httpx.Client, _ref: str, headers: dict[str, str]) -> httpx.Response:
+    """The incident feed of the token's tenant. A stream never ends: only its opening block is read
+    (within a timeout) and answered as a response of its own; a refusal is read whole."""
+    with client.stream("GET", EVENTS, headers=headers, timeout=10) as response:
+        if response.status_code != 200:
+            response.read()
+            return response
+        opening = []
+        for line in response.iter_lines():
+            if not line:
+                break
+            opening.append(line)
+        return httpx.Response(200, headers={"content-type": response.headers["content-type"]},
+                              text="\n".join(opening), request=response.request)  # fmt: skip
+
+
 RUN = "/api/advancedqueries/run"
 HUNT = "/v1.0/security/runHuntingQuery"
 LA_NOT_FOUND = (404, "WorkspaceNotFoundError")
+NOT_FOUND = (404, "itemNotFound")
 # Kusto answers a database it cannot find with 400 BadRequest_EntityNotFound, as Kusto does (a 404
 # reads as "no such endpoint" to azure-kusto-data); what matters is that it reads like a missing one.
 KUSTO_NOT_FOUND = (400, "BadRequest_EntityNotFound")
@@ -189,9 +245,23 @@ CASES = [
     # a data collection rule of tenant a's workspace; its owner's answer is 204, no body to show
     RouteCase("logs-ingestion-upload", "rule", MONITOR, _ingest, (404, "NotFound"), None),
     # a workspace's ATT&CK coverage: its owner sees the tactics and rules
-    RouteCase("detections-coverage", "parameter", GRAPH, _coverage, (404, "itemNotFound"), '"rules"'),
+    RouteCase("detections-coverage", "parameter", GRAPH, _coverage, NOT_FOUND, '"rules"'),
+    # a workspace's analytics rules, and tenant a's rule in it (b naming its own workspace with a's
+    # rule: the "rule" rows of GRAPH_CASES); the owner's enable and disable leave the rule disabled
+    RouteCase("rules-list", "parameter", GRAPH, _rules("GET"), NOT_FOUND, f'"ruleId":"{RULE}"'),
+    RouteCase("rules-get", "parameter", GRAPH, _rules("GET", f"/{RULE}"), NOT_FOUND, "a-only-rule-host"),
+    RouteCase("rules-enable", "parameter", GRAPH, _rules("POST", f"/{RULE}/enable"), NOT_FOUND, '"enabled":true'),
+    RouteCase("rules-disable", "parameter", GRAPH, _rules("POST", f"/{RULE}/disable"), NOT_FOUND,
+              '"enabled":false'),
+    RouteCase("rules-run", "parameter", GRAPH, _rules("POST", f"/{RULE}/run"), NOT_FOUND, '"status":"succeeded"'),
+    RouteCase("rules-tests", "parameter", GRAPH, _rules("GET", f"/{RULE}/tests"), NOT_FOUND, "isolation rule test"),
+    RouteCase("rules-tests-run", "parameter", GRAPH, _rules("POST", f"/{RULE}/tests/run"), NOT_FOUND,
+              '"passed":true'),
     # the audit log is the token's tenant's: no request can name another one (test_the_audit_log_...)
     RouteCase("audit-list", "token", GRAPH, _audit, None, None),
+    # the incident feed streams the token's tenant's incidents (test_incident_events.py: another
+    # tenant's never arrive, live or replayed)
+    RouteCase("incident-events-stream", "token", GRAPH, _events, None, None),
 ]  # fmt: skip
 ADDRESSED = [case for case in CASES if case.refused is not None]
 FIRST_PER_ROUTE = list({case.operation: case for case in reversed(CASES)}.values())
@@ -216,10 +286,17 @@ def test_every_route_with_a_token_has_a_case(platform: Platform) -> None:
     # the Graph resources' table (imported here: that module imports this one)
     from tests.api.test_graph_isolation import GRAPH_CASES
 
-    guarded = {route.operation_id for route in api_routes()} - PUBLIC
+    # the console's page shells carry no tenant data: their scripts read it from the routes below
+    # (test_route_security.py checks that each is a GET under /console/ answering HTML)
+    ids = {str(route.operation_id) for route in api_routes()}
+    guarded = {op for op in ids if not op.startswith(CONSOLE_SHELL)} - PUBLIC
     assert guarded == {case.operation for case in CASES} | {case.operation for case in GRAPH_CASES}
-    # only the audit log is reached without naming a resource; any other route names a workspace
-    assert {case.operation for case in CASES if case.refused is None} == {"audit-list"}
+    # only the audit log and the incident feed are reached without naming a resource (both read the
+    # token's tenant and nothing else); any other route of this table names a workspace
+    assert {case.operation for case in CASES if case.refused is None} == {
+        "audit-list",
+        "incident-events-stream",
+    }
 
 
 def test_no_guarded_route_takes_a_tenant_from_its_path() -> None:
@@ -553,9 +630,10 @@ FORGERIES = {
     "alg-none": "not signed with RS256",
     "hs256-with-our-public-key": "not signed with RS256",
 }
-# one route per protocol
+# one route per protocol (and the incident feed, a stream)
 REPRESENTATIVES = [next(c for c in CASES if c.operation == op) for op in (
-    "log-analytics-query", "kusto-query-v2", "hunting-advanced-query", "hunting-run-hunting-query", "audit-list")]  # fmt: skip
+    "log-analytics-query", "kusto-query-v2", "hunting-advanced-query", "hunting-run-hunting-query", "audit-list",
+    "incident-events-stream")]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", REPRESENTATIVES, ids=lambda c: c.operation)
