@@ -30,7 +30,7 @@ WRITE = ["SecurityIncident.ReadWrite.All", "Data.Read"]
 READ = ["SecurityIncident.Read.All"]
 HOME_INCIDENT, CUSTOMER_INCIDENT = "MSSP internal phishing test", "Contoso ransomware on fs01"
 # user -> the roles delegated into contoso (None: no delegation); every user writes incidents at home
-DELEGATED = {"soc": WRITE, "reader": READ, "leaver": WRITE, "solo": None}
+DELEGATED = {"soc": WRITE, "reader": READ, "leaver": WRITE, "streamer": WRITE, "solo": None}
 
 
 @dataclass
@@ -224,3 +224,21 @@ def test_a_read_only_delegation_cannot_change_an_incident(signed_in: Any, tenant
     assert reader.client.get(target).json()["assignedTo"] != "reader"
     denials = _audit(tenants, "contoso", "request.denied")
     assert [(e.actor, e.target) for e in denials][:1] == [("reader (console-mssp)", f"PATCH {target}")]
+
+
+def test_a_customer_tenants_incident_stream_ends_when_the_delegation_is_revoked(
+    signed_in: Any, tenants: Tenants
+) -> None:
+    """The live queue's stream was opened in the customer tenant: once the delegation goes, the
+    stream says it has ended (the page then reloads in the home tenant) and carries nothing more."""
+    streamer = signed_in("streamer")
+    assert streamer.switch(tenants.ids["contoso"]).status_code == 303
+    with streamer.client.stream("GET", "/api/incidents/events", timeout=15) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith(": watching"))
+        with tenants.console.runtime.database.session() as session:
+            revoke_delegation(session, managing_tenant_id=tenants.ids["mssp"], username="streamer",
+                              customer_tenant_id=tenants.ids["contoso"], actor=ACTOR)  # fmt: skip
+        assert next(line for line in lines if line.startswith("event:")) == "event: end"
+    assert streamer.incidents() == [HOME_INCIDENT]

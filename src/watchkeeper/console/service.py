@@ -131,20 +131,21 @@ def _start(session: Session, user: UserRead, now: datetime, request_id: str | No
     return SignIn(token=token, csrf_token=csrf, expires_at=expires)
 
 
-def find_session(session: Session, *, token: str, now: datetime) -> SessionUser | None:
+def find_session(session: Session, *, token: str, now: datetime, settle: bool = True) -> SessionUser | None:
     """The user a session cookie's token speaks for, if the session is live and the user enabled,
     in the session's active tenant. The delegation into a customer tenant is read again each time:
-    once revoked, the session is back in the user's own tenant (and the audit log says so)."""
+    once revoked, the session is back in the user's own tenant (and, with ``settle``, the session
+    row and the audit log say so; without it nothing is written, for read-only sessions)."""
     row = session.get(ConsoleSession, _digest(token))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(UserAccount, row.user_id)
     if user is None or user.disabled or user.tenant_id != row.tenant_id:
         return None
-    return _session_user(session, row, user)
+    return _session_user(session, row, user, settle=settle)
 
 
-def _session_user(session: Session, row: ConsoleSession, user: UserAccount) -> SessionUser:
+def _session_user(session: Session, row: ConsoleSession, user: UserAccount, *, settle: bool) -> SessionUser:
     home = session.get(Tenant, row.tenant_id)
     delegations = delegations_of(session, user_id=user.id)
     choices = tuple(TenantChoice(d.customer_tenant_id, d.customer_tenant) for d in delegations)
@@ -153,7 +154,7 @@ def _session_user(session: Session, row: ConsoleSession, user: UserAccount) -> S
     base = SessionUser(row.tenant_id, user.id, user.username, frozenset(user.roles), row.csrf_token,
                        row.tenant_id, home.name if home else "", choices)  # fmt: skip
     active = next((d for d in delegations if d.customer_tenant_id == row.active_tenant_id), None)
-    if row.active_tenant_id is not None and active is None:
+    if row.active_tenant_id is not None and active is None and settle:
         record(session, actor=Actor("user", user.username, row.tenant_id, None), action="console.switch_tenant",
                outcome="success", target=row.active_tenant_id,
                detail={"reason": "the delegation was revoked: back in the user's own tenant"})  # fmt: skip

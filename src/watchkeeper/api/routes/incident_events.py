@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from watchkeeper.api.deps import RoleCheck, RuntimeDep, actor_for, request_origin
 from watchkeeper.api.errors import GraphErrors, protocol_router
@@ -41,8 +42,8 @@ from watchkeeper.state import utc_now
 __all__ = ["HEARTBEAT_SECONDS", "POLL_SECONDS", "router"]
 
 router = protocol_router(GraphErrors(), tags=["incident-events"])
-IncidentReader = Annotated[Principal, Depends(RoleCheck("SecurityIncident.Read.All",
-                                                        "SecurityIncident.ReadWrite.All", api="graph"))]  # fmt: skip
+_READ_ROLES = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
+IncidentReader = Annotated[Principal, Depends(RoleCheck(*_READ_ROLES, api="graph"))]
 
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
@@ -111,6 +112,15 @@ def _event(incident: IncidentRead, context: AlertContext) -> str:
     return f"id: {moment}\nevent: incident\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
+def _session_still_reads(session: Session, cookie: str, principal: Principal) -> bool:
+    """Whether the console session the stream was opened with is live, still in the stream's tenant
+    (a revoked delegation or a switch moves it) and still holds a role that reads incidents."""
+    user = find_session(session, token=cookie, now=utc_now(), settle=False)
+    return (
+        user is not None and user.tenant_id == principal.tenant_id and not user.roles.isdisjoint(_READ_ROLES)
+    )
+
+
 def _poll(
     request: Request, runtime: Runtime, principal: Principal, cursor: _Cursor
 ) -> list[IncidentRead] | None:
@@ -120,7 +130,7 @@ def _poll(
     if cookie is None and not _token_good(request, runtime, principal):
         return None
     with runtime.database.reading() as session:
-        if cookie is not None and find_session(session, token=cookie, now=utc_now()) is None:
+        if cookie is not None and not _session_still_reads(session, cookie, principal):
             return None
         found = changed_incidents(session, tenant_id=principal.tenant_id, since=cursor.since(), limit=BATCH)
     return cursor.take(found)
