@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+# pytest-xdist processes for `make test` (the CI machine has two cores)
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format pytest bench clean distclean
@@ -38,8 +40,8 @@ lint: $(DEV_STAMP)  ## ruff (lint and format check), mypy, import-linter
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(DEV_STAMP)  ## the test suite only
-	$(BIN)/pytest
+pytest: $(DEV_STAMP)  ## the test suite only, one file per worker process (TEST_WORKERS=1 runs it in one)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 format: $(DEV_STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
