@@ -222,7 +222,9 @@ def incidents_page(request: Request, runtime: RuntimeDep) -> Response:
     return shell(user, "incidents.html", title="Incidents", script="incidents.js")
 
 
-@router.get("/console/incidents/{incident_id}", operation_id="console-page-incident", response_class=HTMLResponse)
+@router.get(
+    "/console/incidents/{incident_id}", operation_id="console-page-incident", response_class=HTMLResponse
+)
 def incident_page(request: Request, runtime: RuntimeDep, incident_id: str) -> Response:
     """One incident (data from ``GET /v1.0/security/incidents/{id}?$expand=alerts``)."""
     user = signed_in(request, runtime)
