@@ -185,6 +185,9 @@ def test_a_forged_switch_to_a_tenant_not_delegated_is_refused_and_audited(
     assert soc.switch(other.id).status_code == 403
     assert soc.switch(tenants.ids["contoso"], csrf="guessed").status_code == 403  # the CSRF token is checked
     assert soc.incidents() == [HOME_INCIDENT]
+    forged = [e for e in _audit(tenants, "mssp", "console.switch_tenant") if e.actor == "soc"]
+    assert forged[0].outcome == "denied"  # the newest entry: the switch without the token, audited
+    assert forged[0].detail["reason"] == "without the session's CSRF token"
 
 
 def test_after_a_revoke_the_next_request_is_back_home(signed_in: Any, tenants: Tenants) -> None:

@@ -177,8 +177,8 @@ def switch_tenant(
     allowed = tenant_id == home or delegation_for(session, user_id=user.user_id, customer_tenant_id=tenant_id)
     actor = Actor("user", user.username, home, request_id)
     if not allowed:
-        record(session, actor=actor, action="console.switch_tenant", outcome="denied", target=tenant_id[:64],
-               detail={"reason": "no delegation into that tenant", "from": user.tenant_id})  # fmt: skip
+        refuse_switch(session, user=user, tenant_id=tenant_id, reason="no delegation into that tenant",
+                      request_id=request_id)  # fmt: skip
         return None
     row = session.get(ConsoleSession, _digest(token))
     assert row is not None  # find_session found it in this transaction
@@ -187,6 +187,16 @@ def switch_tenant(
         record(session, actor=actor, action="console.switch_tenant", outcome="success", target=tenant_id,
                tenant_id=audited, detail={"from": user.tenant_id, "to": tenant_id})  # fmt: skip
     return find_session(session, token=token, now=now)
+
+
+def refuse_switch(
+    session: Session, *, user: SessionUser, tenant_id: str, reason: str, request_id: str | None
+) -> None:
+    """Audit a refused tenant switch (no delegation, or a request without the session's CSRF
+    token) in the user's home tenant."""
+    home = user.home_tenant_id or user.tenant_id
+    record(session, actor=Actor("user", user.username, home, request_id), action="console.switch_tenant",
+           outcome="denied", target=tenant_id[:64], detail={"reason": reason, "from": user.tenant_id})  # fmt: skip
 
 
 def sign_out(session: Session, *, token: str, request_id: str | None) -> SessionUser | None:

@@ -34,7 +34,7 @@ from watchkeeper.console import (
     sign_in,
     sign_out,
 )
-from watchkeeper.console.service import switch_tenant
+from watchkeeper.console.service import refuse_switch, switch_tenant
 from watchkeeper.directory import list_workspaces
 from watchkeeper.errors import NotFoundError, WatchkeeperError
 from watchkeeper.runtime import Runtime
@@ -185,7 +185,10 @@ def switch_tenant_route(
     token = request.cookies.get(SESSION_COOKIE)
     if user is None or not token:
         return to_login(request)
-    if not csrf_matches(user.csrf_token, csrf or None):
+    if not csrf_matches(user.csrf_token, csrf or None):  # perhaps a forged request: refused and audited
+        with runtime.database.session() as session:
+            refuse_switch(session, user=user, tenant_id=tenant, reason="without the session's CSRF token",
+                          request_id=request_ids(request)[0])  # fmt: skip
         return _refused(
             request, "The switch came without this session's token; reload the page and try again."
         )
