@@ -156,8 +156,9 @@ async function loadSaved() {
   if (!picker.value) return;
   try {
     const body = await api(`/api/savedQueries?workspace=${encodeURIComponent(picker.value)}`);
-    savedTable.tBodies[0].replaceChildren(...body.value.map(savedRow));
-    if (body.value.length === 0) tellSaved("No saved queries in this workspace yet.");
+    // the empty state is a row of the list: the status line keeps the outcome of the last action
+    const empty = element("tr", {}, [element("td", { text: "No saved queries in this workspace yet.", colspan: 5 })]);
+    savedTable.tBodies[0].replaceChildren(...(body.value.length ? body.value.map(savedRow) : [empty]));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     tellSaved(`Saved queries are unavailable: ${error.message}`, true);
