@@ -2,7 +2,8 @@
 // summary, evidence, MITRE techniques, query and comments; PATCH of the same route for status,
 // assignment, classification and determination; POST .../comments to comment.
 
-import { api, ApiError, currentUser } from "./api.js";
+import { api, ApiError } from "./api.js";
+import { wireChanges } from "./change-form.js";
 import { entityOf } from "./entity-graph.js";
 import { CLASSIFICATION, SEVERITY, badge, element, say, when } from "./format.js";
 import { alertHuntingUrl } from "./hunting-link.js";
@@ -92,34 +93,7 @@ function changes() {
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== (alert[key] ?? null)));
 }
 
-async function act(action, success, options) {
-  try {
-    await action();
-    await load(options);
-    say(success);
-    return true;
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    say(error.message, true);
-    return false;
-  }
-}
 
-change.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const body = changes();
-  if (!Object.keys(body).length) return say("Nothing to change.");
-  act(() => api(path, { method: "PATCH", body }), "Saved.");
-});
-document.getElementById("c-me").addEventListener("click", () => {
-  change.elements.owner.value = currentUser();
-  change.elements.owner.focus();
-});
-document.getElementById("comment").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = document.getElementById("comment-text");
-  act(() => api(`${path}/comments`, { method: "POST", body: { comment: text.value } }), "Comment added.", { keepEdits: true })
-    .then((done) => { if (done) text.value = ""; });
-});
+wireChanges({ path, changes, reload: load });
 
 load();

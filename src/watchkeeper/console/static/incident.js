@@ -3,7 +3,8 @@
 // /api/incidents/{id}/tasks (incident-tasks.js); the entity graph expands an entity with a KQL
 // lookup through /v1/workspaces/{id}/query (entity-graph.js, incident-lookup.js).
 
-import { api, ApiError, currentUser } from "./api.js";
+import { api, ApiError } from "./api.js";
+import { wireChanges } from "./change-form.js";
 import { EntityGraph, accountName } from "./entity-graph.js";
 import { CLASSIFICATION, SEVERITY, STATUS, badge, element, say, when } from "./format.js";
 import { alertHuntingUrl, huntingUrl } from "./hunting-link.js";
@@ -130,18 +131,6 @@ function changes() {
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== (current[key] ?? null)));
 }
 
-async function act(action, success, options) {
-  try {
-    await action();
-    await load(options);
-    say(success);
-    return true;
-  } catch (error) {
-    if (error instanceof ApiError) say(error.message, true);
-    else throw error;
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------- entity graph
 
@@ -205,21 +194,6 @@ async function expand(node) {
 
 // ---------------------------------------------------------------------------- changes and comments
 
-change.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const body = changes();
-  if (!Object.keys(body).length) return say("Nothing to change.");
-  act(() => api(path, { method: "PATCH", body }), "Saved.");
-});
-document.getElementById("c-me").addEventListener("click", () => {
-  change.elements.owner.value = currentUser();
-  change.elements.owner.focus();
-});
-document.getElementById("comment").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = document.getElementById("comment-text");
-  act(() => api(`${path}/comments`, { method: "POST", body: { comment: text.value } }), "Comment added.", { keepEdits: true })
-    .then((done) => { if (done) text.value = ""; });
-});
+wireChanges({ path, changes, reload: load });
 
 load().then(() => { if (incident) new IncidentTasks(id).load(); }); // the tasks of an incident that was found
